@@ -1,0 +1,99 @@
+"""The ``exp`` command line.
+
+Each command group lives in its own module with a ``register(app)`` function.
+Modules import heavy libraries inside the commands, never at module level:
+``exp``'s start-up time is part of every tracked run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from expkit import __version__
+
+app = typer.Typer(
+    name="exp",
+    help="Run Python and PySpark experiments on pluggable compute targets, tracked.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exp (expkit) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Run Python and PySpark experiments on pluggable compute targets, tracked."""
+    _state["debug"] = debug or bool(os.environ.get("EXPKIT_DEBUG"))
+
+
+def debug_enabled() -> bool:
+    return _state["debug"]
+
+
+def _register_all() -> None:
+    from expkit.cli import env, plugins, run, runs, target
+
+    for module in (run, target, runs, env, plugins):
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the app, turning ExpkitError into a message."""
+    from expkit.errors import EXIT_USAGE, ExpkitError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("EXPKIT_DEBUG"))
+    try:
+        app(args=args, prog_name="exp", standalone_mode=False)
+    except ExpkitError as exc:
+        if debug:
+            raise
+        typer.echo(f"exp: error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("exp: interrupted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("exp: aborted", err=True)
+            return 130
+        if debug:
+            raise
+        typer.echo(
+            f"exp: internal error: {type(exc).__name__}: {exc}\n"
+            "  run again with --debug for the traceback, and please report it.",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+def run_main() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

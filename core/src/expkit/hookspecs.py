@@ -1,0 +1,139 @@
+"""Hook specifications: the whole contract between the core and target plugins.
+
+A target plugin implements ``expkit_target_types`` and, for the types it
+declares, ``expkit_attach``, ``expkit_prepare``, ``expkit_submit`` and
+``expkit_collect``. Those four are *firstresult*: the core calls every
+implementation until one returns a value, so an implementation **returns None
+for a target type it does not own** and never raises for it.
+
+Anyone may implement the event hooks (``expkit_run_started``,
+``expkit_run_finished``) to add tracking, notifications or CI behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from expkit.model import (
+        AttachRequest,
+        AttachResult,
+        Collected,
+        ComputeTarget,
+        EnvironmentInfo,
+        Execution,
+        PreparedEnvironment,
+        PrepareRequest,
+        RunContext,
+        RunRecord,
+        TargetType,
+    )
+
+PROJECT = "expkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def expkit_target_types() -> list[TargetType]:
+    """Declare the compute target types this plugin provides.
+
+    Called once when the plugin manager is built, before any other hook.
+    Return a list of :class:`~expkit.model.TargetType`; two plugins declaring
+    the same name (or alias) is an error that names both.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_attach(request: AttachRequest) -> AttachResult | None:
+    """Validate ``exp target attach`` options and say what to write.
+
+    Called by ``exp target attach --name N --type T``.
+
+    :param request: the target name, type, project root and the options given.
+    :return: the ``.compute`` and ``.runconfig`` contents, or None when
+        ``request.type`` is not this plugin's. Raise
+        :class:`~expkit.errors.ConfigError` for options the type rejects.
+        The core writes both files; secrets must never be part of the result.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_prepare(request: PrepareRequest) -> PreparedEnvironment | None:
+    """Make the run's execution environment ready, reusing a cached one.
+
+    Called before every run (and by ``exp prepare``). A cache hit must be
+    cheap: no build, no package-manager call.
+
+    :param request: compute target, run configuration, canonical environment
+        spec (None when the run configuration names none), Spark spec,
+        ``force`` (rebuild even when cached) and a progress reporter.
+    :return: the prepared environment, or None when ``request.compute.type``
+        is not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_submit(run: RunContext, environment: PreparedEnvironment) -> Execution | None:
+    """Start the run's script and return a handle to it without waiting.
+
+    Called after ``expkit_prepare`` with the environment it returned.
+
+    :param run: the run: id, snapshot, script, argv, environment variables,
+        compute target, run configuration and where collected files go.
+    :param environment: the environment ``expkit_prepare`` returned.
+    :return: an :class:`~expkit.model.Execution` (``wait`` streams output
+        and returns the exit code, ``cancel`` stops the run), or None when
+        ``run.compute.type`` is not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_collect(run: RunContext, execution: Execution) -> Collected | None:
+    """Bring back the run's ``outputs/`` and metrics, also when it failed.
+
+    Called once the execution's ``wait`` returned (or after a cancel).
+    Write output files under ``run.outputs_dir`` and metric lines to
+    ``run.metrics_file``; extract archives without path traversal.
+
+    :return: the collected output paths, or None when ``run.compute.type`` is
+        not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_list_environments(compute: ComputeTarget) -> list[EnvironmentInfo] | None:
+    """List the cached environments of ``compute``'s target type.
+
+    Called by ``exp env list`` and ``exp env prune``. Return None when the
+    type is not this plugin's, an empty list when it keeps no cache.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_remove_environment(compute: ComputeTarget, env_id: str) -> bool | None:
+    """Delete one cached environment (``exp env prune``).
+
+    Return True when it was removed, False when it did not exist, None when
+    ``compute.type`` is not this plugin's.
+    """
+
+
+@hookspec
+def expkit_run_started(record: RunRecord) -> None:
+    """Event: a run was created and is about to be prepared.
+
+    ``record.status`` is ``preparing``. Exceptions are reported as warnings and
+    never stop the run.
+    """
+
+
+@hookspec
+def expkit_run_finished(record: RunRecord) -> None:
+    """Event: a run ended (``completed``, ``failed`` or ``canceled``).
+
+    Called after outputs and metrics were collected and the record written.
+    Exceptions are reported as warnings and never change the run's outcome.
+    """

@@ -1,0 +1,326 @@
+"""Values passed between the core and target plugins.
+
+All are frozen dataclasses: a plugin receives them, never mutates them, and
+returns new values. Field names are the Python spelling; the Workbench YAML
+spelling of each configuration key is given in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only copy of ``data``, for mapping fields of frozen values."""
+    return MappingProxyType(dict(data or {}))
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class TargetType:
+    """A kind of compute target a plugin provides (``.compute`` ``type:``)."""
+
+    name: str
+    #: Distribution that provides it, e.g. ``expkit-docker`` (shown by ``exp plugins``).
+    package: str
+    description: str = ""
+    #: Other ``type:`` spellings that mean the same target (``localdocker`` for ``docker``).
+    aliases: tuple[str, ...] = ()
+    #: ``.compute`` keys (Workbench spelling) this type understands, besides ``type``.
+    compute_keys: frozenset[str] = frozenset()
+    #: False for placeholders that validate configuration but cannot run yet.
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class ComputeTarget:
+    """A parsed ``aml_config/<name>.compute``: where a run executes."""
+
+    name: str
+    type: str
+    address: str | None = None
+    username: str | None = None
+    port: int | None = None
+    key_file: str | None = None
+    #: Read from Workbench files so it can be refused clearly; never written back.
+    password: str | None = field(default=None, repr=False)
+    base_docker_image: str | None = None
+    shared_volumes: bool = False
+    nvidia_docker: bool = False
+    native_shared_directory: str | None = None
+    #: None when the file does not say; each plugin applies its own default.
+    user_managed_environment: bool | None = None
+    python_location: str | None = None
+    spark_submit_location: str | None = None
+    #: Keys a third-party plugin declared in TargetType.compute_keys, as written.
+    options: Mapping[str, Any] = field(default_factory=frozen_map)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed ``aml_config/<name>.runconfig``: how a run executes."""
+
+    name: str
+    target: str
+    framework: str = "Python"  # "Python" or "PySpark"
+    #: ``$file`` stands for the submitted script; CLI arguments are appended.
+    argument_vector: tuple[str, ...] = ("$file",)
+    environment_variables: Mapping[str, str] = field(default_factory=frozen_map)
+    #: Project-relative paths, as Workbench wrote them (``aml_config/conda_dependencies.yml``).
+    conda_dependencies_file: str | None = None
+    spark_dependencies_file: str | None = None
+    prepare_environment: bool = False
+    tracked_run: bool = True
+    #: Accepted for compatibility and ignored; the CLI prints a note when set.
+    ignored_keys: tuple[str, ...] = ()
+    source: Path | None = None
+
+
+# --------------------------------------------------------------------------- environments
+
+
+@dataclass(frozen=True)
+class SparkPackage:
+    group: str
+    artifact: str
+    version: str
+
+    @property
+    def coordinate(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}"
+
+
+@dataclass(frozen=True)
+class SparkSpec:
+    """A parsed ``spark_dependencies.yml``."""
+
+    configuration: Mapping[str, str] = field(default_factory=frozen_map)
+    repositories: tuple[str, ...] = ()
+    packages: tuple[SparkPackage, ...] = ()
+    source: Path | None = None
+
+    def submit_args(self) -> list[str]:
+        """The ``spark-submit`` arguments this spec stands for."""
+        args: list[str] = []
+        for key in sorted(self.configuration):
+            args += ["--conf", f"{key}={self.configuration[key]}"]
+        if self.repositories:
+            args += ["--repositories", ",".join(self.repositories)]
+        if self.packages:
+            args += ["--packages", ",".join(p.coordinate for p in self.packages)]
+        return args
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """A canonical ``conda_dependencies.yml``: what a run needs installed.
+
+    Every sequence is already canonical (see expkit.environment): comparing two
+    specs compares their meaning, not their formatting.
+    """
+
+    #: ``python=X.Y[.Z]`` pin without the ``python`` name, e.g. ``"3.11"``; None if unpinned.
+    python: str | None = None
+    channels: tuple[str, ...] = ()
+    #: Conda package specs other than python, canonical and sorted.
+    conda: tuple[str, ...] = ()
+    #: pip requirement strings, canonical and sorted.
+    pip: tuple[str, ...] = ()
+    #: Content hashes of local files the pip list refers to (wheels, paths): path -> sha256.
+    local_files: Mapping[str, str] = field(default_factory=frozen_map)
+    name: str | None = None
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentId:
+    """Layered content hash of an environment (docs/environments.md).
+
+    ``base`` identifies the base image or interpreter, ``system`` adds python and
+    conda packages, ``pip`` adds pip requirements and is the environment id.
+    """
+
+    base: str
+    system: str
+    pip: str
+
+    @property
+    def id(self) -> str:
+        return self.pip
+
+
+@dataclass(frozen=True)
+class PrepareRequest:
+    """What ``expkit_prepare`` is asked to make ready."""
+
+    project: Path
+    compute: ComputeTarget
+    runconfig: RunConfig
+    environment: EnvironmentSpec | None
+    spark: SparkSpec | None
+    #: Rebuild even when a cached environment with the same id exists.
+    force: bool = False
+    progress: "Progress | None" = None
+
+
+@dataclass(frozen=True)
+class PreparedEnvironment:
+    """An environment ready to run in, as ``expkit_prepare`` returns it."""
+
+    #: The environment id (EnvironmentId.id), or None for a user-managed environment.
+    env_id: str | None
+    #: Where it lives: an image tag, a venv path, an interpreter path.
+    location: str
+    #: The interpreter to start inside it (a path valid where the run executes).
+    python: str
+    #: True when nothing was built or installed (a cache hit, or user-managed).
+    cached: bool = True
+    layers: EnvironmentId | None = None
+    #: ``pip freeze`` of the environment where cheaply known, for reproduction.
+    packages: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """One cached environment, for ``exp env list``."""
+
+    env_id: str
+    location: str
+    size_bytes: int | None = None
+    created: float | None = None
+    last_used: float | None = None
+    layers: EnvironmentId | None = None
+    details: Mapping[str, Any] = field(default_factory=frozen_map)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a plugin needs to execute and collect one run.
+
+    Paths are on the machine running ``exp``. Plugins never write to ``project``;
+    they write collected outputs under ``outputs_dir`` and metrics lines to
+    ``metrics_file``.
+    """
+
+    run_id: str
+    number: int
+    project: Path
+    #: Isolated copy of the code snapshot; the script's working directory (locally).
+    snapshot: Path
+    #: The run's folder in the history (``.exp/runs/<run_id>``).
+    run_dir: Path
+    #: The submitted script, relative to the snapshot root (POSIX separators).
+    script: str
+    #: Arguments after the interpreter: ArgumentVector with ``$file`` replaced, plus CLI args.
+    argv: tuple[str, ...]
+    #: EnvironmentVariables plus the target-independent EXPKIT_* variables (expkit.runenv).
+    environment: Mapping[str, str]
+    compute: ComputeTarget
+    runconfig: RunConfig
+    environment_spec: EnvironmentSpec | None = None
+    spark: SparkSpec | None = None
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.run_dir / "outputs"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+
+@runtime_checkable
+class Execution(Protocol):
+    """A started run, returned by ``expkit_submit``."""
+
+    def wait(self, on_output: Callable[[str], None]) -> int:
+        """Block until the script ends, calling ``on_output`` with each line of its
+        merged stdout/stderr (newline included) as it arrives; return the exit code."""
+
+    def cancel(self) -> None:
+        """Stop the script and everything it started. Must be quick, idempotent and
+        safe to call from a signal handler while ``wait`` is running."""
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What ``expkit_collect`` brought back."""
+
+    #: Paths of collected output files, relative to RunContext.outputs_dir.
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachRequest:
+    """``exp target attach`` options, for the plugin that owns ``type``."""
+
+    name: str
+    type: str
+    project: Path
+    address: str | None = None
+    username: str | None = None
+    port: int | None = None
+    key_file: str | None = None
+    base_image: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachResult:
+    """The file contents ``exp target attach`` writes (Workbench key spelling)."""
+
+    compute: Mapping[str, Any]
+    runconfig: Mapping[str, Any]
+
+
+RUN_STATUSES = ("preparing", "running", "completed", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run in the history, as ``exp runs show --json`` prints it."""
+
+    id: str
+    number: int
+    status: str
+    target: str
+    runconfig: str
+    script: str
+    args: tuple[str, ...] = ()
+    exit_code: int | None = None
+    started: float | None = None
+    ended: float | None = None
+    duration_s: float | None = None
+    env_id: str | None = None
+    snapshot_id: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    #: Metric name -> last logged value.
+    metrics: Mapping[str, Any] = field(default_factory=frozen_map)
+    #: Metric name -> every logged value, in order.
+    series: Mapping[str, tuple[Any, ...]] = field(default_factory=frozen_map)
+    outputs: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    #: Why a run failed outside the script ("lost", a build error), else None.
+    error: str | None = None
+
+
+class Progress(Protocol):
+    """Progress reporting for long steps (builds, uploads); see expkit.progress."""
+
+    def step(self, message: str) -> None:
+        """A new phase starts (``building system layer``)."""
+
+    def line(self, text: str) -> None:
+        """One line of tool output (a build log line)."""
+
+    def advance(self, done: float, total: float | None = None) -> None:
+        """Measured progress within the current step."""

@@ -1,0 +1,220 @@
+"""The plugin manager: entry-point discovery and the target-type registry."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+import pluggy
+
+from expkit import hookspecs
+from expkit.errors import ConfigError, ExpkitError, UsageError
+from expkit.model import TargetType
+
+ENTRY_POINT_GROUP = "expkit"
+DISABLE_ENV = "EXPKIT_DISABLE_PLUGINS"
+
+#: Which distribution provides each well-known ``type:`` value, to say what to install.
+KNOWN_PROVIDERS = {
+    "local": "expkit-local",
+    "docker": "expkit-docker",
+    "localdocker": "expkit-docker",
+    "remotedocker": "expkit-remotedocker",
+    "remote": "expkit-remotedocker",
+    "cluster": "expkit-hdinsight",
+    "hdinsight": "expkit-hdinsight",
+}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    package: str | None
+    version: str | None
+    types: tuple[str, ...]
+
+
+def disabled_plugins() -> set[str]:
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+class Registry:
+    """A plugin manager plus the target types its plugins declared."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.hook = pm.hook
+        self._types: dict[str, TargetType] = {}
+        self._owners: dict[str, str] = {}
+        self._collect_types()
+
+    def _collect_types(self) -> None:
+        for impl in self.pm.hook.expkit_target_types.get_hookimpls():
+            owner = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            for ttype in impl.function() or ():
+                for name in (ttype.name, *ttype.aliases):
+                    if name in self._owners and self._owners[name] != owner:
+                        raise ExpkitError(
+                            f"two plugins claim target type {name!r}: "
+                            f"{self._owners[name]} ({self._types[name].package}) and "
+                            f"{owner} ({ttype.package}).\n"
+                            f"  Uninstall one of them, or disable one with "
+                            f"{DISABLE_ENV}={owner}."
+                        )
+                    self._owners[name] = owner
+                    self._types[name] = ttype
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object (tests, embedding) and re-read its types."""
+        self.pm.register(plugin, name=name)
+        self._refresh()
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._types.clear()
+        self._owners.clear()
+        self._collect_types()
+
+    @property
+    def types(self) -> dict[str, TargetType]:
+        """Every declared type name and alias -> its TargetType."""
+        return dict(self._types)
+
+    def primary_types(self) -> list[TargetType]:
+        seen: dict[str, TargetType] = {}
+        for ttype in self._types.values():
+            seen.setdefault(ttype.name, ttype)
+        return sorted(seen.values(), key=lambda t: t.name)
+
+    def owner(self, type_name: str) -> str | None:
+        return self._owners.get(type_name)
+
+    def resolve(self, type_name: str, *, source: object = None) -> TargetType:
+        """The TargetType for ``type_name``, or a clear error saying what to install."""
+        if type_name in self._types:
+            return self._types[type_name]
+        installed = sorted(t.name for t in self.primary_types())
+        if not installed:
+            hint = "no target plugins are installed: install one, e.g. `pip install expkit-local`."
+        else:
+            hint = "installed target types: " + ", ".join(installed) + "."
+        provider = KNOWN_PROVIDERS.get(type_name)
+        if provider:
+            state = "disabled" if provider.removeprefix("expkit-") in disabled_plugins() else ""
+            if state:
+                hint += f"\n  {provider} is installed but disabled by {DISABLE_ENV}."
+            else:
+                hint += f"\n  install {provider} to use it: `pip install {provider}`."
+        raise ConfigError(
+            f"unknown target type {type_name!r}",
+            file=source if source is not None else None,
+            key="type",
+            hint=hint,
+        )
+
+    def plugins(self) -> list[PluginInfo]:
+        infos = []
+        dists = dict(self.pm.list_plugin_distinfo())
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None or name == hookspecs.__name__:
+                continue
+            dist = dists.get(plugin)
+            types = tuple(t for t, o in self._owners.items() if o == name)
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    package=dist.project_name if dist else None,
+                    version=dist.version if dist else None,
+                    types=types,
+                )
+            )
+        return sorted(infos, key=lambda p: p.name)
+
+
+def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) -> None:
+    """Register every ``expkit`` entry point except the disabled ones.
+
+    Uses the group-selective ``entry_points`` API: it is several times faster
+    than pluggy's scan of every distribution, and start-up cost matters here.
+    """
+    from importlib.metadata import entry_points
+
+    blocked = set(disabled)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in blocked or pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not break exp
+            import warnings
+
+            warnings.warn(f"expkit plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+            continue
+        pm.register(plugin, name=ep.name)
+        if ep.dist is not None:
+            pm._plugin_distinfo.append((plugin, _DistFacade(ep.dist)))  # noqa: SLF001
+
+
+class _DistFacade:
+    """What pluggy's ``list_plugin_distinfo`` expects of a distribution."""
+
+    def __init__(self, dist: object) -> None:
+        self._dist = dist
+
+    @property
+    def project_name(self) -> str:
+        return self._dist.metadata["name"]  # type: ignore[attr-defined]
+
+    @property
+    def version(self) -> str:
+        return self._dist.version  # type: ignore[attr-defined]
+
+
+def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    if entry_points:
+        load_entry_points(pm, disabled_plugins())
+    return pm
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, built on first use."""
+    global _registry
+    if _registry is None:
+        _registry = Registry(make_plugin_manager())
+    return _registry
+
+
+def set_registry(registry: Registry | None) -> None:
+    """Replace (or with None, reset) the process-wide registry; for tests."""
+    global _registry
+    _registry = registry
+
+
+def require_available(ttype: TargetType) -> None:
+    if not ttype.available:
+        from expkit.errors import TargetNotAvailableError
+
+        raise TargetNotAvailableError(
+            f"target type {ttype.name!r} ({ttype.package}) is not available yet: "
+            "this version validates its configuration but cannot run it."
+        )
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Registry",
+    "UsageError",
+    "get_registry",
+    "make_plugin_manager",
+    "set_registry",
+]
