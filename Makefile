@@ -1,0 +1,29 @@
+# The two commands of the README, and the steps behind them.
+#   make example   set up, then run the Iris example on the local target
+#   make test      set up (venv, Docker engine, base image), then run every test
+SHELL := /bin/bash
+VENV  := .venv
+EXP   := $(abspath $(VENV))/bin/exp
+PYTEST_ARGS ?=
+
+.PHONY: example test dev engines bench clean
+
+example:
+	scripts/bootstrap.sh example
+	cd examples/iris && $(EXP) run -c local iris.py 0.1 && $(EXP) runs list
+
+dev:
+	scripts/bootstrap.sh dev
+
+engines:
+	scripts/docker/ensure-engine.sh
+	scripts/docker/build-base-image.sh
+
+test: dev engines
+	EXPKIT_REQUIRE_ENGINES=$${EXPKIT_REQUIRE_ENGINES:-1} $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: dev engines
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) examples/iris/.exp
