@@ -11,6 +11,13 @@ def cache_dir() -> Path:
     override = os.environ.get("EXPKIT_CACHE_DIR")
     if override:
         return Path(override)
+    import sys
+
+    if sys.platform.startswith("linux"):
+        # platformdirs' answer on Linux, without its import cost on every run.
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+        return base / "expkit"
     from platformdirs import user_cache_path
 
     return user_cache_path("expkit", appauthor=False)

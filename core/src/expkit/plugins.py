@@ -139,13 +139,12 @@ class Registry:
 def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) -> None:
     """Register every ``expkit`` entry point except the disabled ones.
 
-    Uses the group-selective ``entry_points`` API: it is several times faster
-    than pluggy's scan of every distribution, and start-up cost matters here.
+    Uses the group-selective ``entry_points`` API (several times faster than
+    pluggy's scan of every distribution) through a small cache validated by
+    the mtimes of the ``sys.path`` folders: start-up cost is part of every run.
     """
-    from importlib.metadata import entry_points
-
     blocked = set(disabled)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep, dist_name, dist_version in _expkit_entry_points():
         if ep.name in blocked or pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
         try:
@@ -156,23 +155,64 @@ def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) ->
             warnings.warn(f"expkit plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
             continue
         pm.register(plugin, name=ep.name)
-        if ep.dist is not None:
-            pm._plugin_distinfo.append((plugin, _DistFacade(ep.dist)))  # noqa: SLF001
+        if dist_name:
+            pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
+
+
+def _path_stamp() -> list:
+    import sys
+
+    stamp = []
+    for entry in sys.path:
+        try:
+            stamp.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            stamp.append([entry, None])
+    return stamp
+
+
+def _expkit_entry_points() -> list:
+    """(EntryPoint, distribution name, version) for the ``expkit`` group, cached."""
+    import json
+    from importlib.metadata import EntryPoint
+
+    from expkit.paths import cache_dir
+
+    cache = cache_dir() / "entry-points.json"
+    stamp = _path_stamp()
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if data.get("stamp") == stamp:
+            return [
+                (EntryPoint(name, value, ENTRY_POINT_GROUP), dname, dver)
+                for name, value, dname, dver in data["entries"]
+            ]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from importlib.metadata import entry_points
+
+    entries = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        entries.append(
+            [ep.name, ep.value, dist.metadata["name"] if dist else None, dist.version if dist else None]
+        )
+    try:
+        from expkit.fsutil import atomic_write_text
+
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache, json.dumps({"stamp": stamp, "entries": entries}))
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return [(EntryPoint(n, v, ENTRY_POINT_GROUP), dn, dv) for n, v, dn, dv in entries]
 
 
 class _DistFacade:
     """What pluggy's ``list_plugin_distinfo`` expects of a distribution."""
 
-    def __init__(self, dist: object) -> None:
-        self._dist = dist
-
-    @property
-    def project_name(self) -> str:
-        return self._dist.metadata["name"]  # type: ignore[attr-defined]
-
-    @property
-    def version(self) -> str:
-        return self._dist.version  # type: ignore[attr-defined]
+    def __init__(self, name: str, version: str | None) -> None:
+        self.project_name = name
+        self.version = version
 
 
 def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:

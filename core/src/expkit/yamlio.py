@@ -42,20 +42,33 @@ class YamlDoc:
         return ConfigError(message, file=self.path, line=self.line(*keys), key=key, **kw)
 
 
-def _index_lines(node: Any, prefix: tuple, lines: dict[tuple, int]) -> None:
+def _index_lines(node: Any, prefix: tuple, lines: dict[tuple, int], path: Path) -> None:
     import yaml
 
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            path = prefix + (key,)
-            lines.setdefault(path, key_node.start_mark.line + 1)
-            _index_lines(value_node, path, lines)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                # PyYAML keeps the last value silently; a user who wrote a key
+                # twice meant one of them, so say which.
+                raise ConfigError(
+                    f"key written twice (first on line {seen[key]})",
+                    file=path,
+                    line=line,
+                    key=".".join(str(k) for k in prefix + (key,)),
+                    hint="keep one of them.",
+                )
+            seen[key] = line
+            keypath = prefix + (key,)
+            lines.setdefault(keypath, line)
+            _index_lines(value_node, keypath, lines, path)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            path = prefix + (i,)
-            lines.setdefault(path, item.start_mark.line + 1)
-            _index_lines(item, path, lines)
+            itempath = prefix + (i,)
+            lines.setdefault(itempath, item.start_mark.line + 1)
+            _index_lines(item, itempath, lines, path)
 
 
 def parse_yaml(text: str, path: Path) -> YamlDoc:
@@ -78,7 +91,7 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     lines: dict[tuple, int] = {}
     if node is not None:
         lines[()] = node.start_mark.line + 1
-        _index_lines(node, (), lines)
+        _index_lines(node, (), lines, path)
     return YamlDoc(data=data, path=path, lines=lines)
 
 

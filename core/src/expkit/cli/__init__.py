@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("EXPKIT_DEBUG"))
     try:
-        app(args=args, prog_name="exp", standalone_mode=False)
+        # Non-standalone click returns a `typer.Exit(code)` as its value.
+        result = app(args=args, prog_name="exp", standalone_mode=False)
     except ExpkitError as exc:
         if debug:
             raise
@@ -76,11 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("exp: interrupted", err=True)
         return 130
     except Exception as exc:  # click usage errors and the unexpected
-        import click
+        try:
+            import click
+        except ImportError:  # typer >= 0.22 vendors click as typer._click
+            from typer import _click as click
 
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
-            return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+            return EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
         if isinstance(exc, click.exceptions.Abort):
             typer.echo("exp: aborted", err=True)
             return 130
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 1
-    return 0
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
 def run_main() -> None:  # pragma: no cover - console script shim

@@ -1,9 +1,286 @@
-"""Placeholder: commands of this group are being written."""
+"""``exp runs list|show|logs|cancel|compare|download|restore``: the project's run history.
+
+A run is named by its number (``3``), its id, or a unique id prefix. Every
+command first marks runs whose ``exp`` process died as failed ("lost"), so
+nothing shows as running forever. JSON output uses the record's exact field
+names (expkit.model.RunRecord).
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+runs_app = typer.Typer(
+    help="List, inspect, follow, cancel and compare runs; get their outputs and code back.",
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+)  # fmt: skip
+
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+_RUN = typer.Argument(..., metavar="RUN", help="Run number, id or unique id prefix.")
+#: How often `logs -f` and `cancel` look for news; a person watching does not notice 0.1 s.
+POLL_S = 0.1
+
+
+def _history():
+    from expkit.config import find_project_root
+    from expkit.history import History
+
+    history = History(find_project_root())
+    history.reap_lost()
+    return history
+
+
+def _json(data) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
+
+
+def _short(value, width: int = 40) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _metrics_text(metrics, limit: int = 3) -> str:
+    items = [f"{k}={_short(v, 12)}" for k, v in list(metrics.items())[:limit]]
+    return " ".join(items) + (" …" if len(metrics) > limit else "")
+
+
+@runs_app.command("list")
+def list_command(
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
+    target: Optional[str] = typer.Option(None, "--target", help="Only runs on this compute target."),
+    last: Optional[int] = typer.Option(None, "--last", metavar="N", help="Only the N newest runs."),
+    as_json: bool = _JSON,
+) -> None:
+    """List runs, newest first."""
+    from expkit.cli.output import print_table
+    from expkit.history import to_dict
+
+    with _history() as history:
+        records = history.list(status=status, target=target, last=last)
+    if as_json:
+        _json([to_dict(r) for r in records])
+        return
+    if not records:
+        typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
+        return
+    rows = [
+        (r.number, r.status, r.target, _short(" ".join([r.script, *r.args]), 32), _when(r.started),
+         "" if r.duration_s is None else f"{r.duration_s:.1f}s", r.exit_code, _metrics_text(r.metrics))
+        for r in records
+    ]  # fmt: skip
+    print_table(("run", "status", "target", "script", "started", "took", "exit", "metrics"), rows)
+
+
+@runs_app.command("show")
+def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
+    """Show one run's record."""
+    from expkit.history import to_dict
+
+    with _history() as history:
+        record = history.get(run)
+    data = to_dict(record)
+    if as_json:
+        _json(data)
+        return
+    for key in ("id", "number", "status", "target", "runconfig", "script", "args", "exit_code"):
+        typer.echo(f"{key + ':':13} {_short(data[key], 200) if key == 'args' else data[key]}")
+    typer.echo(f"{'started:':13} {_when(record.started)}")
+    typer.echo(f"{'ended:':13} {_when(record.ended)}")
+    typer.echo(f"{'duration_s:':13} {'' if record.duration_s is None else record.duration_s}")
+    for key in ("env_id", "snapshot_id", "git_commit", "git_dirty", "error"):
+        if data[key] is not None:
+            typer.echo(f"{key + ':':13} {data[key]}")
+    if record.metrics:
+        typer.echo("metrics:")
+        for name, value in record.metrics.items():
+            count = len(record.series.get(name, ()))
+            typer.echo(f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else ""))
+    if record.outputs:
+        typer.echo("outputs:")
+        for path in record.outputs:
+            typer.echo(f"  {path}")
+    if record.packages:
+        typer.echo(f"packages:     {len(record.packages)} (see --json)")
+
+
+@runs_app.command("logs")
+def logs_command(
+    run: str = _RUN,
+    follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing new output until the run ends."),
+) -> None:
+    """Print a run's output (stdout and stderr, as logged)."""
+    from expkit.history import ACTIVE
+
+    with _history() as history:
+        record = history.get(run)
+        log = history.run_dir(record.id) / "log.txt"
+        out = sys.stdout.buffer
+        offset = _copy_new(log, 0, out)
+        while follow and record.status in ACTIVE:
+            time.sleep(POLL_S)
+            offset = _copy_new(log, offset, out)
+            history.reap_lost()
+            record = history.get(record.id)
+        _copy_new(log, offset, out)
+
+
+def _copy_new(path: Path, offset: int, out) -> int:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return offset
+    if data:
+        out.write(data)
+        out.flush()
+    return offset + len(data)
+
+
+@runs_app.command("cancel")
+def cancel_command(
+    run: str = _RUN,
+    wait: float = typer.Option(30.0, "--wait", metavar="SECONDS", help="How long to wait for the run to stop."),
+) -> None:
+    """Cancel an active run: its `exp` process stops the script and records it as canceled."""
+    import os
+    import signal
+
+    from expkit.errors import UsageError
+    from expkit.history import ACTIVE
+    from expkit.history.owner import is_alive
+
+    with _history() as history:
+        record = history.get(run)
+        if record.status not in ACTIVE:
+            typer.echo(f"run {record.number} is not active: it {record.status}.", err=True)
+            return
+        owner = history.owner_of(record.id)
+        if owner is not None and owner.host != os.uname().nodename:
+            raise UsageError(
+                f"run {record.number} is run by `exp` on host {owner.host!r} (pid {owner.pid}); "
+                "cancel it there."
+            )
+        if owner is not None and is_alive(owner):
+            try:
+                os.kill(owner.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while record.status in ACTIVE and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            history.reap_lost()
+            record = history.get(record.id)
+    if record.status in ACTIVE:
+        raise UsageError(f"run {record.number} did not stop within {wait:g} s; it is still {record.status}.")
+    typer.echo(f"run {record.number} {record.status}.")
+
+
+def _compare_data(records) -> dict:
+    from expkit.history import to_dict
+
+    params = ("status", "target", "runconfig", "script", "args", "env_id", "snapshot_id",
+              "git_commit", "exit_code", "duration_s")  # fmt: skip
+    names: list[str] = []
+    for record in records:
+        names += [n for n in record.metrics if n not in names]
+    dicts = [to_dict(r) for r in records]
+    return {
+        "runs": [{"id": r.id, "number": r.number} for r in records],
+        "params": {p: [d[p] for d in dicts] for p in params},
+        "metrics": {n: [d["metrics"].get(n) for d in dicts] for n in names},
+    }
+
+
+@runs_app.command("compare")
+def compare_command(
+    runs: List[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs."),
+    as_json: bool = _JSON,
+) -> None:
+    """Compare runs side by side: parameters (args, environment, run configuration) and metrics."""
+    from expkit.cli.output import print_table
+
+    with _history() as history:
+        records = [history.get(ref) for ref in runs]
+    data = _compare_data(records)
+    if as_json:
+        _json(data)
+        return
+    headers = ["", *(f"run {r.number}" for r in records)]
+    rows = [(name, *(_short(v, 24) if v is not None else "" for v in values)) for name, values in data["params"].items()]
+    rows += [(f"metric {name}", *(_short(v, 24) if v is not None else "-" for v in values))
+             for name, values in data["metrics"].items()]  # fmt: skip
+    print_table(headers, rows)
+
+
+def _target_dir(to: Optional[Path], default: str, force: bool, what: str) -> Path:
+    from expkit.errors import UsageError
+
+    dest = (to if to is not None else Path.cwd() / default).absolute()
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} exists and is not a folder; choose another with --to.")
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise UsageError(
+            f"{dest} is not empty; refusing to write the run's {what} into it.\n"
+            "  choose an empty or new folder with --to, or pass --force to overwrite files there."
+        )
+    return dest
+
+
+@runs_app.command("download")
+def download_command(
+    run: str = _RUN,
+    to: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-outputs)."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files."),
+) -> None:
+    """Copy a run's collected outputs/ to a folder."""
+    import shutil
+
+    with _history() as history:
+        record = history.get(run)
+        source = history.run_dir(record.id) / "outputs"
+        if not record.outputs and not source.is_dir():
+            typer.echo(f"run {record.number} has no outputs.", err=True)
+            return
+        dest = _target_dir(to, f"run-{record.number}-outputs", force, "outputs")
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    typer.echo(f"{len(record.outputs)} output file(s) of run {record.number} written to {dest}")
+
+
+@runs_app.command("restore")
+def restore_command(
+    run: str = _RUN,
+    to: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-code)."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files."),
+) -> None:
+    """Write the code snapshot a run executed to a folder."""
+    from expkit.errors import UsageError
+    from expkit.snapshot import materialize
+
+    with _history() as history:
+        record = history.get(run)
+        if record.snapshot_id is None:
+            raise UsageError(
+                f"run {record.number} has no stored code snapshot "
+                "(it was untracked, `TrackedRun: false`, or failed before its snapshot)."
+            )
+        dest = _target_dir(to, f"run-{record.number}-code", force, "code")
+        snapshot = materialize(history.store, record.snapshot_id, dest)
+    typer.echo(f"{len(snapshot.entries)} file(s) of run {record.number}'s snapshot written to {dest}")
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.add_typer(runs_app, name="runs")

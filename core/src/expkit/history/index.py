@@ -1,0 +1,100 @@
+"""The SQLite index of a project's history (``.exp/index.sqlite``).
+
+One row per run (the full record as JSON plus the columns lookups filter on
+and the owning process), and the snapshot scan cache. WAL mode and a busy
+timeout let several ``exp`` processes read and write at once; writers that
+must not interleave (allocating a run number, reaping a lost run) use
+``BEGIN IMMEDIATE`` transactions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    target TEXT NOT NULL,
+    record TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    owner_start TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS scancache (
+    path TEXT PRIMARY KEY,
+    rules TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ignored INTEGER NOT NULL,
+    size INTEGER,
+    mtime_ns INTEGER,
+    ino INTEGER,
+    sha TEXT
+);
+"""
+
+
+def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open (creating if needed) the index; returns the connection and whether it was new."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    # NORMAL is durable in WAL mode except for the last commits before a power cut.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version == SCHEMA_VERSION:
+        return conn, False
+    if version > SCHEMA_VERSION:
+        from expkit.errors import InfrastructureError
+
+        raise InfrastructureError(
+            f"{path} was written by a newer expkit (schema {version}); upgrade expkit to read it."
+        )
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        created = version != SCHEMA_VERSION
+        if created:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    # Persistent: set once, outside a transaction.
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn, created
+
+
+class SqliteScanCache:
+    """expkit.snapshot.scan.ScanCache stored in the index (one read, one write transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def load(self) -> dict[str, tuple]:
+        rows = self.conn.execute(
+            "SELECT path, rules, kind, ignored, size, mtime_ns, ino, sha FROM scancache"
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def save(self, changed: dict[str, tuple], removed: Iterable[str]) -> None:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("DELETE FROM scancache WHERE path = ?", [(p,) for p in removed])
+            conn.executemany(
+                "INSERT OR REPLACE INTO scancache VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(path, *row) for path, row in changed.items()],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

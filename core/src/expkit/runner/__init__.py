@@ -1,0 +1,147 @@
+"""One run, end to end: record, snapshot, prepare, submit, stream, collect, record.
+
+``run_experiment`` is what ``exp run`` calls once ``-c NAME`` is resolved
+(expkit.config). It owns the run's record from ``preparing`` to its final
+status whatever happens in between: a plugin error, a script failure, Ctrl-C
+or ``exp runs cancel`` (SIGTERM) all end in a consistent record, with the
+outputs and metrics collected so far. A run whose ``exp`` process is killed
+outright is marked ``failed`` ("lost") by the next ``exp runs`` command.
+
+``TrackedRun: false`` runs the same way and still gets a record (status, exit
+code, log, metrics, outputs), so exit codes, cancelling and lost-run
+detection behave alike; but its code snapshot is not stored (the working copy
+is copied straight from the project) and no git state is recorded.
+
+Start-up cost matters here (the tracked-run overhead is measured): only
+standard-library modules and expkit's light ones are imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
+from expkit.model import PreparedEnvironment, PrepareRequest, RunRecord
+from expkit.runner.argv import build_argv, script_path
+from expkit.runner.lifecycle import Lifecycle, unowned
+from expkit.runner.signals import CancelSignals, Interrupted
+
+
+def _fire(registry, hook_name: str, record: RunRecord, note: Callable[[str], None]) -> None:
+    """Call every implementation of an event hook; a failing one is only a warning."""
+    for impl in getattr(registry.hook, hook_name).get_hookimpls():
+        try:
+            impl.function(record=record)
+        except Exception as exc:  # third-party code must not change the run's outcome
+            note(f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
+
+
+def _stderr_note(message: str) -> None:
+    print(f"exp: note: {message}", file=sys.stderr)
+
+
+def prepare_environment(resolved, *, registry=None, force: bool = False, progress=None) -> PreparedEnvironment:
+    """``exp prepare``: make ``resolved``'s environment ready (rebuilt when ``force``)."""
+    from expkit.plugins import get_registry, require_available
+    from expkit.progress import close_progress
+
+    registry = registry or get_registry()
+    require_available(resolved.target_type)
+    request = PrepareRequest(
+        project=Path(resolved.project), compute=resolved.compute, runconfig=resolved.runconfig,
+        environment=resolved.environment, spark=resolved.spark, force=force, progress=progress,
+    )  # fmt: skip
+    try:
+        prepared = registry.hook.expkit_prepare(request=request)
+    finally:
+        close_progress(progress)
+    if prepared is None:
+        raise unowned("expkit_prepare", resolved.compute.type)
+    return prepared
+
+
+def run_experiment(
+    resolved,
+    script: str,
+    args: Sequence[str] = (),
+    *,
+    registry=None,
+    cwd: Path | None = None,
+    terminal=None,
+    progress=None,
+    note: Callable[[str], None] | None = None,
+    force_prepare: bool = False,
+) -> RunRecord:
+    """Run ``script`` (relative to ``cwd``) with ``args`` as ``resolved`` says.
+
+    :param resolved: an expkit.config.ResolvedRun (project root, runconfig,
+        compute target, target type, environment and Spark specs, notes).
+    :param terminal: where the script's output lines go besides the log
+        (default stdout; ``exp run --json`` passes stderr).
+    :param progress: an expkit.model.Progress for the prepare step.
+    :param note: receives remarks for the user (default: stderr).
+    :param force_prepare: rebuild the environment even when cached.
+    :return: the final record. A canceled run returns normally with status
+        ``canceled``. An ExpkitError that failed the run (a missing plugin, a
+        failed build) is raised after the record was written, with the record
+        attached as its ``run_record`` attribute.
+    """
+    from expkit.history import History
+    from expkit.plugins import get_registry, require_available
+
+    registry = registry or get_registry()
+    note = note or _stderr_note
+    terminal = sys.stdout if terminal is None else terminal
+    require_available(resolved.target_type)
+    root = Path(resolved.project)
+    rel_script = script_path(root, Path.cwd() if cwd is None else Path(cwd), script)
+    for message in resolved.notes:
+        note(message)
+    history = History(root)
+    with CancelSignals() as signals, history:
+        record = history.create(
+            target=resolved.compute.name, runconfig=resolved.runconfig.name, script=rel_script, args=args
+        )
+        _fire(registry, "expkit_run_started", record, note)
+        life = Lifecycle(history, registry, resolved, record, signals, note)
+        failure: BaseException | None = None
+        try:
+            life.execute(rel_script, tuple(args), terminal, progress, force_prepare)
+        except Interrupted:
+            life.canceled = True
+        except BaseException as exc:
+            life.fail(exc)
+            failure = exc
+        signals.raising = False
+        record = life.finish()
+        _fire(registry, "expkit_run_finished", record, note)
+    if failure is not None and not isinstance(failure, KeyboardInterrupt):
+        try:
+            failure.run_record = record  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise failure
+    return record
+
+
+def exit_code_of(record: RunRecord) -> int:
+    """What ``exp run`` exits with: the script's own code; 130 when canceled; 3 when the
+    run failed outside the script (lost, collect failed) with no failing script code."""
+    if record.status == "canceled":
+        return EXIT_CANCELED
+    if record.status == "completed":
+        return 0
+    if record.exit_code:
+        return record.exit_code
+    return EXIT_INFRASTRUCTURE
+
+
+__all__ = [
+    "build_argv",
+    "exit_code_of",
+    "prepare_environment",
+    "run_experiment",
+    "script_path",
+]

@@ -1,0 +1,207 @@
+"""The steps of one run between its creation and its final record.
+
+:class:`Lifecycle` holds what a run has reached so far (snapshot, working
+copy, execution), so that :meth:`Lifecycle.finish` can always write a
+consistent final record: after success, a failed step, a script failure or
+a cancel, with whatever outputs and metrics exist by then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from expkit.errors import ExpkitError, InfrastructureError, UsageError
+from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
+
+
+class Output:
+    """Each line of the script's output to the terminal and to the run's ``log.txt``."""
+
+    def __init__(self, log_path: Path, terminal) -> None:
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed by close()
+        self.terminal = terminal
+
+    def __call__(self, line: str) -> None:
+        self.log.write(line.encode("utf-8", "surrogateescape"))
+        self.log.flush()  # `exp runs logs -f` follows the file live
+        if self.terminal is not None:
+            try:
+                self.terminal.write(line)
+                self.terminal.flush()
+            except (OSError, ValueError, UnicodeEncodeError):
+                self.terminal = None  # closed pipe (`exp run ... | head`): keep logging
+
+    def close(self) -> None:
+        self.log.close()
+
+
+def unowned(hook: str, type_name: str) -> InfrastructureError:
+    return InfrastructureError(
+        f"no installed plugin handled {hook} for target type {type_name!r} "
+        "(the plugin declaring it returned nothing); see `exp plugins`."
+    )
+
+
+def _exit_status(code: int) -> int:
+    """A signal-killed script (negative code) as a shell would report it: 128 + signal."""
+    return 128 - code if code < 0 else code
+
+
+class Lifecycle:
+    """One run from ``preparing`` to its final status (see expkit.runner)."""
+
+    def __init__(self, history, registry, resolved, record: RunRecord, signals, note: Callable[[str], None]) -> None:
+        self.history, self.registry, self.resolved = history, registry, resolved
+        self.record, self.signals, self.note = record, signals, note
+        self.canceled = False
+        self.error: str | None = None
+        self.exit_code: int | None = None
+        self.context: RunContext | None = None
+        self.execution = None
+        self.workdir: Path | None = None
+        self.output: Output | None = None
+        self.git = None
+
+    # ------------------------------------------------------------------ steps
+
+    def execute(self, script: str, args: tuple[str, ...], terminal, progress, force_prepare: bool) -> None:
+        self.signals.arm()
+        snapshot = self._snapshot(script)
+        context = self._context(script, args)
+        prepared = self._prepare(progress, force_prepare)
+        self.record = self.history.save(
+            dataclasses.replace(
+                self.record, status="running", snapshot_id=snapshot.id,
+                env_id=prepared.env_id, packages=tuple(prepared.packages),
+            )
+        )  # fmt: skip
+        self.output = Output(context.run_dir / "log.txt", terminal)
+        # A signal while the plugin starts the script must not lose the handle to it.
+        self.signals.raising = False
+        execution = self.registry.hook.expkit_submit(run=context, environment=prepared)
+        if execution is None:
+            raise unowned("expkit_submit", context.compute.type)
+        self.execution = execution
+        self.signals.attach(execution)
+        self.exit_code = _exit_status(int(execution.wait(self.output)))
+
+    def _snapshot(self, script: str):
+        from expkit.snapshot import copy_snapshot, materialize, scan_only, take_snapshot
+
+        root = Path(self.resolved.project)
+        cache = self.history.scan_cache()
+        if self.resolved.runconfig.tracked_run:
+            from expkit.history.gitinfo import GitProbe
+
+            self.git = GitProbe.start(root)
+            snapshot = take_snapshot(root, self.history.store, cache)
+        else:
+            snapshot = scan_only(root, cache)
+        for message in snapshot.notes:
+            self.note(message)
+        if script not in snapshot:
+            raise UsageError(
+                f"script {script!r} is excluded from the project snapshot by an ignore rule "
+                f"(.gitignore or .amlignore in {root}); remove the rule or move the script."
+            )
+        from expkit.paths import cache_dir
+
+        self.workdir = cache_dir() / "work" / self.record.id
+        if snapshot.id is not None:
+            materialize(self.history.store, snapshot.id, self.workdir)
+        else:
+            copy_snapshot(root, snapshot, self.workdir)
+        return snapshot
+
+    def _context(self, script: str, args: tuple[str, ...]) -> RunContext:
+        from expkit.runenv import base_environment
+        from expkit.runner.argv import build_argv
+
+        resolved, record = self.resolved, self.record
+        runconfig = resolved.runconfig
+        self.context = RunContext(
+            run_id=record.id, number=record.number, project=Path(resolved.project),
+            snapshot=self.workdir, run_dir=self.history.run_dir(record.id), script=script,
+            argv=build_argv(runconfig.argument_vector, script, args),
+            environment=base_environment(
+                record.id, record.number, resolved.compute.name, runconfig.environment_variables
+            ),
+            compute=resolved.compute, runconfig=runconfig,
+            environment_spec=resolved.environment, spark=resolved.spark,
+        )  # fmt: skip
+        return self.context
+
+    def _prepare(self, progress, force: bool):
+        from expkit.progress import close_progress
+
+        resolved = self.resolved
+        request = PrepareRequest(
+            project=Path(resolved.project), compute=resolved.compute, runconfig=resolved.runconfig,
+            environment=resolved.environment, spark=resolved.spark, force=force, progress=progress,
+        )  # fmt: skip
+        try:
+            prepared = self.registry.hook.expkit_prepare(request=request)
+        finally:
+            close_progress(progress)
+        if prepared is None:
+            raise unowned("expkit_prepare", resolved.compute.type)
+        return prepared
+
+    # ------------------------------------------------------------------ outcome
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self.canceled = True
+        elif isinstance(exc, ExpkitError):
+            self.error = str(exc)
+        else:
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def _collect(self) -> None:
+        try:
+            collected = self.registry.hook.expkit_collect(run=self.context, execution=self.execution)
+        except Exception as exc:  # the run's own outcome is still recorded
+            detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
+            self.error = self.error or f"collecting outputs failed: {detail}"
+            self.note(f"warning: collecting the run's outputs failed: {detail}")
+            return
+        if collected is None:
+            self.error = self.error or str(unowned("expkit_collect", self.context.compute.type))
+
+    def finish(self) -> RunRecord:
+        """Collect (also after a failure or cancel), then write the final record."""
+        from expkit.history import list_outputs, read_metrics
+
+        try:
+            if self.execution is not None:
+                self._collect()
+        finally:
+            if self.output is not None:
+                self.output.close()
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+        run_dir = self.history.run_dir(self.record.id)
+        metrics, series = read_metrics(run_dir / "metrics.jsonl")
+        commit, dirty = self.git.result() if self.git is not None else (None, None)
+        if self.canceled or self.signals.received:
+            status = "canceled"
+        elif self.error is not None or self.exit_code != 0:
+            status = "failed"
+        else:
+            status = "completed"
+        ended = time.time()
+        started = self.record.started or ended
+        self.record = self.history.save(
+            dataclasses.replace(
+                self.record, status=status, exit_code=self.exit_code, ended=ended,
+                duration_s=round(ended - started, 3), git_commit=commit, git_dirty=dirty,
+                metrics=frozen_map(metrics), series=frozen_map(series),
+                outputs=list_outputs(run_dir / "outputs"),
+                error=self.error,
+            )
+        )  # fmt: skip
+        return self.record

@@ -1,0 +1,209 @@
+"""Project snapshots: the exact code a run executed, content-addressed.
+
+A snapshot holds every project file that the ignore rules keep (see
+expkit.snapshot.scan; ``.exp/``, root ``outputs/``, ``.git/`` and
+``__pycache__/`` are always left out). Each file is stored once under
+``.exp/objects/<sha[:2]>/<sha>``; the manifest (path -> sha, mode, size;
+symlink -> target) is stored as ``.exp/snapshots/<snapshot_id>.json``, the id
+being the manifest's own sha256. Identical files across runs are stored once.
+
+The total size is limited (``EXPKIT_SNAPSHOT_LIMIT_MB``, default 25; 0 for no
+limit) so a data folder is not copied on every run by mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from expkit.errors import ConfigError, InfrastructureError, UsageError
+from expkit.snapshot.scan import Entry, MemoryCache, ScanCache, save_cache, scan
+
+LIMIT_ENV = "EXPKIT_SNAPSHOT_LIMIT_MB"
+DEFAULT_LIMIT_MB = 25.0
+_SMALL = 8 << 20
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str | None
+    entries: tuple[Entry, ...]
+    #: Things left out that the user should hear about (symlinks leaving the project).
+    notes: tuple[str, ...] = ()
+    paths: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def total_size(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.paths
+
+
+def limit_bytes() -> int | None:
+    """The snapshot size limit from ``EXPKIT_SNAPSHOT_LIMIT_MB`` (0 means none)."""
+    raw = os.environ.get(LIMIT_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_LIMIT_MB
+    except ValueError:
+        mb = -1.0
+    if mb < 0:
+        raise ConfigError(
+            f"must be a number of MiB (0 for no limit), got {raw!r}", key=LIMIT_ENV
+        )
+    return None if mb == 0 else int(mb * 1024 * 1024)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def _check_limit(root: Path, entries: list[Entry], limit: int | None) -> None:
+    total = sum(e.size for e in entries)
+    if limit is None or total <= limit:
+        return
+    largest = sorted(entries, key=lambda e: e.size, reverse=True)[:5]
+    listing = "\n".join(f"    {e.path}  {_mib(e.size)}" for e in largest)
+    raise UsageError(
+        f"the snapshot of {root} is {_mib(total)}, over the {_mib(limit)} limit.\n"
+        f"  largest files:\n{listing}\n"
+        "  exclude data and build files from snapshots in .amlignore at the project root\n"
+        "  (gitignore syntax, e.g. `data/` or `*.csv`), keep large inputs outside the\n"
+        f"  project, or raise the limit: {LIMIT_ENV}=100 (0 = no limit)."
+    )
+
+
+def _object_path(store: Path, sha: str) -> Path:
+    return store / "objects" / sha[:2] / sha
+
+
+def _hash_and_store(store: Path, source: Path) -> str:
+    """Hash ``source`` and store its content as an object unless already present."""
+    with open(source, "rb") as handle:
+        data = handle.read(_SMALL + 1)
+        if len(data) <= _SMALL:
+            sha = hashlib.sha256(data).hexdigest()
+        else:
+            digest = hashlib.sha256(data)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+            sha, data = digest.hexdigest(), None
+    target = _object_path(store, sha)
+    if target.exists():
+        return sha
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{sha}.{os.getpid()}.tmp")
+    try:
+        if data is not None:
+            tmp.write_bytes(data)
+        else:
+            shutil.copyfile(source, tmp)
+        # Renaming makes the object appear whole or not at all, also with concurrent runs.
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha
+
+
+def _manifest(entries: Iterable[Entry]) -> bytes:
+    files = {e.path: {"sha": e.sha, "mode": e.mode, "size": e.size} for e in entries if e.link is None}
+    links = {e.path: e.link for e in entries if e.link is not None}
+    return json.dumps({"format": 1, "files": files, "links": links}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Snapshot:
+    """Snapshot ``root`` into ``store`` (the project's ``.exp``); refuse oversize ones."""
+    root, store = Path(root), Path(store)
+    cache = cache if cache is not None else MemoryCache()
+    result = scan(root, cache)
+    _check_limit(root, result.entries, limit_bytes())
+    hashed: dict[str, str] = {}
+    done: list[Entry] = []
+    for entry in result.entries:
+        if entry.link is None and (entry.sha is None or not _object_path(store, entry.sha).exists()):
+            try:
+                sha = _hash_and_store(store, root / entry.path)
+            except FileNotFoundError:  # deleted since the scan
+                continue
+            hashed[entry.path] = sha
+            entry = Entry(entry.path, entry.size, entry.mode, sha)
+        done.append(entry)
+    data = _manifest(done)
+    snapshot_id = hashlib.sha256(data).hexdigest()
+    path = store / "snapshots" / f"{snapshot_id}.json"
+    if not path.exists():
+        from expkit.fsutil import atomic_write_bytes
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    save_cache(cache, result, hashed)
+    return Snapshot(snapshot_id, tuple(done), tuple(result.notes), frozenset(e.path for e in done))
+
+
+def scan_only(root: Path, cache: ScanCache | None = None) -> Snapshot:
+    """The entries a snapshot of ``root`` would hold, without storing anything (untracked runs)."""
+    cache = cache if cache is not None else MemoryCache()
+    result = scan(root, cache)
+    _check_limit(Path(root), result.entries, limit_bytes())
+    save_cache(cache, result, {})
+    entries = result.entries
+    return Snapshot(None, tuple(entries), tuple(result.notes), frozenset(e.path for e in entries))
+
+
+def load_snapshot(store: Path, snapshot_id: str) -> Snapshot:
+    path = Path(store) / "snapshots" / f"{snapshot_id}.json"
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InfrastructureError(f"snapshot {snapshot_id} is missing from {path.parent}") from None
+    entries = [Entry(p, f["size"], f["mode"], f["sha"]) for p, f in data["files"].items()]
+    entries += [Entry(p, link=t) for p, t in data.get("links", {}).items()]
+    entries.sort(key=lambda e: e.path)
+    return Snapshot(snapshot_id, tuple(entries), (), frozenset(e.path for e in entries))
+
+
+def _safe_dest(dest: Path, relpath: str) -> Path:
+    parts = relpath.split("/")
+    if relpath.startswith("/") or ".." in parts or "" in parts:
+        raise InfrastructureError(f"refusing unsafe path {relpath!r} in a snapshot")
+    return dest.joinpath(*parts)
+
+
+def _write_entries(snapshot: Snapshot, dest: Path, source_of) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    made: set[Path] = set()
+    for entry in snapshot.entries:
+        target = _safe_dest(dest, entry.path)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        if target.is_symlink() or (entry.link is not None and target.exists()):
+            target.unlink()
+        if entry.link is not None:
+            resolved = os.path.normpath(os.path.join(target.parent, entry.link))
+            if not (resolved + os.sep).startswith(str(dest) + os.sep):
+                raise InfrastructureError(f"refusing symlink {entry.path} leaving the snapshot")
+            os.symlink(entry.link, target)
+            continue
+        shutil.copyfile(source_of(entry), target)
+        os.chmod(target, entry.mode)
+
+
+def materialize(store: Path, snapshot_id: str, dest: Path) -> Snapshot:
+    """Write snapshot ``snapshot_id`` from ``store`` into ``dest`` (a run's working copy,
+    ``exp runs restore``); existing files of the same name are overwritten."""
+    store = Path(store)
+    snapshot = load_snapshot(store, snapshot_id)
+    _write_entries(snapshot, Path(dest).absolute(), lambda e: _object_path(store, e.sha))
+    return snapshot
+
+
+def copy_snapshot(root: Path, snapshot: Snapshot, dest: Path) -> None:
+    """Write ``snapshot``'s files straight from the project (an unstored snapshot)."""
+    root = Path(root)
+    _write_entries(snapshot, Path(dest).absolute(), lambda e: root / e.path)

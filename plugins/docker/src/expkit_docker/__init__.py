@@ -1,0 +1,1 @@
+"""expkit-docker."""

@@ -1,0 +1,189 @@
+"""One run in one container: start, live output, exit code, cancel, results.
+
+The container is created from the environment image, the run's files are
+copied in, the output stream is attached *before* the container starts (so
+no early line is lost), and then it starts. ``wait`` hands on complete lines
+of stdout and stderr as they arrive and returns the exit code.
+
+``cancel`` (safe inside a signal handler: no locks, each call its own
+connection, errors swallowed) kills the container, keeps the outputs and
+metrics written so far in memory, and removes the container. ``results``
+then hands those to collect; without a cancel, collect reads them from the
+stopped container and removes it. An ``atexit`` hook removes a container
+that nothing else did (a crash between submit and collect), so runs never
+leave containers behind; each carries the label ``expkit.run=<run id>``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+from typing import Callable, Mapping
+
+from expkit.errors import InfrastructureError
+
+from expkit_docker.engine import Engine, EngineError, NotFound, frames
+
+#: Where things are inside a run's container (documented in the README).
+ROOT = "/expkit"
+PROJECT_DIR = "/expkit/project"
+OUTPUTS_DIR = "/expkit/project/outputs"
+METRICS_FILE = "/expkit/metrics.jsonl"
+LIB_DIR = "/expkit/lib"
+SHARED_DIR = "/expkit/shared"
+RUN_LABEL = "expkit.run"
+#: Exit code reported for a canceled run whose container is already gone (128 + SIGKILL).
+KILLED = 137
+
+_live: dict[str, Engine] = {}
+
+
+@atexit.register
+def _remove_leftovers() -> None:
+    for container, engine in list(_live.items()):
+        try:
+            engine.remove_container(container)
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
+            pass
+
+
+class _Lines:
+    """Splits one output stream into complete lines (``\\r`` counts, for progress bars)."""
+
+    def __init__(self, on_output: Callable[[str], None]) -> None:
+        self.on_output = on_output
+        self.pending = b""
+
+    def feed(self, data: bytes) -> None:
+        lines = (self.pending + data).splitlines(keepends=True)
+        self.pending = b""
+        if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
+            # An unfinished line, or a "\r" whose "\n" may be in the next frame.
+            self.pending = lines.pop()
+        for line in lines:
+            self.on_output(line.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        if self.pending:
+            self.on_output(self.pending.decode("utf-8", "replace"))
+            self.pending = b""
+
+
+def start_error(exc: EngineError, cmd: list[str], config_hint: str) -> InfrastructureError:
+    """A clear message for the ways a container fails to start."""
+    message = exc.engine_message
+    if "device driver" in message or "nvidia" in message.lower():
+        return InfrastructureError(
+            f"the container needs GPUs (nvidiaDocker: true) but the Docker engine cannot "
+            f"provide them: {message}\n  install the NVIDIA Container Toolkit on this machine, "
+            f"or set nvidiaDocker: false in {config_hint}."
+        )
+    if "executable file not found" in message or "no such file or directory" in message:
+        return InfrastructureError(
+            f"the environment image has no {cmd[0]!r} to start the run with: {message}"
+        )
+    return InfrastructureError(f"starting the run's container failed: {message}")
+
+
+class DockerExecution:
+    """A run's container; see the module docstring for its life cycle."""
+
+    def __init__(self, engine: Engine, container: str, outputs_path: str = OUTPUTS_DIR,
+                 metrics_path: str = METRICS_FILE) -> None:
+        self.engine = engine
+        self.container = container
+        self.outputs_path = outputs_path
+        self.metrics_path = metrics_path
+        self.canceled = False
+        self.removed = False
+        self._saved: tuple[bytes | None, bytes | None] | None = None
+        self._sock = None
+        self._pending = b""
+        _live[container] = engine
+
+    @classmethod
+    def start(cls, engine: Engine, config: Mapping[str, object], archive: bytes, *,
+              name: str | None, config_hint: str) -> DockerExecution:
+        """Create the container, copy ``archive`` in at ``/``, attach, start."""
+        container = engine.request("POST", "/containers/create", params={"name": name},
+                                   body=dict(config), what="creating the run's container").json()["Id"]
+        execution = cls(engine, container)
+        try:
+            engine.put_archive(container, "/", archive)
+            execution._sock, execution._pending = engine.hijack(
+                f"/containers/{container}/attach", {"stream": 1, "stdout": 1, "stderr": 1}
+            )
+            try:
+                engine.start(container, "starting the run's container")
+            except EngineError as exc:
+                raise start_error(exc, list(config.get("Cmd") or []), config_hint) from None  # type: ignore[arg-type]
+        except BaseException:
+            execution.remove()
+            raise
+        return execution
+
+    # ------------------------------------------------------------------ Execution protocol
+
+    def wait(self, on_output: Callable[[str], None]) -> int:
+        streams = {1: _Lines(on_output), 2: _Lines(on_output)}
+        sock = self._sock
+        if sock is not None:
+            try:
+                for stream, data in frames(sock, self._pending):
+                    streams.get(stream, streams[1]).feed(data)
+            except OSError:
+                if not self.canceled:
+                    raise
+            finally:
+                sock.close()
+                self._sock = None
+        for lines in streams.values():
+            lines.flush()
+        try:
+            return self.engine.wait(self.container)
+        except NotFound:
+            if self.canceled:
+                return KILLED
+            raise
+
+    def cancel(self) -> None:
+        """Kill and remove the container, keeping what it wrote. Quick and idempotent."""
+        if self.canceled:
+            return
+        self.canceled = True
+        try:
+            self.engine.kill(self.container)
+            self._saved = (self._fetch(self.outputs_path), self._fetch(self.metrics_path))
+        except Exception:  # noqa: BLE001 - never raise out of a signal handler
+            pass
+        self.remove()
+
+    # ------------------------------------------------------------------ results
+
+    def _fetch(self, path: str) -> bytes | None:
+        try:
+            resp, close = self.engine.stream("GET", f"/containers/{self.container}/archive",
+                                             params={"path": path}, what="reading results")
+        except NotFound:
+            return None
+        try:
+            return resp.read()
+        finally:
+            close()
+
+    def results(self):
+        """``(outputs tar stream or None, metrics tar stream or None)`` for collect."""
+        if self._saved is None and not self.removed:
+            self._saved = (self._fetch(self.outputs_path), self._fetch(self.metrics_path))
+        outputs, metrics = self._saved or (None, None)
+        return (io.BytesIO(outputs) if outputs else None, io.BytesIO(metrics) if metrics else None)
+
+    def remove(self) -> None:
+        if self.removed:
+            return
+        try:
+            self.engine.remove_container(self.container)
+            self.removed = True
+            _live.pop(self.container, None)
+        except Exception:  # noqa: BLE001 - the atexit hook tries again
+            pass

@@ -1,0 +1,133 @@
+"""The host's package-index settings, handed to environment builds.
+
+A build inside a container must reach the same package index the user's pip
+reaches: a private index URL, the trusted CA bundle of a TLS-inspecting
+proxy, proxy variables. These are read here — pip's configuration files
+(lowest priority first, as pip documents them), then ``PIP_*`` variables,
+then the CA bundle pip or requests would use — and delivered to the build
+container as files under its build folder, which the build deletes before
+the layer is saved (see builder.py). Nothing of this ends up in an image:
+not in a layer, not in the image's config or history.
+
+What cannot work inside a container is dropped with a note: ``file://``
+indexes and local find-links folders name host paths.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+#: pip settings forwarded, as pip.conf keys.
+PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "cert", "proxy")
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+              "http_proxy", "https_proxy", "no_proxy", "all_proxy")
+#: Where the CA bundle usually is when nothing names one (Debian/Ubuntu, RHEL, Alpine/macOS).
+SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                  "/etc/ssl/cert.pem")
+
+
+@dataclass(frozen=True)
+class BuildNetwork:
+    """Files and variables that let a build reach the package index."""
+
+    #: pip settings (pip.conf keys) to use; ``cert`` is replaced by the copied bundle.
+    pip: Mapping[str, str] = field(default_factory=dict)
+    #: Proxy variables to export in the build.
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    ca_bundle: bytes | None = None
+    ca_source: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def files(self, folder: str) -> list[tuple[str, bytes, int]]:
+        """``(name, data, mode)`` of the files to copy into the build folder ``folder``."""
+        lines = ["[global]"]
+        pip = dict(self.pip)
+        if self.ca_bundle is not None:
+            pip["cert"] = f"{folder}/net/ca.crt"
+        for key in PIP_KEYS:
+            if pip.get(key):
+                lines.append(f"{key} = {pip[key]}")
+        exports = {"PIP_CONFIG_FILE": f"{folder}/net/pip.conf",
+                   "PIP_DISABLE_PIP_VERSION_CHECK": "1", **self.proxies}
+        if self.ca_bundle is not None:
+            for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+                exports[name] = f"{folder}/net/ca.crt"
+        env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items())
+        files = [("net/pip.conf", ("\n".join(lines) + "\n").encode(), 0o600),
+                 ("env.sh", env.encode(), 0o600)]
+        if self.ca_bundle is not None:
+            files.append(("net/ca.crt", self.ca_bundle, 0o644))
+        return files
+
+
+def _config_files(env: Mapping[str, str]) -> list[Path]:
+    home = Path(os.path.expanduser("~"))
+    xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep)
+    files = [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs) if d]
+    files.append(Path("/etc/pip.conf"))
+    files.append(home / ".pip" / "pip.conf")
+    files.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "pip" / "pip.conf")
+    if env.get("PIP_CONFIG_FILE") and env["PIP_CONFIG_FILE"] != os.devnull:
+        files.append(Path(env["PIP_CONFIG_FILE"]))
+    return files
+
+
+def _pip_settings(env: Mapping[str, str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    if env.get("PIP_CONFIG_FILE") != os.devnull:
+        for path in _config_files(env):
+            parser = configparser.RawConfigParser()
+            try:
+                parser.read(path, encoding="utf-8")
+            except (configparser.Error, OSError, UnicodeDecodeError):
+                continue
+            for section in ("global", "install"):
+                for key in PIP_KEYS:
+                    if parser.has_option(section, key):
+                        settings[key] = parser.get(section, key)
+    for key in PIP_KEYS:
+        value = env.get("PIP_" + key.upper().replace("-", "_"))
+        if value:
+            settings[key] = value
+    return settings
+
+
+def _reachable_urls(value: str, key: str, notes: list[str]) -> str:
+    kept = []
+    for url in value.split():
+        if url.startswith("file:") or url.startswith("/"):
+            notes.append(f"pip {key} {url} is a folder on this machine, not visible to the build: skipped")
+        else:
+            kept.append(url)
+    return " ".join(kept)
+
+
+def host_build_network(env: Mapping[str, str] | None = None) -> BuildNetwork:
+    """What this machine's pip uses to reach its index, ready to hand to a build."""
+    env = os.environ if env is None else env
+    notes: list[str] = []
+    pip = _pip_settings(env)
+    for key in ("index-url", "extra-index-url"):
+        if key in pip:
+            pip[key] = _reachable_urls(pip[key], key, notes)
+    candidates = [pip.pop("cert", None), env.get("REQUESTS_CA_BUNDLE"), env.get("SSL_CERT_FILE"),
+                  *SYSTEM_BUNDLES]
+    bundle, source = None, None
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            try:
+                bundle, source = Path(candidate).read_bytes(), candidate
+                break
+            except OSError:
+                continue
+    proxies = {name: env[name] for name in PROXY_VARS if env.get(name)}
+    for name, value in proxies.items():
+        if name.lower() != "no_proxy" and ("127.0.0.1" in value or "localhost" in value):
+            notes.append(f"{name}={value} is this machine's loopback, which a container cannot reach")
+    return BuildNetwork(pip=pip, proxies=proxies, ca_bundle=bundle, ca_source=source,
+                        notes=tuple(notes))

@@ -1,0 +1,150 @@
+"""A script running on this machine: live output, exit code, cancel of the whole tree.
+
+The script starts in a new session (its own process group), so the
+terminal's Ctrl-C reaches ``exp`` alone and ``exp`` decides what to stop:
+``cancel`` signals the whole group — the script and everything it started.
+stdout and stderr share one pipe so their interleaving is kept, and lines
+are handed on as soon as they are complete (``\\r``-terminated progress
+updates count as lines, so progress bars move live too).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from typing import Callable, Mapping, Sequence
+
+#: Seconds between SIGTERM and SIGKILL when a run is canceled.
+KILL_GRACE = 3.0
+#: Seconds the output pipe may stay open after the script exited (held by
+#: processes it left behind) before those are stopped too.
+LINGER = 1.0
+_CHUNK = 65536
+
+
+def exit_status(returncode: int) -> int:
+    """Shell convention: a script killed by signal N exits with 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class LocalExecution:
+    """A started script; ``wait`` streams its output and returns its exit code."""
+
+    def __init__(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> None:
+        self.argv = list(argv)
+        # stdin is closed as on every other target: a run is never interactive.
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid = self._proc.pid
+        self.canceled = False
+        self._killer: threading.Timer | None = None
+        # The group id is the script's pid: it is safe to signal only until the
+        # script is reaped (a zombie keeps its pid from being reused).
+        self._reaped = False
+        # Re-entrant: cancel() may run in a signal handler on the thread holding it.
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ signals
+
+    def _signal_group(self, sig: int) -> None:
+        with self._lock:
+            if self._reaped:
+                return
+            try:
+                os.killpg(self.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass  # the group is already gone
+
+    def _exited(self, block: bool) -> bool:
+        """Has the script exited? Never reaps it (see ``_reaped``)."""
+        flags = os.WEXITED | os.WNOWAIT | (0 if block else os.WNOHANG)
+        try:
+            return os.waitid(os.P_PID, self.pid, flags) is not None
+        except ChildProcessError:
+            return True
+
+    def cancel(self) -> None:
+        """SIGTERM the script's process group now, SIGKILL it after KILL_GRACE.
+
+        Returns at once (it may run inside a signal handler); calling it again
+        changes nothing.
+        """
+        if self.canceled:
+            return
+        self.canceled = True
+        self._signal_group(signal.SIGTERM)
+        self._killer = threading.Timer(KILL_GRACE, self._signal_group, args=(signal.SIGKILL,))
+        self._killer.daemon = True
+        self._killer.start()
+
+    # ------------------------------------------------------------------ output
+
+    def wait(self, on_output: Callable[[str], None]) -> int:
+        """Hand every output line to ``on_output`` as it arrives; return the exit code.
+
+        A negative return code (killed by a signal) is reported as 128 + signal.
+        """
+        pipe = self._proc.stdout
+        assert pipe is not None
+        fd = pipe.fileno()
+        pending = b""
+        selector = selectors.DefaultSelector()
+        selector.register(fd, selectors.EVENT_READ)
+        exited_at: float | None = None
+        try:
+            while True:
+                # Wake up now and then to notice a script that exited while
+                # something it started still holds the pipe open.
+                events = selector.select(timeout=0.25)
+                if events:
+                    chunk = os.read(fd, _CHUNK)
+                    if not chunk:
+                        break
+                    pending = self._emit(pending + chunk, on_output)
+                    continue
+                if exited_at is None:
+                    if self._exited(block=False):
+                        exited_at = time.monotonic()
+                elif time.monotonic() - exited_at > LINGER:
+                    # The run is over when the script is; leftovers must not keep it open.
+                    self._signal_group(signal.SIGKILL)
+        finally:
+            selector.close()
+            pipe.close()
+        if pending:
+            on_output(pending.decode("utf-8", "replace"))
+        self._exited(block=True)
+        # Whatever of the group survived the script (started in the background
+        # and detached from the pipe) goes with it.
+        self._signal_group(signal.SIGKILL)
+        with self._lock:
+            code = self._proc.wait()
+            self._reaped = True
+        if self._killer is not None:
+            self._killer.cancel()
+        return exit_status(code)
+
+    @staticmethod
+    def _emit(data: bytes, on_output: Callable[[str], None]) -> bytes:
+        """Pass on every complete line of ``data``; return the incomplete rest."""
+        lines = data.splitlines(keepends=True)
+        rest = b""
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            rest = lines.pop()
+        elif lines and lines[-1].endswith(b"\r"):
+            # "\r\n" may be split across reads: wait for the next byte.
+            rest = lines.pop()
+        for line in lines:
+            on_output(line.decode("utf-8", "replace"))
+        return rest

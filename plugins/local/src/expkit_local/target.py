@@ -1,0 +1,182 @@
+"""The ``local`` compute target: runs on this machine, with the user's Python or a managed venv.
+
+Two modes, chosen by ``userManagedEnvironment`` in the ``.compute`` file:
+
+- user-managed (the default, as Workbench did): the script runs with
+  ``pythonLocation`` exactly as the user has it; conda_dependencies.yml is
+  not applied. prepare starts nothing; the package list is recorded from a
+  cached probe of the interpreter (see expkit_local.interpreter) and is
+  left empty when ``pythonLocation`` is a launcher script (a pyenv shim),
+  whose target can change without its path changing.
+- managed (``userManagedEnvironment: false``): a venv built from the
+  environment spec's python pin and pip list, cached by environment id and
+  shared across projects (see expkit_local.venvs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from expkit.errors import ConfigError, InfrastructureError
+from expkit.model import (
+    AttachRequest,
+    AttachResult,
+    Collected,
+    ComputeTarget,
+    EnvironmentInfo,
+    PreparedEnvironment,
+    PrepareRequest,
+    RunContext,
+    TargetType,
+)
+
+from expkit_local.execution import LocalExecution
+
+NAME = "local"
+PACKAGE = "expkit-local"
+COMPUTE_KEYS = frozenset({"pythonLocation", "userManagedEnvironment", "sparkSubmitLocation"})
+_REMOTE_OPTIONS = (
+    ("address", "--address", "address is for remote targets"),
+    ("username", "--username", "username is for remote targets"),
+    ("port", "--port", "port is for remote targets"),
+    ("key_file", "--key-file", "key-file is for remote targets"),
+    ("base_image", "--base-image", "base-image is for the docker targets"),
+)
+
+
+class LocalTarget:
+    """Implements the target hooks for ``type: local`` (the hooks module dispatches here)."""
+
+    def target_type(self) -> TargetType:
+        return TargetType(
+            name=NAME,
+            package=PACKAGE,
+            description="this machine: your own Python, or a cached venv built from your environment",
+            compute_keys=COMPUTE_KEYS,
+        )
+
+    # ------------------------------------------------------------------ attach
+
+    def attach(self, request: AttachRequest) -> AttachResult:
+        for attr, flag, why in _REMOTE_OPTIONS:
+            if getattr(request, attr) is not None:
+                raise ConfigError(
+                    f"the local target runs on this machine; {why}",
+                    key=flag,
+                    hint=f"drop {flag}, or attach a target of another type "
+                    "(e.g. --type remotedocker for a remote VM, --type docker for a container).",
+                )
+        runconfig: dict[str, Any] = {
+            "ArgumentVector": ["$file"],
+            "Target": request.name,
+            "Framework": "Python",
+        }
+        aml_config = Path(request.project) / "aml_config"
+        if (aml_config / "conda_dependencies.yml").is_file():
+            runconfig["CondaDependenciesFile"] = "aml_config/conda_dependencies.yml"
+        if (aml_config / "spark_dependencies.yml").is_file():
+            runconfig["SparkDependenciesFile"] = "aml_config/spark_dependencies.yml"
+        runconfig.update({"EnvironmentVariables": {}, "PrepareEnvironment": False,
+                          "TrackedRun": True})
+        return AttachResult(compute={"type": NAME, "pythonLocation": "python"},
+                            runconfig=runconfig)
+
+    # ------------------------------------------------------------------ prepare
+
+    def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
+        from expkit_local.interpreter import find_python
+
+        python = find_python(request.compute)
+        details: dict[str, Any] = {}
+        if request.runconfig.framework == "PySpark":
+            from expkit_local.spark import find_spark_submit
+
+            details["spark_submit"] = find_spark_submit(request.compute)
+        if request.compute.user_managed_environment is False:
+            from expkit_local.managed import prepare_managed
+
+            return prepare_managed(request, python, details)
+        return self._prepare_user_managed(request, python, details)
+
+    def _prepare_user_managed(self, request: PrepareRequest, python: str,
+                              details: dict[str, Any]) -> PreparedEnvironment:
+        from expkit_local.interpreter import cached_probe, is_launcher, probe
+
+        details["mode"] = "user-managed"
+        if request.environment is not None:
+            details["note"] = ("user-managed environment: the environment file is not applied "
+                               "(userManagedEnvironment: false builds one)")
+        packages: tuple[str, ...] = ()
+        if is_launcher(python):
+            details["packages"] = f"not recorded: {python} is a launcher script"
+        else:
+            found = None if request.force else cached_probe(python)
+            if found is None:
+                try:
+                    found = probe(python, refresh=True)
+                except InfrastructureError as exc:
+                    details["packages"] = f"not recorded: {exc}"
+            if found is not None:
+                packages = found.packages
+                details["python_version"] = found.version
+        return PreparedEnvironment(env_id=None, location=python, python=python, cached=True,
+                                   packages=packages, details=details)
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, run: RunContext, environment: PreparedEnvironment) -> LocalExecution:
+        from expkit.runenv import path_variables, runtime_dir, with_pythonpath
+
+        outputs = run.snapshot / "outputs"
+        outputs.mkdir(parents=True, exist_ok=True)
+        run.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if environment.env_id is not None:
+            # Like an activated venv: subprocesses that call `python` or a console
+            # script the environment installed get the environment's.
+            venv_bin = str(Path(environment.python).parent)
+            env["VIRTUAL_ENV"] = environment.location
+            env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+            env.pop("PYTHONHOME", None)
+        env.update(run.environment)
+        env.update(path_variables(outputs_dir=str(outputs), metrics_file=str(run.metrics_file)))
+        env = with_pythonpath(env, str(runtime_dir()), None)
+        if run.runconfig.framework == "PySpark":
+            from expkit_local.spark import find_spark_submit, spark_environment, submit_command
+
+            spark_submit = environment.details.get("spark_submit") or find_spark_submit(run.compute)
+            argv = submit_command(str(spark_submit), run.spark, run.argv)
+            env = spark_environment(env, environment.python)
+        else:
+            argv = [environment.python, *run.argv]
+        try:
+            return LocalExecution(argv, cwd=str(run.snapshot), env=env)
+        except OSError as exc:
+            raise InfrastructureError(
+                f"cannot start {argv[0]}: {exc.strerror}",
+            ) from None
+
+    # ------------------------------------------------------------------ collect
+
+    def collect(self, run: RunContext) -> Collected:
+        from expkit_local.outputs import collect_outputs
+
+        return Collected(outputs=collect_outputs(run.snapshot / "outputs", run.outputs_dir))
+
+    # ------------------------------------------------------------------ environments
+
+    def list_environments(self) -> list[EnvironmentInfo]:
+        from expkit_local.venvs import list_envs
+
+        return list_envs()
+
+    def remove_environment(self, env_id: str) -> bool:
+        from expkit_local.venvs import remove_env
+
+        return remove_env(env_id)
+
+
+def owns(compute: ComputeTarget) -> bool:
+    return compute.type == NAME

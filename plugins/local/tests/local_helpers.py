@@ -1,0 +1,81 @@
+"""Helpers for expkit-local's tests (a uniquely named module: test folders share sys.path)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import textwrap
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from expkit.model import ComputeTarget, PrepareRequest, RunConfig, RunContext
+
+
+@dataclass
+class Lines:
+    """An on_output callback that records lines and can act on a trigger line."""
+
+    seen: list[str] = field(default_factory=list)
+    triggers: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, line: str) -> None:
+        self.seen.append(line)
+        action = self.triggers.pop(line.strip(), None)
+        if action is not None:
+            action()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.seen)
+
+
+def make_run(tmp_path: Path, script: str, *, args: tuple[str, ...] = (),
+             env: dict[str, str] | None = None, compute: ComputeTarget | None = None,
+             runconfig: RunConfig | None = None, name: str = "main.py", **kw) -> RunContext:
+    """A RunContext over a fresh snapshot folder holding ``script`` as ``name``."""
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (snapshot / name).write_text(textwrap.dedent(script).lstrip("\n"), encoding="utf-8")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    compute = compute or ComputeTarget(name="local", type="local")
+    runconfig = runconfig or RunConfig(name="local", target="local")
+    environment = {"PYTHONUNBUFFERED": "1", "EXPKIT_RUN_ID": "r-test", **(env or {})}
+    return RunContext(run_id="r-test", number=1, project=tmp_path, snapshot=snapshot,
+                      run_dir=run_dir, script=name, argv=(name, *args),
+                      environment=environment, compute=compute, runconfig=runconfig, **kw)
+
+
+def prepare_request(project: Path, compute: ComputeTarget | None = None, **kw) -> PrepareRequest:
+    compute = compute or ComputeTarget(name="local", type="local")
+    kw.setdefault("runconfig", RunConfig(name="local", target="local"))
+    kw.setdefault("environment", None)
+    kw.setdefault("spark", None)
+    return PrepareRequest(project=project, compute=compute, **kw)
+
+
+def build_wheel(folder: Path, name: str, version: str, module_source: str) -> Path:
+    """A minimal pure-Python wheel, built with the standard library (no index needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": module_source,
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: expkit-tests\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            # A fixed timestamp: the same content gives the same wheel bytes (and env id).
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
+    return wheel

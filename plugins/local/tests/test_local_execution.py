@@ -1,0 +1,150 @@
+"""LocalExecution on real processes: streaming, exit codes, cancel of the whole tree."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from expkit_local import execution
+from expkit_local.execution import LocalExecution, exit_status
+from local_helpers import Lines
+
+
+def start(tmp_path: Path, source: str, *args: str) -> LocalExecution:
+    script = tmp_path / "s.py"
+    script.write_text(textwrap.dedent(source), encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return LocalExecution([sys.executable, str(script), *args], cwd=str(tmp_path), env=env)
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_first_line_arrives_while_the_script_still_runs(tmp_path):
+    gate = tmp_path / "gate"
+    ex = start(tmp_path, f"""
+        import os, time
+        print("first")
+        while not os.path.exists({str(gate)!r}):  # released by the reader only
+            time.sleep(0.01)
+        print("second")
+    """)
+    lines = Lines(triggers={"first": gate.touch})
+    assert ex.wait(lines) == 0
+    assert lines.seen == ["first\n", "second\n"]
+
+
+def test_stdout_and_stderr_keep_their_order(tmp_path):
+    ex = start(tmp_path, """
+        import sys
+        for i in range(50):
+            (sys.stdout if i % 2 else sys.stderr).write(f"line {i}\\n")
+    """)
+    lines = Lines()
+    assert ex.wait(lines) == 0
+    assert lines.seen == [f"line {i}\n" for i in range(50)]
+
+
+def test_carriage_returns_and_unterminated_last_line(tmp_path):
+    ex = start(tmp_path, r"""
+        import sys
+        sys.stdout.write("10%\r50%\r100%\r\ndone")
+    """)
+    lines = Lines()
+    assert ex.wait(lines) == 0
+    assert lines.seen == ["10%\r", "50%\r", "100%\r\n", "done"]
+
+
+def test_unicode_and_undecodable_bytes(tmp_path):
+    ex = start(tmp_path, r"""
+        import sys
+        sys.stdout.buffer.write("héllo ✓ 日本\n".encode() + b"bad \xff byte\n")
+    """)
+    lines = Lines()
+    assert ex.wait(lines) == 0
+    assert lines.seen == ["héllo ✓ 日本\n", "bad \ufffd byte\n"]
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 255])
+def test_exit_code_is_the_scripts(tmp_path, code):
+    assert start(tmp_path, f"raise SystemExit({code})").wait(Lines()) == code
+
+
+def test_killed_by_a_signal_reports_128_plus_signal(tmp_path):
+    ex = start(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert ex.wait(Lines()) == 128 + signal.SIGKILL
+    assert exit_status(-15) == 143
+
+
+def test_cancel_stops_the_script_and_its_grandchild(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    ex = start(tmp_path, f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        open({str(pidfile)!r}, "w").write(str(child.pid))
+        print("ready")
+        time.sleep(600)
+    """)
+    lines = Lines(triggers={"ready": ex.cancel})
+    started = time.monotonic()
+    code = ex.wait(lines)
+    assert code == 128 + signal.SIGTERM
+    assert time.monotonic() - started < 10
+    assert ex.canceled
+    assert wait_gone(int(pidfile.read_text()))
+    assert not alive(ex.pid)
+    ex.cancel()  # idempotent, also after the end
+
+
+def test_cancel_escalates_to_sigkill(tmp_path, monkeypatch):
+    monkeypatch.setattr(execution, "KILL_GRACE", 0.2)
+    ex = start(tmp_path, """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("ready")
+        time.sleep(600)
+    """)
+    code = ex.wait(Lines(triggers={"ready": ex.cancel}))
+    assert code == 128 + signal.SIGKILL
+
+
+def test_leftover_background_process_does_not_keep_the_run_open(tmp_path):
+    pidfile = tmp_path / "bg.pid"
+    ex = start(tmp_path, f"""
+        import subprocess, sys
+        bg = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        open({str(pidfile)!r}, "w").write(str(bg.pid))
+        print("bye")
+    """)
+    started = time.monotonic()
+    assert ex.wait(Lines()) == 0
+    assert time.monotonic() - started < execution.LINGER + 5
+    assert wait_gone(int(pidfile.read_text()))
+
+
+def test_stdin_is_closed(tmp_path):
+    ex = start(tmp_path, "import sys; print(repr(sys.stdin.read()))")
+    lines = Lines()
+    assert ex.wait(lines) == 0
+    assert lines.seen == ["''\n"]
