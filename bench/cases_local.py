@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from benchlib import Case, Command, Target, Workspace, clean_env, exp_executable, python_executable
@@ -23,6 +24,19 @@ def _project(root: Path) -> Workspace:
                      data={"exp": exp_executable()})
 
 
+def _managed_project(root: Path) -> Workspace:
+    """The same project in managed mode: runs use a cached venv (built during warm-up)."""
+    ws = _project(root)
+    aml = ws.cwd / "aml_config"
+    (aml / "local.compute").write_text(
+        f'type: "local"\npythonLocation: "{python_executable()}"\nuserManagedEnvironment: false\n')
+    major, minor = sys.version_info[:2]
+    (aml / "conda_dependencies.yml").write_text(f"dependencies:\n  - python={major}.{minor}\n")
+    with (aml / "local.runconfig").open("a") as handle:
+        handle.write('CondaDependenciesFile: "aml_config/conda_dependencies.yml"\n')
+    return ws
+
+
 CASES = [
     Case(
         name="local-run",
@@ -31,6 +45,17 @@ CASES = [
         commands=[
             Command("python trivial.py", [python_executable(), "trivial.py"]),
             Command("exp run -c local trivial.py",
+                    lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"]),
+        ],
+        target=Target(max_overhead_s=0.15),
+    ),
+    Case(
+        name="local-managed-run",
+        description="`exp run -c local` in managed mode (cached venv) vs plain `python trivial.py`",
+        setup=_managed_project,
+        commands=[
+            Command("python trivial.py", [python_executable(), "trivial.py"]),
+            Command("exp run -c local trivial.py (venv)",
                     lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"]),
         ],
         target=Target(max_overhead_s=0.15),

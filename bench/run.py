@@ -15,6 +15,7 @@ import argparse
 import fnmatch
 import importlib.util
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,9 @@ class Timing:
     case: str
     label: str
     samples: list[float]
+    #: CPU seconds (user + system) of the command and its children, per run: far
+    #: less sensitive than wall time to other work on a shared machine.
+    cpu: list[float]
 
     @property
     def median(self) -> float:
@@ -41,6 +45,10 @@ class Timing:
     @property
     def best(self) -> float:
         return min(self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
 
 def discover() -> tuple[list[Case], list[str]]:
@@ -60,18 +68,26 @@ def discover() -> tuple[list[Case], list[str]]:
     return cases, problems
 
 
-def timed(command: Command, ws: Workspace) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: Command, ws: Workspace) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``command``."""
     if command.before is not None:
         command.before(ws)
     argv = command.resolve(ws)
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=ws.cwd, env=ws.env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     if proc.returncode not in command.ok_codes:
         tail = proc.stdout.decode("utf-8", "replace")[-2000:]
         raise RuntimeError(f"{command.label!r} exited with {proc.returncode}:\n{tail}")
-    return elapsed
+    return elapsed, cpu
 
 
 def run_case(case: Case, repeat: int, warmup: int) -> list[Timing]:
@@ -81,11 +97,13 @@ def run_case(case: Case, repeat: int, warmup: int) -> list[Timing]:
             for _ in range(warmup):
                 for command in case.commands:
                     timed(command, ws)
-            timings = [Timing(case.name, c.label, []) for c in case.commands]
+            timings = [Timing(case.name, c.label, [], []) for c in case.commands]
             for _ in range(repeat):
                 # Interleaved, so a slow minute on the machine hits every command alike.
                 for command, timing in zip(case.commands, timings):
-                    timing.samples.append(timed(command, ws))
+                    wall, cpu = timed(command, ws)
+                    timing.samples.append(wall)
+                    timing.cpu.append(cpu)
             return timings
         finally:
             if case.teardown is not None:
@@ -103,7 +121,7 @@ def table(rows: list[list[str]]) -> str:
 
 
 def report(results: list[tuple[Case, list[Timing]]]) -> tuple[str, bool]:
-    rows = [["case", "command", "median", "min", "vs baseline", "target", "result"]]
+    rows = [["case", "command", "median", "min", "cpu", "vs baseline", "target", "result"]]
     all_ok = True
     for case, timings in results:
         base = timings[0].median if len(timings) > 1 else None
@@ -118,13 +136,15 @@ def report(results: list[tuple[Case, list[Timing]]]) -> tuple[str, bool]:
                 all_ok &= ok
                 verdict = "PASS" if ok else "FAIL"
             rows.append([case.name if i == 0 else "", timing.label, f"{timing.median:.3f}s",
-                         f"{timing.best:.3f}s", diff, target, verdict])
+                         f"{timing.best:.3f}s", f"{timing.cpu_median:.3f}s", diff, target,
+                         verdict])
     return table(rows), all_ok
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", metavar="CASE", help="case names or globs (default: all)")
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help="case names or globs (default: all)")
     parser.add_argument("--repeat", type=int, default=15, help="timed rounds per case (default 15)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
@@ -166,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(
             [{"case": t.case, "command": t.label, "median": t.median, "min": t.best,
-              "samples": t.samples} for _, ts in results for t in ts], indent=2) + "\n")
+              "cpu_median": t.cpu_median, "samples": t.samples, "cpu": t.cpu}
+             for _, ts in results for t in ts], indent=2) + "\n")
     return 0 if ok and not failed else 1
 
 

@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from expkit.environment import (
     SCHEMA,
     environment_id,
@@ -74,12 +73,17 @@ def test_workbench_sample_parses(project):
 
 
 def test_spelling_equivalences_give_one_id(project):
-    a = load(project, """
+    a = load(
+        project,
+        """
         name: a
         channels: [conda-forge, defaults]
         dependencies: [python=3.11, numpy=1.26, Scikit-Learn, {pip: [Foo_Bar==1.0, "Requests[Socks] >= 2"]}]
-    """)
-    b = load(project, """
+    """,
+    )
+    b = load(
+        project,
+        """
         dependencies:
           - {pip: ["requests[socks]>=2", foo.bar==1.0, foo-bar == 1.0]}
           - scikit-learn
@@ -91,7 +95,8 @@ def test_spelling_equivalences_give_one_id(project):
           - defaults
           - conda-forge
         name: something-else   # name is not part of the id
-    """)
+    """,
+    )
     assert a.conda == b.conda and a.pip == b.pip and a.channels == b.channels
     assert environment_id(a, BASE) == environment_id(b, BASE)
 
@@ -139,13 +144,19 @@ def test_empty_file_is_an_empty_spec(project):
 
 def test_prefix_is_ignored(project):
     with_prefix = load(project, "dependencies: [numpy]\nprefix: /home/someone/miniconda3/envs/x\n")
-    assert environment_id(with_prefix, BASE) == environment_id(load(project, "dependencies: [numpy]"), BASE)
+    assert environment_id(with_prefix, BASE) == environment_id(
+        load(project, "dependencies: [numpy]"), BASE
+    )
 
 
 def test_python_pin_forms(project):
     for text, version in [
-        ("python=3.11", "3.11"), ("python==3.11.4", "3.11.4"), ("python 3.10", "3.10"),
-        ("python=3.11.*", "3.11"), ("Python = 3.9", "3.9"), ("python", None),
+        ("python=3.11", "3.11"),
+        ("python==3.11.4", "3.11.4"),
+        ("python 3.10", "3.10"),
+        ("python=3.11.*", "3.11"),
+        ("Python = 3.9", "3.9"),
+        ("python", None),
     ]:
         assert load(project, f"dependencies: ['{text}']").python == version, text
     assert load(project, "dependencies: [python=3.11, numpy]").conda == ("numpy",)
@@ -167,7 +178,9 @@ def test_local_wheel_is_hashed(project):
     after = environment_id(load(project, text), BASE)
     assert after.system == before.system and after.pip != before.pip
     # A file: URL and a bare relative path to the same file are the same entry.
-    as_url = load(project, f"dependencies: [{{pip: ['{wheel.as_uri()}', 'demo @ {wheel.as_uri()}']}}]")
+    as_url = load(
+        project, f"dependencies: [{{pip: ['{wheel.as_uri()}', 'demo @ {wheel.as_uri()}']}}]"
+    )
     assert as_url.pip == ("./wheels/demo-1.0-py3-none-any.whl",)
     assert environment_id(as_url, BASE) == after
 
@@ -186,23 +199,51 @@ def test_local_file_outside_project_keeps_absolute_path(project, tmp_path_factor
 @pytest.mark.parametrize(
     ("text", "line", "fragments"),
     [
-        ("name: x\ndependancies: [numpy]\n", 2, ["unknown key 'dependancies'", "did you mean 'dependencies'"]),
+        (
+            "name: x\ndependancies: [numpy]\n",
+            2,
+            ["unknown key 'dependancies'", "did you mean 'dependencies'"],
+        ),
         ("- numpy\n", 1, ["is a mapping, not a list"]),
         ("channels: conda-forge\n", 1, ["channels", "must be a list"]),
         ("channels:\n  - defaults\n  - [x]\n", 3, ["channels.1", "non-empty string"]),
         ("dependencies: numpy\n", 1, ["dependencies", "must be a list"]),
         ("dependencies:\n  - numpy\n  - 3.6\n", 3, ["dependencies.1", "conda package spec"]),
-        ("dependencies:\n  - numpy\n  - pipp: [x]\n", 3, ["unknown key 'pipp'", "did you mean 'pip'"]),
+        (
+            "dependencies:\n  - numpy\n  - pipp: [x]\n",
+            3,
+            ["unknown key 'pipp'", "did you mean 'pip'"],
+        ),
         ("dependencies:\n  - pip: [a]\n  - pip: [b]\n", 3, ["second pip: list", "line 2"]),
         ("dependencies:\n  - pip: requests\n", 2, ["must be a list of pip requirements"]),
-        ("dependencies:\n  - pip:\n    - requests\n    - {x: 1}\n", 4, ["dependencies.0.pip.1", "requirement string"]),
+        (
+            "dependencies:\n  - pip:\n    - requests\n    - {x: 1}\n",
+            4,
+            ["dependencies.0.pip.1", "requirement string"],
+        ),
         ("dependencies:\n  - pip:\n    - 'requests >>> 2'\n", 3, ["not a valid pip requirement"]),
-        ("dependencies:\n  - pip:\n    - -e ./src\n", 3, ["pip options are not supported", "build a wheel"]),
-        ("dependencies:\n  - pip:\n    - --index-url https://x\n", 3, ["--index-url", "PIP_INDEX_URL"]),
-        ("dependencies:\n  - pip:\n    - ./wheels/missing.whl\n", 3, ["local file not found: ./wheels/missing.whl", "relative to the project root"]),
+        (
+            "dependencies:\n  - pip:\n    - -e ./src\n",
+            3,
+            ["pip options are not supported", "build a wheel"],
+        ),
+        (
+            "dependencies:\n  - pip:\n    - --index-url https://x\n",
+            3,
+            ["--index-url", "PIP_INDEX_URL"],
+        ),
+        (
+            "dependencies:\n  - pip:\n    - ./wheels/missing.whl\n",
+            3,
+            ["local file not found: ./wheels/missing.whl", "relative to the project root"],
+        ),
         ("dependencies:\n  - pip:\n    - file://otherhost/x.whl\n", 3, ["must name a local file"]),
         ("dependencies:\n  - python>=3.8\n", 2, ["python=X.Y", "python>=3.8"]),
-        ("dependencies:\n  - python=3.10\n  - python=3.11\n", 1, ["conflicting python versions", "3.10 (line 2)", "3.11 (line 3)"]),
+        (
+            "dependencies:\n  - python=3.10\n  - python=3.11\n",
+            1,
+            ["conflicting python versions", "3.10 (line 2)", "3.11 (line 3)"],
+        ),
         ("dependencies:\n  - '%numpy'\n", 2, ["not a conda package spec"]),
         ("dependencies:\n  - 'numpy ^^1'\n", 2, ["not a conda package spec"]),
         ("variables:\n  A: b\n", 1, ["variables", "EnvironmentVariables"]),

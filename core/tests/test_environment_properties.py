@@ -17,18 +17,31 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from expkit.environment import environment_id, parse_conda_data
 from expkit.model import EnvironmentSpec
 from expkit.yamlio import parse_yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = "sha256:base-image-a"
 #: Plain YAML scalars that would not parse as strings, and archive-looking name parts.
-RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "python", "pip", "whl", "zip", "gz",
-            "tgz", "bz2"}
+RESERVED = {
+    "yes",
+    "no",
+    "on",
+    "off",
+    "true",
+    "false",
+    "null",
+    "python",
+    "pip",
+    "whl",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+}
 
 CHANNELS = ("conda-forge", "defaults", "bioconda", "file:///srv/chan", "https://repo.example/x")
 PYTHONS = ("3.8", "3.10", "3.11", "3.12", "3.5.2")
@@ -36,8 +49,12 @@ CONDA_CONSTRAINTS = ("", "=1.2", "=1.2.3", ">=1.0", ">=1.0,<2", "==2.0", "<3")
 PIP_OPS = ("==", ">=", "<=", "!=", "<")
 
 word = st.from_regex(r"[a-z][a-z0-9]{1,5}", fullmatch=True).filter(lambda w: w not in RESERVED)
-conda_name = st.builds(lambda a, b, sep: a + (sep + b if b else ""), word, st.one_of(st.just(""), word),
-                       st.sampled_from(["-", "_"]))
+conda_name = st.builds(
+    lambda a, b, sep: a + (sep + b if b else ""),
+    word,
+    st.one_of(st.just(""), word),
+    st.sampled_from(["-", "_"]),
+)
 pip_name = st.lists(word, min_size=1, max_size=3).map("-".join)
 version = st.from_regex(r"[0-9]{1,2}(\.[0-9]{1,2}){0,2}", fullmatch=True)
 
@@ -66,11 +83,16 @@ models = st.builds(
     channels=st.lists(st.sampled_from(CHANNELS), unique=True, max_size=3).map(tuple),
     conda=st.frozensets(st.tuples(conda_name, st.sampled_from(CONDA_CONSTRAINTS)), max_size=5),
     pip=st.frozensets(
-        st.tuples(pip_name, st.one_of(st.just(""), st.builds(str.__add__, st.sampled_from(PIP_OPS), version))),
+        st.tuples(
+            pip_name,
+            st.one_of(st.just(""), st.builds(str.__add__, st.sampled_from(PIP_OPS), version)),
+        ),
         max_size=5,
     ),
     wheels=st.frozensets(
-        st.tuples(st.sampled_from(["a-1.0-py3-none-any.whl", "b-2.0.tar.gz"]), st.binary(max_size=8)),
+        st.tuples(
+            st.sampled_from(["a-1.0-py3-none-any.whl", "b-2.0.tar.gz"]), st.binary(max_size=8)
+        ),
         max_size=2,
     ).filter(lambda ws: len({f for f, _ in ws}) == len(ws)),
 )
@@ -100,7 +122,11 @@ def _scalar(draw, text: str) -> str:
 
 def _comment(draw, indent: int) -> list[str]:
     if draw(st.integers(0, 3)) == 0:
-        return [" " * draw(st.integers(0, indent)) + "# " + draw(st.sampled_from(["note", "pinned: why", "x  y"]))]
+        return [
+            " " * draw(st.integers(0, indent))
+            + "# "
+            + draw(st.sampled_from(["note", "pinned: why", "x  y"]))
+        ]
     return []
 
 
@@ -116,12 +142,15 @@ def render(draw, m: Model) -> str:
         spelled = _spaced(draw, _case(draw, name) + constraint, "=<>!,")
         conda_items += [spelled] * draw(st.integers(1, 2))
     if m.python is not None:
-        form = draw(st.sampled_from(["python={}", "python =={}", "Python = {}", "python {}", "python={}.*"]))
+        form = draw(
+            st.sampled_from(["python={}", "python =={}", "Python = {}", "python {}", "python={}.*"])
+        )
         conda_items.append(form.format(m.python))
     pip_items = []
     for name, spec in m.pip:
         sep_name = "".join(
-            ch if ch != "-" else draw(st.sampled_from(["-", "_", ".", "_-"])) for ch in _case(draw, name)
+            ch if ch != "-" else draw(st.sampled_from(["-", "_", ".", "_-"]))
+            for ch in _case(draw, name)
         )
         pip_items += [_spaced(draw, sep_name + spec, "=<>!")] * draw(st.integers(1, 2))
     pip_items += [f"./wheels/{f}" for f, _ in m.wheels]
@@ -137,7 +166,9 @@ def render(draw, m: Model) -> str:
         channels.append(channels[0] + draw(st.sampled_from(["", "/"])))  # a later duplicate is moot
     if channels or draw(st.booleans()):
         if draw(st.booleans()):
-            blocks["channels"] = ["channels: [" + ", ".join(_scalar(draw, c) for c in channels) + "]"]
+            blocks["channels"] = [
+                "channels: [" + ", ".join(_scalar(draw, c) for c in channels) + "]"
+            ]
         else:
             blocks["channels"] = ["channels:"] + [
                 line for c in channels for line in _item(draw, indent, c)
@@ -194,8 +225,19 @@ def _other(draw, options, current):
     return draw(st.sampled_from([o for o in options if o != current]))
 
 
-MUTATIONS = ("add_conda", "drop_conda", "change_conda", "python", "channel_order", "add_channel",
-             "drop_channel", "add_pip", "drop_pip", "change_pip", "wheel_content")
+MUTATIONS = (
+    "add_conda",
+    "drop_conda",
+    "change_conda",
+    "python",
+    "channel_order",
+    "add_channel",
+    "drop_channel",
+    "add_pip",
+    "drop_pip",
+    "change_pip",
+    "wheel_content",
+)
 PIP_ONLY = {"add_pip", "drop_pip", "change_pip", "wheel_content"}
 
 
@@ -209,13 +251,21 @@ def mutate(draw, m: Model, kind: str) -> Model | None:
     if kind == "change_conda" and m.conda:
         name, constraint = draw(st.sampled_from(sorted(m.conda)))
         new = (name, _other(draw, CONDA_CONSTRAINTS, constraint))
-        return replace(m, conda=(m.conda - {(name, constraint)}) | {new}) if new not in m.conda else None
+        return (
+            replace(m, conda=(m.conda - {(name, constraint)}) | {new})
+            if new not in m.conda
+            else None
+        )
     if kind == "python":
         return replace(m, python=_other(draw, (None, *PYTHONS), m.python))
     if kind == "channel_order" and len(m.channels) > 1:
         return replace(m, channels=m.channels[1:] + m.channels[:1])
     if kind == "add_channel" and len(m.channels) < len(CHANNELS):
-        return replace(m, channels=m.channels + (_other(draw, [c for c in CHANNELS if c not in m.channels], None),))
+        return replace(
+            m,
+            channels=m.channels
+            + (_other(draw, [c for c in CHANNELS if c not in m.channels], None),),
+        )
     if kind == "drop_channel" and m.channels:
         return replace(m, channels=m.channels[:-1])
     if kind == "add_pip":
@@ -251,7 +301,9 @@ def test_a_semantic_change_changes_exactly_the_right_layers(m, kind, data):
 
 def spec_of(m: Model) -> EnvironmentSpec:
     python, channels, conda, pip, local_files = m.canonical()
-    return EnvironmentSpec(python=python, channels=channels, conda=conda, pip=pip, local_files=local_files)
+    return EnvironmentSpec(
+        python=python, channels=channels, conda=conda, pip=pip, local_files=local_files
+    )
 
 
 @SETTINGS

@@ -86,7 +86,11 @@ class FakePlugin:
             return None
         self.calls.append("submit")
         env = {**os.environ, **run.environment}
-        env.update(path_variables(outputs_dir=str(run.snapshot / "outputs"), metrics_file=str(run.metrics_file)))
+        env.update(
+            path_variables(
+                outputs_dir=str(run.snapshot / "outputs"), metrics_file=str(run.metrics_file)
+            )
+        )
         env = with_pythonpath(env, str(runtime_dir()), os.environ.get("PYTHONPATH"))
         proc = subprocess.Popen(
             [environment.python, *run.argv],
@@ -121,8 +125,121 @@ def install_fake_registry():
     return registry, plugin
 
 
+# Before the test helpers below: as a CLI this module must not pay for importing pytest.
 if __name__ == "__main__":
     install_fake_registry()
     from expkit.cli import main
 
     sys.exit(main(sys.argv[1:]))
+
+
+# --------------------------------------------------------------------------- test helpers
+
+import pytest  # noqa: E402
+
+HERE = Path(__file__).resolve()
+
+FAKE_COMPUTE = "type: fake\n"
+FAKE_RUNCONFIG = """\
+Target: fake
+ArgumentVector: ["$file"]
+Framework: Python
+"""
+
+
+@pytest.fixture
+def fake_registry():
+    """The process-wide registry holding only FakePlugin; reset afterwards."""
+    from expkit.plugins import set_registry
+
+    registry, plugin = install_fake_registry()
+    yield registry, plugin
+    set_registry(None)
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    """An isolated expkit cache dir, in this process and for subprocesses."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EXPKIT_CACHE_DIR", str(cache))
+    return cache
+
+
+def write_project(root: Path, runconfig: str = FAKE_RUNCONFIG, files: dict | None = None) -> Path:
+    (root / "aml_config").mkdir(parents=True, exist_ok=True)
+    (root / "aml_config" / "fake.compute").write_text(FAKE_COMPUTE)
+    (root / "aml_config" / "fake.runconfig").write_text(runconfig)
+    for rel, text in (files or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def resolved_run(root: Path, **runconfig: object):
+    """A ResolvedRun built directly (no aml_config parsing) for the fake target."""
+    from expkit.config import ResolvedRun
+    from expkit.model import ComputeTarget, RunConfig
+
+    fields = {"name": "fake", "target": "fake", **runconfig}
+    return ResolvedRun(
+        project=Path(root).resolve(),
+        runconfig=RunConfig(**fields),
+        compute=ComputeTarget(name="fake", type=FAKE),
+        target_type=TargetType(name=FAKE, package="expkit-fake-tests"),
+        environment=None,
+        spark=None,
+    )
+
+
+def cli_env(cache: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPKIT_", "FAKE_"))}
+    env.update(EXPKIT_CACHE_DIR=str(cache), **extra)
+    return env
+
+
+def exp(root: Path, cache: Path, *args: str, env: dict | None = None, timeout: float = 60):
+    """``exp ARGS`` (with FakePlugin) in a subprocess, from ``root``."""
+    return subprocess.run(
+        [sys.executable, str(HERE), *args],
+        cwd=root,
+        env={**cli_env(cache), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def exp_popen(root: Path, cache: Path, *args: str, env: dict | None = None, **kw):
+    return subprocess.Popen(
+        [sys.executable, str(HERE), *args],
+        cwd=root,
+        env={**cli_env(cache), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value (no fixed sleeps in tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

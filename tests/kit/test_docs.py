@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from kit_venvs import REPO
 
 DOCS = REPO / "docs"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_venv, write_project
+from kit_venvs import REPO, make_venv, write_project
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -96,7 +96,9 @@ class LiveProgress:
         if self._fraction is not None:
             title += f"  {self._fraction * 100:.0f}%"
         parts = [Spinner("dots", text=Text(title, style="bold"))]
-        parts += [Text("  " + line, style="dim", overflow="ellipsis", no_wrap=True) for line in self._tail]
+        parts += [
+            Text("  " + line, style="dim", overflow="ellipsis", no_wrap=True) for line in self._tail
+        ]
         return Group(*parts)
 
     def _ensure(self) -> None:
@@ -111,7 +113,9 @@ class LiveProgress:
     def _finish_step(self) -> None:
         if self._step is not None and self._live is not None:
             elapsed = time.monotonic() - self._started
-            self._live.console.print(f"[green]✓[/] {self._step} [dim]({elapsed:.1f}s)[/]", highlight=False)
+            self._live.console.print(
+                f"[green]✓[/] {self._step} [dim]({elapsed:.1f}s)[/]", highlight=False
+            )
 
     def step(self, message: str) -> None:
         self._ensure()

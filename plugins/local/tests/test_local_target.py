@@ -43,12 +43,14 @@ def test_declares_the_local_type(hook):
     (types,) = hook.expkit_target_types()
     assert types[0].name == "local"
     assert types[0].package == "expkit-local"
-    assert {"pythonLocation", "userManagedEnvironment", "sparkSubmitLocation"} <= types[0].compute_keys
+    keys = {"pythonLocation", "userManagedEnvironment", "sparkSubmitLocation"}
+    assert keys <= types[0].compute_keys
 
 
 def test_foreign_types_get_none(hook, tmp_path):
     other = ComputeTarget(name="d", type="docker")
-    assert hook.expkit_attach(request=AttachRequest(name="d", type="docker", project=tmp_path)) is None
+    request = AttachRequest(name="d", type="docker", project=tmp_path)
+    assert hook.expkit_attach(request=request) is None
     assert hook.expkit_prepare(request=prepare_request(tmp_path, other)) is None
     run = make_run(tmp_path, "print(1)", compute=other)
     assert hook.expkit_submit(run=run, environment=None) is None
@@ -168,7 +170,8 @@ def test_missing_python_is_a_clear_error(hook, tmp_path):
 def test_python_location_may_name_another_interpreter(hook, tmp_path):
     venv = tmp_path / "other"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    compute = ComputeTarget(name="local", type="local", python_location=str(venv / "bin" / "python"))
+    compute = ComputeTarget(name="local", type="local",
+                            python_location=str(venv / "bin" / "python"))
     run = make_run(tmp_path, "import sys; print(sys.prefix)", compute=compute)
     code, lines, _ = run_to_end(hook, run)
     assert code == 0 and lines.seen == [f"{venv}\n"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -22,11 +21,16 @@ import typer
 SCRIPT_ARGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
 _RUNCONFIG = typer.Option(
-    "local", "-c", "--run-configuration", metavar="RUNCONFIG",
+    "local",
+    "-c",
+    "--run-configuration",
+    metavar="RUNCONFIG",
     help="Run configuration: aml_config/RUNCONFIG.runconfig.",
-)  # fmt: skip
+)
 _JSON_RUN = typer.Option(
-    False, "--json", help="Print the finished run's record as JSON on stdout; script output goes to stderr."
+    False,
+    "--json",
+    help="Print the finished run's record as JSON on stdout; script output goes to stderr.",
 )
 _PREPARE = typer.Option(False, "--prepare", help="Rebuild the environment even when it is cached.")
 
@@ -37,7 +41,8 @@ def _check_script_word(script: str) -> None:
     if script.startswith("-") and not Path(script).exists():
         raise UsageError(
             f"no such option: {script}\n"
-            "  options of `exp run` go before SCRIPT; everything after SCRIPT is passed to the script."
+            "  options of `exp run` go before SCRIPT; everything after SCRIPT is passed\n"
+            "  to the script."
         )
 
 
@@ -58,7 +63,9 @@ def _summary(record) -> str:
     return text + f"  (exp runs show {record.number})"
 
 
-def run_script(runconfig: str, script: str, args: list[str], *, as_json: bool, force_prepare: bool) -> int:
+def run_script(
+    runconfig: str, script: str, args: list[str], *, as_json: bool, force_prepare: bool
+) -> int:
     """Resolve ``runconfig``, run ``script`` and return ``exp``'s exit code."""
     from expkit.config import Project
     from expkit.errors import ExpkitError
@@ -71,10 +78,14 @@ def run_script(runconfig: str, script: str, args: list[str], *, as_json: bool, f
     resolved = Project.find().resolve(runconfig, registry)
     try:
         record = run_experiment(
-            resolved, script, args, registry=registry,
+            resolved,
+            script,
+            args,
+            registry=registry,
             terminal=sys.stderr if as_json else sys.stdout,
-            progress=make_progress(sys.stderr), force_prepare=force_prepare,
-        )  # fmt: skip
+            progress=make_progress(sys.stderr),
+            force_prepare=force_prepare,
+        )
     except ExpkitError as exc:
         failed = getattr(exc, "run_record", None)
         if as_json and failed is not None:
@@ -97,7 +108,9 @@ def prepare_only(runconfig: str, *, force: bool, as_json: bool) -> None:
     resolved = Project.find().resolve(runconfig, registry)
     for message in resolved.notes:
         typer.echo(f"exp: note: {message}", err=True)
-    prepared = prepare_environment(resolved, registry=registry, force=force, progress=make_progress(sys.stderr))
+    prepared = prepare_environment(
+        resolved, registry=registry, force=force, progress=make_progress(sys.stderr)
+    )
     if as_json:
         from expkit.cli.output import print_json
 
@@ -110,21 +123,31 @@ def prepare_only(runconfig: str, *, force: bool, as_json: bool) -> None:
 
 def register(app: typer.Typer) -> None:
     def run_command(
-        script: str = typer.Argument(..., metavar="SCRIPT", help="The script, relative to the current folder."),
-        args: Optional[List[str]] = typer.Argument(None, metavar="[ARGS]...", help="Passed to the script as given."),
+        script: str = typer.Argument(
+            ..., metavar="SCRIPT", help="The script, relative to the current folder."
+        ),
+        args: list[str] | None = typer.Argument(
+            None, metavar="[ARGS]...", help="Passed to the script as given."
+        ),
         runconfig: str = _RUNCONFIG,
         as_json: bool = _JSON_RUN,
         prepare: bool = _PREPARE,
     ) -> None:
         """Run SCRIPT as a tracked experiment run; exit with the script's exit code."""
-        code = run_script(runconfig, script, list(args or ()), as_json=as_json, force_prepare=prepare)
+        code = run_script(
+            runconfig, script, list(args or ()), as_json=as_json, force_prepare=prepare
+        )
         if code:
             raise typer.Exit(code)
 
     def prepare_command(
         runconfig: str = _RUNCONFIG,
-        force: bool = typer.Option(False, "--force", help="Rebuild even when the environment is cached."),
-        as_json: bool = typer.Option(False, "--json", help="Print the prepared environment as JSON."),
+        force: bool = typer.Option(
+            False, "--force", help="Rebuild even when the environment is cached."
+        ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print the prepared environment as JSON."
+        ),
     ) -> None:
         """Prepare (build or find cached) the execution environment of a run configuration."""
         prepare_only(runconfig, force=force, as_json=as_json)
@@ -135,8 +158,10 @@ def register(app: typer.Typer) -> None:
     experiment = typer.Typer(
         help="Azure ML Workbench spellings: `exp experiment submit` (= exp run), "
         "`exp experiment prepare` (= exp prepare).",
-        no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-    )  # fmt: skip
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
     experiment.command("submit", context_settings=SCRIPT_ARGS)(run_command)
     experiment.command("prepare")(prepare_command)
     app.add_typer(experiment, name="experiment")

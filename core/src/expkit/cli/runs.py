@@ -11,14 +11,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 runs_app = typer.Typer(
     help="List, inspect, follow, cancel and compare runs; get their outputs and code back.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-)  # fmt: skip
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 _RUN = typer.Argument(..., metavar="RUN", help="Run number, id or unique id prefix.")
@@ -59,9 +60,9 @@ def _metrics_text(metrics, limit: int = 3) -> str:
 
 @runs_app.command("list")
 def list_command(
-    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
-    target: Optional[str] = typer.Option(None, "--target", help="Only runs on this compute target."),
-    last: Optional[int] = typer.Option(None, "--last", metavar="N", help="Only the N newest runs."),
+    status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+    target: str | None = typer.Option(None, "--target", help="Only runs on this compute target."),
+    last: int | None = typer.Option(None, "--last", metavar="N", help="Only the N newest runs."),
     as_json: bool = _JSON,
 ) -> None:
     """List runs, newest first."""
@@ -77,10 +78,18 @@ def list_command(
         typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
         return
     rows = [
-        (r.number, r.status, r.target, _short(" ".join([r.script, *r.args]), 32), _when(r.started),
-         "" if r.duration_s is None else f"{r.duration_s:.1f}s", r.exit_code, _metrics_text(r.metrics))
+        (
+            r.number,
+            r.status,
+            r.target,
+            _short(" ".join([r.script, *r.args]), 32),
+            _when(r.started),
+            "" if r.duration_s is None else f"{r.duration_s:.1f}s",
+            r.exit_code,
+            _metrics_text(r.metrics),
+        )
         for r in records
-    ]  # fmt: skip
+    ]
     print_table(("run", "status", "target", "script", "started", "took", "exit", "metrics"), rows)
 
 
@@ -107,7 +116,9 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
         typer.echo("metrics:")
         for name, value in record.metrics.items():
             count = len(record.series.get(name, ()))
-            typer.echo(f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else ""))
+            typer.echo(
+                f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else "")
+            )
     if record.outputs:
         typer.echo("outputs:")
         for path in record.outputs:
@@ -119,7 +130,9 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
 @runs_app.command("logs")
 def logs_command(
     run: str = _RUN,
-    follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing new output until the run ends."),
+    follow: bool = typer.Option(
+        False, "-f", "--follow", help="Keep printing new output until the run ends."
+    ),
 ) -> None:
     """Print a run's output (stdout and stderr, as logged)."""
     from expkit.history import ACTIVE
@@ -153,7 +166,9 @@ def _copy_new(path: Path, offset: int, out) -> int:
 @runs_app.command("cancel")
 def cancel_command(
     run: str = _RUN,
-    wait: float = typer.Option(30.0, "--wait", metavar="SECONDS", help="How long to wait for the run to stop."),
+    wait: float = typer.Option(
+        30.0, "--wait", metavar="SECONDS", help="How long to wait for the run to stop."
+    ),
 ) -> None:
     """Cancel an active run: its `exp` process stops the script and records it as canceled."""
     import os
@@ -185,15 +200,27 @@ def cancel_command(
             history.reap_lost()
             record = history.get(record.id)
     if record.status in ACTIVE:
-        raise UsageError(f"run {record.number} did not stop within {wait:g} s; it is still {record.status}.")
+        raise UsageError(
+            f"run {record.number} did not stop within {wait:g} s; it is still {record.status}."
+        )
     typer.echo(f"run {record.number} {record.status}.")
 
 
 def _compare_data(records) -> dict:
     from expkit.history import to_dict
 
-    params = ("status", "target", "runconfig", "script", "args", "env_id", "snapshot_id",
-              "git_commit", "exit_code", "duration_s")  # fmt: skip
+    params = (
+        "status",
+        "target",
+        "runconfig",
+        "script",
+        "args",
+        "env_id",
+        "snapshot_id",
+        "git_commit",
+        "exit_code",
+        "duration_s",
+    )
     names: list[str] = []
     for record in records:
         names += [n for n in record.metrics if n not in names]
@@ -207,7 +234,7 @@ def _compare_data(records) -> dict:
 
 @runs_app.command("compare")
 def compare_command(
-    runs: List[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs."),
+    runs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs."),
     as_json: bool = _JSON,
 ) -> None:
     """Compare runs side by side: parameters (args, environment, run configuration) and metrics."""
@@ -220,13 +247,18 @@ def compare_command(
         _json(data)
         return
     headers = ["", *(f"run {r.number}" for r in records)]
-    rows = [(name, *(_short(v, 24) if v is not None else "" for v in values)) for name, values in data["params"].items()]
-    rows += [(f"metric {name}", *(_short(v, 24) if v is not None else "-" for v in values))
-             for name, values in data["metrics"].items()]  # fmt: skip
+    rows = [
+        (name, *(_short(v, 24) if v is not None else "" for v in values))
+        for name, values in data["params"].items()
+    ]
+    rows += [
+        (f"metric {name}", *(_short(v, 24) if v is not None else "-" for v in values))
+        for name, values in data["metrics"].items()
+    ]
     print_table(headers, rows)
 
 
-def _target_dir(to: Optional[Path], default: str, force: bool, what: str) -> Path:
+def _target_dir(to: Path | None, default: str, force: bool, what: str) -> Path:
     from expkit.errors import UsageError
 
     dest = (to if to is not None else Path.cwd() / default).absolute()
@@ -243,8 +275,12 @@ def _target_dir(to: Optional[Path], default: str, force: bool, what: str) -> Pat
 @runs_app.command("download")
 def download_command(
     run: str = _RUN,
-    to: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-outputs)."),
-    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files."),
+    to: Path | None = typer.Option(
+        None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-outputs)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Write into a non-empty folder, overwriting files."
+    ),
 ) -> None:
     """Copy a run's collected outputs/ to a folder."""
     import shutil
@@ -263,8 +299,12 @@ def download_command(
 @runs_app.command("restore")
 def restore_command(
     run: str = _RUN,
-    to: Optional[Path] = typer.Option(None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-code)."),
-    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files."),
+    to: Path | None = typer.Option(
+        None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-code)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Write into a non-empty folder, overwriting files."
+    ),
 ) -> None:
     """Write the code snapshot a run executed to a folder."""
     from expkit.errors import UsageError
@@ -279,7 +319,9 @@ def restore_command(
             )
         dest = _target_dir(to, f"run-{record.number}-code", force, "code")
         snapshot = materialize(history.store, record.snapshot_id, dest)
-    typer.echo(f"{len(snapshot.entries)} file(s) of run {record.number}'s snapshot written to {dest}")
+    typer.echo(
+        f"{len(snapshot.entries)} file(s) of run {record.number}'s snapshot written to {dest}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,9 @@ is kept. Every error names the file, the line and the key.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import ConfigError
 from expkit.model import EnvironmentSpec, frozen_map
@@ -138,24 +139,34 @@ def _split_dependencies(doc: YamlDoc) -> tuple[str | None, list[str], list[tuple
                 if key != "pip":
                     raise doc.error(
                         f"unknown key {key!r} in a dependencies entry",
-                        "dependencies", i, allowed=("pip",), got=str(key),
+                        "dependencies",
+                        i,
+                        allowed=("pip",),
+                        got=str(key),
                     )
             if pip_at is not None:
                 raise doc.error(
                     f"a second pip: list (the first is at line {doc.line('dependencies', pip_at)})",
-                    "dependencies", i, hint="merge them into one pip: list.",
+                    "dependencies",
+                    i,
+                    hint="merge them into one pip: list.",
                 )
             pip_at = i
             entries = item.get("pip") or []
             if not isinstance(entries, list):
-                raise doc.error(f"must be a list of pip requirements, not a {_kind(entries)}",
-                                "dependencies", i, "pip")
+                raise doc.error(
+                    f"must be a list of pip requirements, not a {_kind(entries)}",
+                    "dependencies",
+                    i,
+                    "pip",
+                )
             pip += [(i, j, entry) for j, entry in enumerate(entries)]
             continue
         if not isinstance(item, str) or not item.strip():
             raise doc.error(
                 "each dependency must be a conda package spec (a string) or a pip: list",
-                "dependencies", i,
+                "dependencies",
+                i,
             )
         name, spec = _canonical_conda(doc, i, item)
         if name == "python":
@@ -166,8 +177,11 @@ def _split_dependencies(doc: YamlDoc) -> tuple[str | None, list[str], list[tuple
             conda.append(spec)
     if len(pythons) > 1:
         where = ", ".join(f"{v} (line {doc.line('dependencies', i)})" for v, i in pythons.items())
-        raise doc.error(f"conflicting python versions: {where}", "dependencies",
-                        hint="keep a single python=X.Y entry.")
+        raise doc.error(
+            f"conflicting python versions: {where}",
+            "dependencies",
+            hint="keep a single python=X.Y entry.",
+        )
     return next(iter(pythons), None), conda, pip
 
 
@@ -182,21 +196,26 @@ def _canonical_conda(doc: YamlDoc, index: int, item: str) -> tuple[str, str]:
     text = re.sub(r"\s*([=<>!~,|])\s*", r"\1", text)
     match = _CONDA_SPEC.match(text)
     if match is None:
-        raise doc.error(f"not a conda package spec: {item!r}", "dependencies", index,
-                        hint="write NAME, NAME=VERSION or NAME>=VERSION, e.g. numpy=1.26.")
+        raise doc.error(
+            f"not a conda package spec: {item!r}",
+            "dependencies",
+            index,
+            hint="write NAME, NAME=VERSION or NAME>=VERSION, e.g. numpy=1.26.",
+        )
     name = match["name"].lower()
     return name, (match["channel"] or "") + name + match["rest"]
 
 
 def _python_pin(doc: YamlDoc, index: int, spec: str) -> str | None:
-    rest = spec[len("python"):]
+    rest = spec[len("python") :]
     if not rest:
         return None
     match = None if "::" in spec else _PYTHON_PIN.match(rest)
     if match is None:
         raise doc.error(
             f"python must be pinned as python=X.Y or python=X.Y.Z, not {spec!r}",
-            "dependencies", index,
+            "dependencies",
+            index,
             hint="targets choose an interpreter by version, e.g. python=3.11.",
         )
     return match["version"]

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from expkit.errors import ConfigError
 
@@ -119,8 +119,7 @@ def _local_entry(
     full = Path(os.path.normpath(path if path.is_absolute() else root / path))
     if full.is_dir():
         raise error(
-            f"{raw} is a folder: environments are cached by content, so pip entries "
-            "must be files",
+            f"{raw} is a folder: environments are cached by content, so pip entries must be files",
             hint="build a wheel (`pip wheel ./pkg -w wheels`) and list ./wheels/<file>.whl.",
         )
     if not full.is_file():
@@ -151,4 +150,3 @@ def _sha256(path: Path) -> str:
 
 
 __all__ = ["canonical_pip_entry"]
-

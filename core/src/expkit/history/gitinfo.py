@@ -39,9 +39,20 @@ class GitProbe:
         env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
         try:
             proc = subprocess.Popen(
-                [git, "-C", str(root), "status", "--porcelain=v2", "--branch", "--untracked-files=normal"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-            )  # fmt: skip
+                [
+                    git,
+                    "-C",
+                    str(root),
+                    "status",
+                    "--porcelain=v2",
+                    "--branch",
+                    "--untracked-files=normal",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
         except OSError:
             return cls(None)
         return cls(proc)

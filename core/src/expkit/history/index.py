@@ -10,8 +10,8 @@ must not interleave (allocating a run number, reaping a lost run) use
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -74,7 +74,7 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
 
 
 class SqliteScanCache:
-    """expkit.snapshot.scan.ScanCache stored in the index (one read, one write transaction)."""
+    """expkit.snapshot.walk.ScanCache stored in the index (one read, one write transaction)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ def new_run_id(now: float | None = None) -> str:
     e.g. ``20250101T120000123Z-3fa9c1``."""
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-    return f"{stamp}{int(now * 1000) % 1000:03d}Z-{secrets.token_hex(3)}"
+    return f"{stamp}{int(now * 1000) % 1000:03d}Z-{os.urandom(3).hex()}"
 
 
 def _plain(value: Any) -> Any:

@@ -16,12 +16,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from expkit.errors import ConfigError, UsageError
 from expkit.history import owner as owners
-from expkit.history.records import ACTIVE, from_dict, list_outputs, new_run_id, read_metrics, to_dict, to_json
+from expkit.history.records import (
+    ACTIVE,
+    from_dict,
+    list_outputs,
+    new_run_id,
+    read_metrics,
+    to_dict,
+    to_json,
+)
 from expkit.model import RUN_STATUSES, RunRecord
 from expkit.paths import HISTORY_DIRNAME
 
@@ -63,6 +71,10 @@ class History:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _empty(self) -> bool:
+        """No history yet: reading commands must not create one."""
+        return self._conn is None and not self.store.is_dir()
+
     def run_dir(self, run_id: str) -> Path:
         return self.store / "runs" / run_id
 
@@ -76,16 +88,24 @@ class History:
 
     # ------------------------------------------------------------------ writing
 
-    def create(self, *, target: str, runconfig: str, script: str, args: Iterable[str] = ()) -> RunRecord:
+    def create(
+        self, *, target: str, runconfig: str, script: str, args: Iterable[str] = ()
+    ) -> RunRecord:
         """A new run in status ``preparing``, owned by this process, with the next number."""
         me = owners.current()
         run_id = new_run_id()
         with self._transaction() as conn:
             (number,) = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM runs").fetchone()
             record = RunRecord(
-                id=run_id, number=number, status="preparing", target=target,
-                runconfig=runconfig, script=script, args=tuple(args), started=time.time(),
-            )  # fmt: skip
+                id=run_id,
+                number=number,
+                status="preparing",
+                target=target,
+                runconfig=runconfig,
+                script=script,
+                args=tuple(args),
+                started=time.time(),
+            )
             conn.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, number, record.status, target, to_json(record), me.pid, me.host, me.start),
@@ -124,7 +144,8 @@ class History:
             rows.append((record.id, record.number, record.status, record.target, to_json(record)))
         with self._transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO runs (id, number, status, target, record) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO runs (id, number, status, target, record) "
+                "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -132,6 +153,8 @@ class History:
 
     def reap_lost(self) -> list[RunRecord]:
         """Mark active runs whose owning ``exp`` process is gone as failed ("lost")."""
+        if self._empty():
+            return []
         rows = self.conn.execute(
             "SELECT id, owner_pid, owner_host, owner_start FROM runs WHERE status IN (?, ?)", ACTIVE
         ).fetchall()
@@ -140,7 +163,9 @@ class History:
             if pid is not None and owners.is_alive(owners.Owner(pid, host or "", start or "")):
                 continue
             with self._transaction() as conn:
-                row = conn.execute("SELECT status, record FROM runs WHERE id = ?", (run_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT status, record FROM runs WHERE id = ?", (run_id,)
+                ).fetchone()
                 if row is None or row[0] not in ACTIVE:
                     continue  # finished meanwhile
                 record = self._as_lost(from_dict(json.loads(row[1])))
@@ -157,11 +182,15 @@ class History:
         metrics, series = read_metrics(folder / "metrics.jsonl")
         ended = time.time()
         return dataclasses.replace(
-            record, status="failed", error=LOST, ended=ended,
+            record,
+            status="failed",
+            error=LOST,
+            ended=ended,
             duration_s=round(ended - record.started, 3) if record.started else None,
-            metrics=metrics or record.metrics, series=series or record.series,
+            metrics=metrics or record.metrics,
+            series=series or record.series,
             outputs=list_outputs(folder / "outputs") or record.outputs,
-        )  # fmt: skip
+        )
 
     def owner_of(self, run_id: str) -> owners.Owner | None:
         row = self.conn.execute(
@@ -176,27 +205,7 @@ class History:
     def get(self, ref: str) -> RunRecord:
         """A run by number (``3``), full id, or unique id prefix."""
         ref = str(ref).strip()
-        conn = self.conn
-        row = None
-        if ref.isdigit():
-            row = conn.execute("SELECT record FROM runs WHERE number = ?", (int(ref),)).fetchone()
-        if row is None and ref:
-            row = conn.execute("SELECT record FROM runs WHERE id = ?", (ref,)).fetchone()
-        # A short all-digit ref is a run number, never an id prefix ("2" would match every id).
-        if row is None and ref and (not ref.isdigit() or len(ref) >= 8):
-            matches = conn.execute(
-                "SELECT record FROM runs WHERE substr(id, 1, ?) = ? ORDER BY number DESC",
-                (len(ref), ref),
-            ).fetchall()
-            if len(matches) > 1:
-                found = [from_dict(json.loads(m[0])) for m in matches]
-                listing = "\n".join(f"    {r.number}  {r.id}" for r in found[:10])
-                more = f"\n    ... and {len(found) - 10} more" if len(found) > 10 else ""
-                raise UsageError(
-                    f"run id prefix {ref!r} is ambiguous; it matches:\n{listing}{more}\n"
-                    "  give more of the id, or the run number."
-                )
-            row = matches[0] if matches else None
+        row = None if self._empty() or not ref else self._find(ref)
         if row is None:
             raise UsageError(
                 f"no run {ref!r} in the history of {self.root}\n"
@@ -204,14 +213,42 @@ class History:
             )
         return from_dict(json.loads(row[0]))
 
+    def _find(self, ref: str):
+        conn = self.conn
+        if ref.isdigit():
+            row = conn.execute("SELECT record FROM runs WHERE number = ?", (int(ref),)).fetchone()
+            # A short all-digit ref is a number, never an id prefix ("2" would match every id).
+            if row is not None or len(ref) < 8:
+                return row
+        row = conn.execute("SELECT record FROM runs WHERE id = ?", (ref,)).fetchone()
+        if row is not None:
+            return row
+        matches = conn.execute(
+            "SELECT record FROM runs WHERE substr(id, 1, ?) = ? ORDER BY number DESC",
+            (len(ref), ref),
+        ).fetchall()
+        if len(matches) > 1:
+            found = [from_dict(json.loads(m[0])) for m in matches]
+            listing = "\n".join(f"    {r.number}  {r.id}" for r in found[:10])
+            more = f"\n    ... and {len(found) - 10} more" if len(found) > 10 else ""
+            raise UsageError(
+                f"run id prefix {ref!r} is ambiguous; it matches:\n{listing}{more}\n"
+                "  give more of the id, or the run number."
+            )
+        return matches[0] if matches else None
+
     def list(
         self, *, status: str | None = None, target: str | None = None, last: int | None = None
     ) -> list[RunRecord]:
         """Runs, newest first, optionally filtered."""
         if status is not None and status not in RUN_STATUSES:
-            raise ConfigError("unknown run status", key="--status", allowed=RUN_STATUSES, got=status)
+            raise ConfigError(
+                "unknown run status", key="--status", allowed=RUN_STATUSES, got=status
+            )
         if last is not None and last < 1:
             raise UsageError(f"--last must be at least 1, got {last}")
+        if self._empty():
+            return []
         sql, params = "SELECT record FROM runs", []
         where = []
         if status is not None:

@@ -19,8 +19,8 @@ standard-library modules and expkit's light ones are imported.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
 from expkit.model import PreparedEnvironment, PrepareRequest, RunRecord
@@ -35,14 +35,19 @@ def _fire(registry, hook_name: str, record: RunRecord, note: Callable[[str], Non
         try:
             impl.function(record=record)
         except Exception as exc:  # third-party code must not change the run's outcome
-            note(f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
+            note(
+                f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: "
+                f"{type(exc).__name__}: {exc}"
+            )
 
 
 def _stderr_note(message: str) -> None:
     print(f"exp: note: {message}", file=sys.stderr)
 
 
-def prepare_environment(resolved, *, registry=None, force: bool = False, progress=None) -> PreparedEnvironment:
+def prepare_environment(
+    resolved, *, registry=None, force: bool = False, progress=None
+) -> PreparedEnvironment:
     """``exp prepare``: make ``resolved``'s environment ready (rebuilt when ``force``)."""
     from expkit.plugins import get_registry, require_available
     from expkit.progress import close_progress
@@ -50,9 +55,14 @@ def prepare_environment(resolved, *, registry=None, force: bool = False, progres
     registry = registry or get_registry()
     require_available(resolved.target_type)
     request = PrepareRequest(
-        project=Path(resolved.project), compute=resolved.compute, runconfig=resolved.runconfig,
-        environment=resolved.environment, spark=resolved.spark, force=force, progress=progress,
-    )  # fmt: skip
+        project=Path(resolved.project),
+        compute=resolved.compute,
+        runconfig=resolved.runconfig,
+        environment=resolved.environment,
+        spark=resolved.spark,
+        force=force,
+        progress=progress,
+    )
     try:
         prepared = registry.hook.expkit_prepare(request=request)
     finally:
@@ -102,7 +112,10 @@ def run_experiment(
     history = History(root)
     with CancelSignals() as signals, history:
         record = history.create(
-            target=resolved.compute.name, runconfig=resolved.runconfig.name, script=rel_script, args=args
+            target=resolved.compute.name,
+            runconfig=resolved.runconfig.name,
+            script=rel_script,
+            args=args,
         )
         _fire(registry, "expkit_run_started", record, note)
         life = Lifecycle(history, registry, resolved, record, signals, note)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from expkit.errors import ExpkitError, InfrastructureError, UsageError
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
@@ -54,7 +54,9 @@ def _exit_status(code: int) -> int:
 class Lifecycle:
     """One run from ``preparing`` to its final status (see expkit.runner)."""
 
-    def __init__(self, history, registry, resolved, record: RunRecord, signals, note: Callable[[str], None]) -> None:
+    def __init__(
+        self, history, registry, resolved, record: RunRecord, signals, note: Callable[[str], None]
+    ) -> None:
         self.history, self.registry, self.resolved = history, registry, resolved
         self.record, self.signals, self.note = record, signals, note
         self.canceled = False
@@ -68,17 +70,22 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ steps
 
-    def execute(self, script: str, args: tuple[str, ...], terminal, progress, force_prepare: bool) -> None:
+    def execute(
+        self, script: str, args: tuple[str, ...], terminal, progress, force_prepare: bool
+    ) -> None:
         self.signals.arm()
         snapshot = self._snapshot(script)
         context = self._context(script, args)
         prepared = self._prepare(progress, force_prepare)
         self.record = self.history.save(
             dataclasses.replace(
-                self.record, status="running", snapshot_id=snapshot.id,
-                env_id=prepared.env_id, packages=tuple(prepared.packages),
+                self.record,
+                status="running",
+                snapshot_id=snapshot.id,
+                env_id=prepared.env_id,
+                packages=tuple(prepared.packages),
             )
-        )  # fmt: skip
+        )
         self.output = Output(context.run_dir / "log.txt", terminal)
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
@@ -124,15 +131,21 @@ class Lifecycle:
         resolved, record = self.resolved, self.record
         runconfig = resolved.runconfig
         self.context = RunContext(
-            run_id=record.id, number=record.number, project=Path(resolved.project),
-            snapshot=self.workdir, run_dir=self.history.run_dir(record.id), script=script,
+            run_id=record.id,
+            number=record.number,
+            project=Path(resolved.project),
+            snapshot=self.workdir,
+            run_dir=self.history.run_dir(record.id),
+            script=script,
             argv=build_argv(runconfig.argument_vector, script, args),
             environment=base_environment(
                 record.id, record.number, resolved.compute.name, runconfig.environment_variables
             ),
-            compute=resolved.compute, runconfig=runconfig,
-            environment_spec=resolved.environment, spark=resolved.spark,
-        )  # fmt: skip
+            compute=resolved.compute,
+            runconfig=runconfig,
+            environment_spec=resolved.environment,
+            spark=resolved.spark,
+        )
         return self.context
 
     def _prepare(self, progress, force: bool):
@@ -140,9 +153,14 @@ class Lifecycle:
 
         resolved = self.resolved
         request = PrepareRequest(
-            project=Path(resolved.project), compute=resolved.compute, runconfig=resolved.runconfig,
-            environment=resolved.environment, spark=resolved.spark, force=force, progress=progress,
-        )  # fmt: skip
+            project=Path(resolved.project),
+            compute=resolved.compute,
+            runconfig=resolved.runconfig,
+            environment=resolved.environment,
+            spark=resolved.spark,
+            force=force,
+            progress=progress,
+        )
         try:
             prepared = self.registry.hook.expkit_prepare(request=request)
         finally:
@@ -163,7 +181,9 @@ class Lifecycle:
 
     def _collect(self) -> None:
         try:
-            collected = self.registry.hook.expkit_collect(run=self.context, execution=self.execution)
+            collected = self.registry.hook.expkit_collect(
+                run=self.context, execution=self.execution
+            )
         except Exception as exc:  # the run's own outcome is still recorded
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
             self.error = self.error or f"collecting outputs failed: {detail}"
@@ -197,11 +217,17 @@ class Lifecycle:
         started = self.record.started or ended
         self.record = self.history.save(
             dataclasses.replace(
-                self.record, status=status, exit_code=self.exit_code, ended=ended,
-                duration_s=round(ended - started, 3), git_commit=commit, git_dirty=dirty,
-                metrics=frozen_map(metrics), series=frozen_map(series),
+                self.record,
+                status=status,
+                exit_code=self.exit_code,
+                ended=ended,
+                duration_s=round(ended - started, 3),
+                git_commit=commit,
+                git_dirty=dirty,
+                metrics=frozen_map(metrics),
+                series=frozen_map(series),
                 outputs=list_outputs(run_dir / "outputs"),
                 error=self.error,
             )
-        )  # fmt: skip
+        )
         return self.record

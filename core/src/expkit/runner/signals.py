@@ -18,8 +18,12 @@ CANCEL_SIGNALS = tuple(
 )
 
 
-class Interrupted(BaseException):
-    """A cancel signal arrived while there was no execution to cancel."""
+class Interrupted(KeyboardInterrupt):
+    """A cancel signal arrived while there was no execution to cancel (or a third one).
+
+    A KeyboardInterrupt, so that wherever it escapes the CLI reports
+    "interrupted" and exits with 130 instead of printing a traceback.
+    """
 
 
 class CancelSignals:

@@ -1,7 +1,7 @@
 """Project snapshots: the exact code a run executed, content-addressed.
 
 A snapshot holds every project file that the ignore rules keep (see
-expkit.snapshot.scan; ``.exp/``, root ``outputs/``, ``.git/`` and
+expkit.snapshot.walk; ``.exp/``, root ``outputs/``, ``.git/`` and
 ``__pycache__/`` are always left out). Each file is stored once under
 ``.exp/objects/<sha[:2]>/<sha>``; the manifest (path -> sha, mode, size;
 symlink -> target) is stored as ``.exp/snapshots/<snapshot_id>.json``, the id
@@ -13,16 +13,17 @@ limit) so a data folder is not copied on every run by mistake.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from expkit.errors import ConfigError, InfrastructureError, UsageError
-from expkit.snapshot.scan import Entry, MemoryCache, ScanCache, save_cache, scan
+from expkit.snapshot.walk import Entry, MemoryCache, ScanCache, save_cache, scan
 
 LIMIT_ENV = "EXPKIT_SNAPSHOT_LIMIT_MB"
 DEFAULT_LIMIT_MB = 25.0
@@ -53,9 +54,7 @@ def limit_bytes() -> int | None:
     except ValueError:
         mb = -1.0
     if mb < 0:
-        raise ConfigError(
-            f"must be a number of MiB (0 for no limit), got {raw!r}", key=LIMIT_ENV
-        )
+        raise ConfigError(f"must be a number of MiB (0 for no limit), got {raw!r}", key=LIMIT_ENV)
     return None if mb == 0 else int(mb * 1024 * 1024)
 
 
@@ -111,9 +110,13 @@ def _hash_and_store(store: Path, source: Path) -> str:
 
 
 def _manifest(entries: Iterable[Entry]) -> bytes:
-    files = {e.path: {"sha": e.sha, "mode": e.mode, "size": e.size} for e in entries if e.link is None}
+    files = {
+        e.path: {"sha": e.sha, "mode": e.mode, "size": e.size} for e in entries if e.link is None
+    }
     links = {e.path: e.link for e in entries if e.link is not None}
-    return json.dumps({"format": 1, "files": files, "links": links}, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {"format": 1, "files": files, "links": links}, sort_keys=True, separators=(",", ":")
+    ).encode()
 
 
 def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Snapshot:
@@ -125,11 +128,19 @@ def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Sn
     hashed: dict[str, str] = {}
     done: list[Entry] = []
     for entry in result.entries:
-        if entry.link is None and (entry.sha is None or not _object_path(store, entry.sha).exists()):
+        if entry.link is None and (
+            entry.sha is None or not _object_path(store, entry.sha).exists()
+        ):
             try:
                 sha = _hash_and_store(store, root / entry.path)
             except FileNotFoundError:  # deleted since the scan
                 continue
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot snapshot {root / entry.path}: {exc.strerror}\n"
+                    "  fix the file (or the disk space), or exclude it in .amlignore\n"
+                    "  at the project root."
+                ) from None
             hashed[entry.path] = sha
             entry = Entry(entry.path, entry.size, entry.mode, sha)
         done.append(entry)
@@ -174,24 +185,50 @@ def _safe_dest(dest: Path, relpath: str) -> Path:
     return dest.joinpath(*parts)
 
 
+def _copy_file(source: Path, target: Path, mode: int) -> None:
+    """Copy one file with as few system calls as possible (runs copy many small files)."""
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(dst, mode)
+            offset = 0
+            try:
+                while sent := os.sendfile(dst, src, offset, 1 << 30):
+                    offset += sent
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) or offset:
+                    raise
+                while chunk := os.read(src, 1 << 20):
+                    os.write(dst, chunk)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
 def _write_entries(snapshot: Snapshot, dest: Path, source_of) -> None:
+    # Into a new folder (a run's working copy) nothing can be in the way: skip the checks.
+    fresh = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
-    made: set[Path] = set()
+    made = {dest}
     for entry in snapshot.entries:
         target = _safe_dest(dest, entry.path)
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        if target.is_symlink() or (entry.link is not None and target.exists()):
-            target.unlink()
-        if entry.link is not None:
+        try:
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            if not fresh and (target.is_symlink() or (entry.link is not None and target.exists())):
+                target.unlink()
+            if entry.link is None:
+                _copy_file(source_of(entry), target, entry.mode)
+                continue
             resolved = os.path.normpath(os.path.join(target.parent, entry.link))
             if not (resolved + os.sep).startswith(str(dest) + os.sep):
                 raise InfrastructureError(f"refusing symlink {entry.path} leaving the snapshot")
             os.symlink(entry.link, target)
-            continue
-        shutil.copyfile(source_of(entry), target)
-        os.chmod(target, entry.mode)
+        except OSError as exc:
+            raise InfrastructureError(f"cannot write {target}: {exc.strerror}") from None
 
 
 def materialize(store: Path, snapshot_id: str, dest: Path) -> Snapshot:

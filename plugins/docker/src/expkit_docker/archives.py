@@ -1,8 +1,8 @@
 """Tar archives in and out of containers: what a run gets, what it gives back.
 
-Into a container (``put_archive``): the snapshot, the ``expkit`` metrics shim
-and an empty metrics file, in one archive. Out of it (``get_archive``): the
-outputs folder and the metrics file, extracted without path traversal —
+Into a container (``put_archive``): the snapshot and the ``expkit`` metrics
+shim, in one archive. Out of it (``get_archive``): the outputs folder,
+extracted without path traversal —
 absolute names, ``..`` and links leading outside the destination are
 refused (tarfile's ``data`` filter where available, the same checks by hand
 on older Pythons) — and owned by the user who ran ``exp`` (``SUDO_UID`` when
@@ -48,12 +48,11 @@ def _open_up(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def run_archive(root: str, *, snapshot: Path | None, project: str, shim: Path,
-                metrics: str) -> bytes:
+def run_archive(root: str, *, snapshot: Path | None, project: str, shim: Path) -> bytes:
     """The archive unpacked at ``/`` before a run starts.
 
-    ``root``, ``project`` and ``metrics`` are the in-container paths (POSIX,
-    absolute); ``snapshot`` is None when it is bind-mounted (sharedVolumes).
+    ``root`` and ``project`` are the in-container paths (POSIX, absolute);
+    ``snapshot`` is None when it is bind-mounted (sharedVolumes).
     """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -64,7 +63,6 @@ def run_archive(root: str, *, snapshot: Path | None, project: str, shim: Path,
         tar.addfile(_dir_entry(posixpath.join(top, "lib", "expkit"), 0o755))
         for path in sorted(shim_pkg.glob("*.py")):
             tar.addfile(*_file_entry(posixpath.join(top, "lib", "expkit", path.name), path.read_bytes()))
-        tar.addfile(*_file_entry(metrics.strip("/"), b"", 0o666))
         if snapshot is not None:
             tar.add(snapshot, arcname=project.strip("/"), recursive=True, filter=_open_up)
             if not (snapshot / "outputs").exists():
@@ -161,12 +159,3 @@ def extract(stream: IO[bytes], dest: Path, strip: str) -> list[str]:
         os.chown(dest, *owner)
     return sorted(found)
 
-
-def read_member(stream: IO[bytes], name: str) -> bytes | None:
-    """The content of file ``name`` in the tar ``stream``, or None."""
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            if member.name == name and member.isfile():
-                handle = tar.extractfile(member)
-                return handle.read() if handle is not None else None
-    return None

@@ -30,11 +30,10 @@ from urllib.parse import unquote, urlsplit
 from expkit.errors import ConfigError
 from expkit.model import EnvironmentSpec
 
+from expkit_docker.names import ENV_PREFIX, ENV_PYTHON
 from expkit_docker.pipconfig import BuildNetwork
 
 BUILD_DIR = "/tmp/expkit-build"
-ENV_PREFIX = "/opt/expkit/env"
-ENV_PYTHON = f"{ENV_PREFIX}/bin/python"
 #: A docker volume mounted at builds: pip's and rattler's download caches survive them.
 CACHE_VOLUME = "expkit-build-cache"
 CACHE_MOUNT = "/var/cache/expkit-build"
@@ -109,7 +108,7 @@ def _channel_files(index: int, folder: Path) -> list[tuple[str, bytes, int]]:
         for package in sorted(sub.iterdir()):
             if package.name.endswith((".tar.bz2", ".conda")) and package.is_file():
                 files.append((f"channels/{index}/{sub.name}/{package.name}", package.read_bytes(), 0o644))
-        # An empty subdir must exist for the indexer; a placeholder keeps it in the archive.
+    # The indexer expects noarch/ even when every package is platform-specific.
     files.append((f"channels/{index}/noarch/.keep", b"", 0o644))
     return files
 
@@ -121,7 +120,7 @@ def system_layer(spec: EnvironmentSpec | None, network: BuildNetwork, project: P
         check = (_INCONTAINER / "check_python.py").read_bytes()
         files.append(("check_python.py", check, 0o644))
         script = _HEADER + _FIND_PYTHON + f"""\
-step "check the base image's python against the pin python={spec.python or '(any)'}"
+step {shlex.quote("check the base image's python against the pin python=" + (spec.python or '(any)'))}
 "$PY" "$B/check_python.py" {shlex.quote(spec.python or '')} || exit {EXIT_PYTHON_MISMATCH}
 step "create the environment: $PY -m venv {ENV_PREFIX}"
 "$PY" -m venv {ENV_PREFIX}
@@ -155,7 +154,7 @@ else
   step "bring py-rattler for the build (pip install py-rattler, with this machine's pip settings)"
   "$PY" -m venv "$B/rattler"
   "$B/rattler/bin/python" -m pip install "py-rattler>=0.20"
-  step "solve and install the conda packages with py-rattler: {' '.join(specs)}"
+  step {shlex.quote("solve and install the conda packages with py-rattler: " + ' '.join(specs))}
   "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} --cache {CACHE_MOUNT}/rattler {rattler_channels} -- {_q(specs)}
 fi
 step "make sure the environment has pip"
@@ -181,7 +180,7 @@ def pip_layer(spec: EnvironmentSpec, network: BuildNetwork, project: Path) -> La
         requirements.append(f"{BUILD_DIR}/{name}")
     files.append(("requirements.txt", ("\n".join(requirements) + "\n").encode("utf-8"), 0o644))
     script = _HEADER + f"""\
-step "install the pip requirements: {' '.join(spec.pip)}"
+step {shlex.quote("install the pip requirements: " + ' '.join(spec.pip))}
 {ENV_PYTHON} -m pip install -r "$B/requirements.txt"
 """ + _FOOTER
     return LayerBuild("pip", script, files)

@@ -6,10 +6,13 @@ no early line is lost), and then it starts. ``wait`` hands on complete lines
 of stdout and stderr as they arrive and returns the exit code.
 
 ``cancel`` (safe inside a signal handler: no locks, each call its own
-connection, errors swallowed) kills the container, keeps the outputs and
-metrics written so far in memory, and removes the container. ``results``
-then hands those to collect; without a cancel, collect reads them from the
-stopped container and removes it. An ``atexit`` hook removes a container
+connection, errors swallowed) kills the container, keeps the outputs
+written so far in memory, and removes the container. ``results`` then hands
+them to collect; without a cancel, collect reads them from the stopped
+container and removes it. Metrics need no copy: the run's metrics file is
+bind-mounted into the container, so logged values land in the run folder as
+they are written (each archive request costs the engine a mount of the
+container's file system, 50-150 ms here, which a run should pay once). An ``atexit`` hook removes a container
 that nothing else did (a crash between submit and collect), so runs never
 leave containers behind; each carries the label ``expkit.run=<run id>``.
 """
@@ -47,7 +50,7 @@ def _remove_leftovers() -> None:
             pass
 
 
-class _Lines:
+class LineSplitter:
     """Splits one output stream into complete lines (``\\r`` counts, for progress bars)."""
 
     def __init__(self, on_output: Callable[[str], None]) -> None:
@@ -88,15 +91,14 @@ def start_error(exc: EngineError, cmd: list[str], config_hint: str) -> Infrastru
 class DockerExecution:
     """A run's container; see the module docstring for its life cycle."""
 
-    def __init__(self, engine: Engine, container: str, outputs_path: str = OUTPUTS_DIR,
-                 metrics_path: str = METRICS_FILE) -> None:
+    def __init__(self, engine: Engine, container: str, outputs_path: str = OUTPUTS_DIR) -> None:
         self.engine = engine
         self.container = container
         self.outputs_path = outputs_path
-        self.metrics_path = metrics_path
         self.canceled = False
         self.removed = False
-        self._saved: tuple[bytes | None, bytes | None] | None = None
+        self._fetched = False
+        self._saved: bytes | None = None
         self._sock = None
         self._pending = b""
         _live[container] = engine
@@ -125,7 +127,7 @@ class DockerExecution:
     # ------------------------------------------------------------------ Execution protocol
 
     def wait(self, on_output: Callable[[str], None]) -> int:
-        streams = {1: _Lines(on_output), 2: _Lines(on_output)}
+        streams = {1: LineSplitter(on_output), 2: LineSplitter(on_output)}
         sock = self._sock
         if sock is not None:
             try:
@@ -153,7 +155,7 @@ class DockerExecution:
         self.canceled = True
         try:
             self.engine.kill(self.container)
-            self._saved = (self._fetch(self.outputs_path), self._fetch(self.metrics_path))
+            self._saved, self._fetched = self._fetch(self.outputs_path), True
         except Exception:  # noqa: BLE001 - never raise out of a signal handler
             pass
         self.remove()
@@ -162,21 +164,20 @@ class DockerExecution:
 
     def _fetch(self, path: str) -> bytes | None:
         try:
-            resp, close = self.engine.stream("GET", f"/containers/{self.container}/archive",
-                                             params={"path": path}, what="reading results")
+            reply = self.engine.stream("GET", f"/containers/{self.container}/archive",
+                                       params={"path": path}, what="reading results")
         except NotFound:
             return None
         try:
-            return resp.read()
+            return reply.read()
         finally:
-            close()
+            reply.close()
 
-    def results(self):
-        """``(outputs tar stream or None, metrics tar stream or None)`` for collect."""
-        if self._saved is None and not self.removed:
-            self._saved = (self._fetch(self.outputs_path), self._fetch(self.metrics_path))
-        outputs, metrics = self._saved or (None, None)
-        return (io.BytesIO(outputs) if outputs else None, io.BytesIO(metrics) if metrics else None)
+    def results(self) -> io.BytesIO | None:
+        """The outputs folder as a tar stream (None when there is none), for collect."""
+        if not self._fetched and not self.removed:
+            self._saved, self._fetched = self._fetch(self.outputs_path), True
+        return io.BytesIO(self._saved) if self._saved else None
 
     def remove(self) -> None:
         if self.removed:

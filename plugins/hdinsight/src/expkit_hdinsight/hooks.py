@@ -65,7 +65,7 @@ def expkit_target_types() -> list[TargetType]:
 def expkit_attach(request: AttachRequest) -> AttachResult | None:
     if not _mine(request.type):
         return None
-    from expkit_hdinsight.ssh import ssh_options
+    from expkit.sshconfig import ssh_options
 
     if request.base_image:
         raise ConfigError(

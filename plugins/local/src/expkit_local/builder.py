@@ -52,12 +52,19 @@ def _run(step: str, argv: list[str], *, cwd: Path, progress: Progress | None,
     except OSError as exc:
         raise InfrastructureError(f"{step}: cannot start {argv[0]}: {exc.strerror}") from None
     assert proc.stdout is not None
-    with proc.stdout:
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            tail.append(line)
-            if progress is not None:
-                progress.line(line)
+    try:
+        with proc.stdout:
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                tail.append(line)
+                if progress is not None:
+                    progress.line(line)
+    except BaseException:
+        # Canceled (Ctrl-C, SIGTERM): the installer must stop writing before the
+        # caller removes the half-built venv.
+        proc.kill()
+        proc.wait()
+        raise
     code = proc.wait()
     if code != 0:
         shown = "".join("\n    " + line for line in tail if line.strip())

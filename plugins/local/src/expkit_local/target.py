@@ -24,7 +24,6 @@ from expkit.model import (
     AttachRequest,
     AttachResult,
     Collected,
-    ComputeTarget,
     EnvironmentInfo,
     PreparedEnvironment,
     PrepareRequest,
@@ -53,7 +52,8 @@ class LocalTarget:
         return TargetType(
             name=NAME,
             package=PACKAGE,
-            description="this machine: your own Python, or a cached venv built from your environment",
+            description="this machine: your own Python, or a cached venv built from "
+            "your environment",
             compute_keys=COMPUTE_KEYS,
         )
 
@@ -112,7 +112,9 @@ class LocalTarget:
         if is_launcher(python):
             details["packages"] = f"not recorded: {python} is a launcher script"
         else:
-            found = None if request.force else cached_probe(python)
+            # Nothing to build in this mode, so `force` does not re-probe either: the
+            # cached probe is already invalidated by any change to site-packages.
+            found = cached_probe(python)
             if found is None:
                 try:
                     found = probe(python, refresh=True)
@@ -176,7 +178,3 @@ class LocalTarget:
         from expkit_local.venvs import remove_env
 
         return remove_env(env_id)
-
-
-def owns(compute: ComputeTarget) -> bool:
-    return compute.type == NAME

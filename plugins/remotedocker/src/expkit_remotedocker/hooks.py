@@ -67,7 +67,7 @@ def expkit_target_types() -> list[TargetType]:
 def expkit_attach(request: AttachRequest) -> AttachResult | None:
     if not _mine(request.type):
         return None
-    from expkit_remotedocker.ssh import ssh_options
+    from expkit.sshconfig import ssh_options
 
     ssh = ssh_options(
         address=request.address,

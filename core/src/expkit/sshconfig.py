@@ -1,7 +1,9 @@
-"""Validation of the SSH connection options a remote target is attached with.
+"""Validation of the SSH connection options of targets reached over SSH.
 
-Checked when the target is attached, so a typo surfaces at ``exp target
-attach`` rather than at the first run. Secrets never pass through here: there
+Shared by the target plugins that connect over SSH (expkit-remotedocker,
+expkit-hdinsight, third-party ones) from their ``expkit_attach``: checked
+when the target is attached, so a typo surfaces at ``exp target attach``
+rather than at the first run. Standard library only. Secrets never pass through here: there
 is no password option, and a key file inside the project folder is refused
 because the project is snapshotted, committed and shared.
 """

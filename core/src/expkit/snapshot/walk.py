@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 IGNORE_FILES = (".gitignore", ".amlignore")
 EXCLUDED_ANYWHERE = frozenset({".git", "__pycache__"})
@@ -177,7 +178,11 @@ def scan(root: Path, cache: ScanCache) -> ScanResult:
                 notes.append(f"skipped {rel}: not a regular file")
                 continue
             sha = None
-            if row is not None and row[1] == "f" and row[3:6] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            if (
+                row is not None
+                and row[1] == "f"
+                and row[3:6] == (st.st_size, st.st_mtime_ns, st.st_ino)
+            ):
                 sha = row[6]
             keep = sha if st.st_mtime_ns < racy_after else None
             new[rel] = (rules.key, kind, 0, st.st_size, st.st_mtime_ns, st.st_ino, keep)
@@ -201,7 +206,9 @@ def save_cache(cache: ScanCache, result: ScanResult, hashed: dict[str, str]) -> 
         cache.save(changed, removed)
 
 
-def _inside_link(real_root: str, abs_dir: str, abs_path: str, rel: str, notes: list[str]) -> str | None:
+def _inside_link(
+    real_root: str, abs_dir: str, abs_path: str, rel: str, notes: list[str]
+) -> str | None:
     """The link's target relative to its folder when it stays inside the project, else None."""
     target = os.readlink(abs_path)
     resolved = os.path.realpath(os.path.join(abs_dir, target))

@@ -1,0 +1,170 @@
+"""``expkit_prepare`` for docker: content-hashed environment images, one per layer.
+
+Ids come from expkit.environment (base = the base image's id, so a re-pulled
+base makes new environments). Tags:
+
+- ``expkit-env:sys-<system id>``: python (+ conda packages) on the base image;
+- ``expkit-env:<pip id>``: the environment itself (pip requirements on top),
+  the image runs start from. With no pip requirements it is the system
+  image under a second tag.
+
+A warm prepare is two image inspects (the base, then the environment tag)
+and no build; a pip-only change finds the system tag and builds the pip
+layer only. The images' labels carry the layer ids, the interpreter path,
+the package list and the hashed layer inputs (``exp env show``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from expkit.errors import ConfigError, InfrastructureError
+from expkit.model import EnvironmentId, PreparedEnvironment, PrepareRequest
+
+from expkit_docker import usage
+from expkit_docker.engine import Engine
+from expkit_docker.names import ENV_PYTHON, LABEL, REPO, env_tag, label, system_tag
+
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+
+
+def base_image_ref(compute) -> str:
+    return compute.base_docker_image or DEFAULT_BASE_IMAGE
+
+
+def find_base(engine: Engine, request: PrepareRequest) -> dict[str, Any]:
+    """The base image's inspect, pulling it when the engine lacks it."""
+    ref = base_image_ref(request.compute)
+    found = engine.image(ref)
+    if found is None:
+        from expkit_docker.pull import pull
+
+        pull(ref, request.progress, request.compute.source)
+        found = engine.image(ref)
+        if found is None:  # pragma: no cover - the engine stored it under another name
+            raise InfrastructureError(f"base image {ref} is still missing after a pull")
+    return found
+
+
+def _details(image: Mapping[str, Any], base_ref: str) -> dict[str, Any]:
+    config = image.get("Config") or {}
+    return {"image_id": image["Id"], "base_image": base_ref, "image_env": list(config.get("Env") or []),
+            "user": config.get("User") or ""}
+
+
+def prepared(image: Mapping[str, Any], ids: EnvironmentId, *, cached: bool,
+             base_ref: str) -> PreparedEnvironment:
+    labels = (image.get("Config") or {}).get("Labels") or {}
+    packages = tuple(p for p in (labels.get(label("packages")) or "").splitlines() if p)
+    return PreparedEnvironment(
+        env_id=ids.id, location=env_tag(ids.id), python=labels.get(label("python"), ENV_PYTHON),
+        cached=cached, layers=ids, packages=packages,
+        details={**_details(image, base_ref), "system_tag": system_tag(ids.system)},
+    )
+
+
+def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
+    base = find_base(engine, request)
+    base_ref = base_image_ref(request.compute)
+    if request.compute.user_managed_environment:
+        # As Workbench did: run in the base image as it is; the spec is not applied.
+        return PreparedEnvironment(
+            env_id=None, location=base_ref, python=request.compute.python_location or "python3",
+            cached=True, details={**_details(base, base_ref), "mode": "user-managed"},
+        )
+    from expkit.environment import environment_id
+
+    ids = environment_id(request.environment, base["Id"])
+    if not request.force:
+        found = engine.image(env_tag(ids.id))
+        if found is not None:
+            usage.touch(ids.id, image=env_tag(ids.id))
+            return prepared(found, ids, cached=True, base_ref=base_ref)
+    image = _build(request, engine, base, base_ref, ids)
+    usage.touch(ids.id, image=env_tag(ids.id))
+    return prepared(image, ids, cached=False, base_ref=base_ref)
+
+
+def _build(request: PrepareRequest, engine: Engine, base: Mapping[str, Any], base_ref: str,
+           ids: EnvironmentId) -> dict[str, Any]:
+    from expkit.environment import layer_inputs
+
+    from expkit_docker.builder import BuildFailed, build_layer
+    from expkit_docker.buildscripts import pip_layer, system_layer
+    from expkit_docker.pipconfig import host_build_network
+
+    network = host_build_network()
+    if request.progress is not None:
+        for note in network.notes:
+            request.progress.line(f"note: {note}")
+    inputs = layer_inputs(request.environment, base["Id"])
+    common = {
+        LABEL: "1", label("base"): ids.base, label("system"): ids.system,
+        label("base-image"): base_ref, label("python"): ENV_PYTHON,
+    }  # fmt: skip
+    options = {"progress": request.progress, "log_dir": usage.state_dir() / "logs",
+               "default_cmd": [ENV_PYTHON]}
+    spec = request.environment
+    try:
+        system = None if request.force else engine.image(system_tag(ids.system))
+        if system is None:
+            labels = {**common, label("layer"): "system",
+                      label("inputs"): json.dumps({k: inputs[k] for k in ("base", "system")})}
+            build = system_layer(spec, network, request.project)
+            image_id, _log = build_layer(engine, base, build, repo=REPO, tag=f"sys-{ids.system}",
+                                         labels=labels, **options)
+            system = _inspect(engine, image_id)
+        if not (spec and spec.pip):
+            # Nothing to add: the system image is the environment, under its id too.
+            engine.tag(system["Id"], REPO, ids.id)
+            return _inspect(engine, env_tag(ids.id))
+        labels = {**common, label("layer"): "pip", label("pip"): ids.pip,
+                  label("inputs"): json.dumps(inputs)}
+        build = pip_layer(spec, network, request.project)
+        image_id, _log = build_layer(engine, system, build, repo=REPO, tag=ids.id, labels=labels,
+                                     **options)
+    except BuildFailed as exc:
+        raise _user_error(exc, request, base_ref) from None
+    return _inspect(engine, image_id)
+
+
+def _inspect(engine: Engine, ref: str) -> dict[str, Any]:
+    found = engine.image(ref)
+    if found is None:  # pragma: no cover - removed between commit and inspect
+        raise InfrastructureError(f"image {ref} vanished right after it was built")
+    return found
+
+
+def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
+    """Problems of configuration (no python, wrong python) as ConfigError; the rest as is."""
+    from expkit_docker.buildscripts import EXIT_NO_INSTALLER, EXIT_NO_PYTHON, EXIT_PYTHON_MISMATCH
+
+    spec = request.environment
+    compute_file = request.compute.source
+    have = exc.log.python
+    if exc.code == EXIT_PYTHON_MISMATCH:
+        return ConfigError(
+            f"the environment asks for python={spec.python if spec else '?'}, but base image "
+            f"{base_ref} provides Python {have or '(unknown version)'}",
+            file=spec.source if spec else None, key="dependencies",
+            hint=f"pin python={'.'.join((have or '3').split('.')[:2])} in the environment file, or set "
+            f"baseDockerImage in {compute_file or 'the .compute file'} to an image with the Python "
+            "you need (e.g. python:X.Y-slim).",
+        )
+    if exc.code == EXIT_NO_PYTHON:
+        return ConfigError(
+            f"base image {base_ref} has no python3 (or python) on its PATH", file=compute_file,
+            key="baseDockerImage",
+            hint="use an image with Python (e.g. python:3.11-slim or expkit-base:bookworm), "
+            "or set userManagedEnvironment: true and pythonLocation to run the image as it is.",
+        )
+    if exc.code == EXIT_NO_INSTALLER:
+        return ConfigError(
+            f"the environment lists conda packages, but base image {base_ref} has no conda, "
+            "mamba or micromamba, and no python to bring py-rattler with",
+            file=spec.source if spec else None, key="dependencies",
+            hint="use a base image with micromamba (e.g. mambaorg/micromamba) or with python3, "
+            "or move the packages to the pip: list.",
+        )
+    return exc

@@ -1,0 +1,28 @@
+"""Names shared by the plugin's modules: image repository, labels."""
+
+from __future__ import annotations
+
+#: Repository of every environment image: ``expkit-env:<env id>``, ``expkit-env:sys-<system id>``.
+REPO = "expkit-env"
+#: Present on every environment image (value "1"); ``exp env`` lists images by it.
+LABEL = "org.expkit.env"
+#: On every run container: the run id, so a leaked container is easy to find.
+RUN_LABEL = "expkit.run"
+#: Where the environment lives inside its image, and its interpreter.
+ENV_PREFIX = "/opt/expkit/env"
+ENV_PYTHON = f"{ENV_PREFIX}/bin/python"
+#: On every build container: the image it builds.
+BUILD_LABEL = "expkit.build"
+
+
+def label(name: str) -> str:
+    """``org.expkit.env.<name>``: layer ids, python, packages, conda, inputs, base-image."""
+    return f"{LABEL}.{name}"
+
+
+def system_tag(system_id: str) -> str:
+    return f"{REPO}:sys-{system_id}"
+
+
+def env_tag(env_id: str) -> str:
+    return f"{REPO}:{env_id}"

@@ -1,0 +1,136 @@
+"""The container a run executes in: command, variables, mounts, GPUs.
+
+Kept apart from the engine calls so what a run asks of the engine can be
+tested (and read) on its own. Paths inside the container are fixed
+(execution.py): the working copy at /expkit/project (the working directory;
+``outputs/`` in it is what collect brings back), the run's metrics file
+bind-mounted at /expkit/metrics.jsonl, the ``expkit`` shim at /expkit/lib (first on
+PYTHONPATH), a nativeSharedDirectory at /expkit/shared.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from expkit.errors import ConfigError
+from expkit.model import ComputeTarget, PreparedEnvironment, RunContext
+from expkit.runenv import (
+    PROJECT_DIR,
+    SHARED_DIR,
+    path_variables,
+    with_pythonpath,
+)
+
+from expkit_docker import execution as paths
+from expkit_docker.names import ENV_PREFIX, RUN_LABEL
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Everything the engine's GPU support (NVIDIA Container Toolkit) can give: ``--gpus all``.
+GPU_REQUEST = {"Driver": "", "Count": -1, "DeviceIDs": None, "Capabilities": [["gpu"]], "Options": {}}
+
+
+def _image_env(environment: PreparedEnvironment) -> dict[str, str]:
+    out = {}
+    for item in environment.details.get("image_env") or ():
+        name, _, value = str(item).partition("=")
+        out[name] = value
+    return out
+
+
+def shared_directory(compute: ComputeTarget) -> Path | None:
+    """The host folder of ``nativeSharedDirectory`` (``~`` expanded, created when missing)."""
+    if not compute.native_shared_directory:
+        return None
+    path = Path(os.path.expanduser(compute.native_shared_directory))
+    if not path.is_absolute():
+        raise ConfigError(
+            f"nativeSharedDirectory must be an absolute path (or start with ~), got "
+            f"{compute.native_shared_directory!r}", file=compute.source, key="nativeSharedDirectory",
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror}", file=compute.source,
+                          key="nativeSharedDirectory") from None
+    return path
+
+
+def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
+    """What the container runs: the interpreter with the run's argv, or spark-submit."""
+    if run.runconfig.framework == "PySpark":
+        managed = environment.env_id is not None
+        spark_submit = f"{ENV_PREFIX}/bin/spark-submit" if managed else "spark-submit"
+        spark_args = run.spark.submit_args() if run.spark is not None else []
+        return [spark_submit, "--master", "local[*]", *spark_args, *run.argv]
+    return [environment.python, *run.argv]
+
+
+def variables(run: RunContext, environment: PreparedEnvironment, shared: Path | None) -> dict[str, str]:
+    image_env = _image_env(environment)
+    env = dict(run.environment)
+    env.update(path_variables(outputs_dir=paths.OUTPUTS_DIR, metrics_file=paths.METRICS_FILE))
+    env[PROJECT_DIR] = paths.PROJECT_DIR
+    if shared is not None:
+        env[SHARED_DIR] = paths.SHARED_DIR
+    if environment.env_id is not None:
+        # Like an activated venv: `python`, `pip` and console scripts are the environment's.
+        env.setdefault("VIRTUAL_ENV", ENV_PREFIX)
+        env["PATH"] = f"{ENV_PREFIX}/bin:" + (env.get("PATH") or image_env.get("PATH") or DEFAULT_PATH)
+    if run.runconfig.framework == "PySpark":
+        env.setdefault("PYSPARK_PYTHON", environment.python)
+    return with_pythonpath(env, paths.LIB_DIR, image_env.get("PYTHONPATH"))
+
+
+def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[str, Any]:
+    """The ``POST /containers/create`` body for ``run``."""
+    compute = run.compute
+    shared = shared_directory(compute)
+    binds = [f"{run.metrics_file}:{paths.METRICS_FILE}"]
+    if compute.shared_volumes:
+        binds.append(f"{run.snapshot}:{paths.PROJECT_DIR}")
+    if shared is not None:
+        binds.append(f"{shared}:{paths.SHARED_DIR}")
+    host: dict[str, Any] = {"Init": True, "Binds": binds}
+    if compute.nvidia_docker:
+        host["DeviceRequests"] = [dict(GPU_REQUEST)]
+    env = variables(run, environment, shared)
+    return {
+        "Image": environment.details.get("image_id") or environment.location,
+        "Cmd": command(run, environment),
+        # The run's argv is exactly the command above, whatever the image's entrypoint does.
+        "Entrypoint": [],
+        "WorkingDir": paths.PROJECT_DIR,
+        "Env": [f"{k}={v}" for k, v in env.items()],
+        "Labels": {RUN_LABEL: run.run_id, "expkit.project": str(run.project)},
+        "AttachStdin": False, "AttachStdout": True, "AttachStderr": True,
+        "Tty": False, "OpenStdin": False,
+        "HostConfig": host,
+    }  # fmt: skip
+
+
+def container_name(run_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in run_id)
+    return f"expkit-run-{safe}"
+
+
+def config_hint(compute: ComputeTarget) -> str:
+    return str(compute.source) if compute.source else f"aml_config/{compute.name}.compute"
+
+
+def require_pyspark(run_framework: str, environment: PreparedEnvironment,
+                    spec_source: Any) -> None:
+    """``Framework: PySpark`` needs spark-submit, which the pyspark package brings."""
+    if run_framework != "PySpark" or environment.env_id is None:
+        return
+    names = {p.split("==")[0].split(" ")[0].lower() for p in environment.packages}
+    if "pyspark" not in names:
+        raise ConfigError(
+            "Framework: PySpark runs spark-submit inside the container, but the environment "
+            "does not provide pyspark",
+            file=spec_source, key="pip",
+            hint="add pyspark to the pip: list of the environment file (and use a base image "
+            "with Java, which Spark needs), or set Framework: Python.",
+        )
+

@@ -1,0 +1,219 @@
+"""The ``docker`` compute target (alias ``localdocker``): runs in a container on this machine's engine.
+
+prepare builds (or finds) the environment image (layers.py), submit starts
+the run's container (runspec.py, execution.py), collect copies ``outputs/``
+back (archives.py). ``exp env`` lists and removes the
+environment images. Heavy modules are imported inside the methods that need
+them: ``exp`` loads this plugin for every command.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from expkit.errors import ConfigError, InfrastructureError, UsageError
+from expkit.model import (
+    AttachRequest,
+    AttachResult,
+    Collected,
+    ComputeTarget,
+    EnvironmentId,
+    EnvironmentInfo,
+    Execution,
+    PreparedEnvironment,
+    PrepareRequest,
+    RunContext,
+    TargetType,
+)
+
+NAME = "docker"
+ALIASES = ("localdocker",)
+PACKAGE = "expkit-docker"
+_REMOTE_KEYS = (
+    ("address", "--address", "address"),
+    ("username", "--username", "username"),
+    ("port", "--port", "port"),
+    ("key_file", "--key-file", "keyFile"),
+)
+_ENV_TAG = re.compile(r"^expkit-env:([0-9a-f]{8,64})$")
+
+
+def _engine():
+    from expkit_docker.engine import Engine
+
+    return Engine.from_env()
+
+
+class DockerTarget:
+    """Implements the target hooks for ``type: docker`` (hooks.py dispatches here)."""
+
+    def owns(self, type_name: str) -> bool:
+        return type_name == NAME or type_name in ALIASES
+
+    def target_type(self) -> TargetType:
+        return TargetType(
+            name=NAME, package=PACKAGE, aliases=ALIASES,
+            description="a container on this machine's Docker engine, built from your environment",
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ attach
+
+    def attach(self, request: AttachRequest) -> AttachResult:
+        for attr, flag, _key in _REMOTE_KEYS:
+            if getattr(request, attr) is not None:
+                raise ConfigError(
+                    "the docker target runs containers on this machine's Docker engine; "
+                    f"{flag} is for remote targets",
+                    key=flag,
+                    hint=f"drop {flag}, or attach --type remotedocker for Docker on a remote VM.",
+                )
+        from expkit_docker.layers import DEFAULT_BASE_IMAGE
+
+        runconfig: dict[str, Any] = {"ArgumentVector": ["$file"], "Target": request.name,
+                                     "Framework": "Python"}
+        aml_config = Path(request.project) / "aml_config"
+        if (aml_config / "conda_dependencies.yml").is_file():
+            runconfig["CondaDependenciesFile"] = "aml_config/conda_dependencies.yml"
+        if (aml_config / "spark_dependencies.yml").is_file():
+            runconfig["SparkDependenciesFile"] = "aml_config/spark_dependencies.yml"
+        runconfig.update({"EnvironmentVariables": {}, "PrepareEnvironment": True, "TrackedRun": True})
+        compute = {"type": NAME, "baseDockerImage": request.base_image or DEFAULT_BASE_IMAGE,
+                   "sharedVolumes": False, "nvidiaDocker": False}
+        return AttachResult(compute=compute, runconfig=runconfig)
+
+    def _check_compute(self, compute: ComputeTarget) -> None:
+        for attr, _flag, key in _REMOTE_KEYS:
+            if getattr(compute, attr) is not None:
+                raise ConfigError(
+                    f"a {compute.type} target runs on this machine's Docker engine; {key} is "
+                    "for remote targets", file=compute.source, key=key,
+                    hint="remove it, or use type: remotedocker for Docker on a remote VM.",
+                )
+
+    # ------------------------------------------------------------------ prepare
+
+    def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
+        from expkit_docker.layers import prepare
+        from expkit_docker.runspec import require_pyspark
+
+        self._check_compute(request.compute)
+        prepared = prepare(request, _engine())
+        spec_source = request.environment.source if request.environment else None
+        require_pyspark(request.runconfig.framework, prepared, spec_source)
+        return prepared
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, run: RunContext, environment: PreparedEnvironment) -> Execution:
+        from expkit.runenv import runtime_dir
+
+        from expkit_docker.archives import run_archive
+        from expkit_docker.execution import PROJECT_DIR, ROOT, DockerExecution
+        from expkit_docker.runspec import config_hint, container_config, container_name
+
+        self._check_compute(run.compute)
+        if not (run.snapshot / run.script).is_file():
+            raise UsageError(
+                f"script {run.script!r} is not in the run's snapshot of {run.project}: check the "
+                "path (relative to the project root) and that no .gitignore/.amlignore rule excludes it."
+            )
+        # Bind-mounted (runspec.py): it must exist, and the image's user must be able to append.
+        run.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+        run.metrics_file.touch()
+        if environment.details.get("user") not in (None, "", "root", "0", "0:0"):
+            run.metrics_file.chmod(0o666)
+        config = container_config(run, environment)
+        if run.compute.shared_volumes:
+            (run.snapshot / "outputs").mkdir(parents=True, exist_ok=True)
+        archive = run_archive(ROOT, snapshot=None if run.compute.shared_volumes else run.snapshot,
+                              project=PROJECT_DIR, shim=runtime_dir())
+        return DockerExecution.start(_engine(), config, archive, name=container_name(run.run_id),
+                                     config_hint=config_hint(run.compute))
+
+    # ------------------------------------------------------------------ collect
+
+    def collect(self, run: RunContext, execution: Execution) -> Collected:
+        from expkit_docker.archives import extract
+        from expkit_docker.execution import DockerExecution
+
+        if not isinstance(execution, DockerExecution):
+            return Collected()
+        found: list[str] = []
+        try:
+            outputs = execution.results()
+            if outputs is not None:
+                found = extract(outputs, run.outputs_dir, strip="outputs")
+        finally:
+            execution.remove()
+        # The metrics are in run.metrics_file already: it was mounted into the container.
+        return Collected(outputs=tuple(found))
+
+    # ------------------------------------------------------------------ environments
+
+    def list_environments(self) -> list[EnvironmentInfo]:
+        from expkit_docker import usage
+        from expkit_docker.names import LABEL, label
+
+        used = usage.load()
+        infos = []
+        for image in _engine().images(LABEL):
+            labels = image.get("Labels") or {}
+            for tag in image.get("RepoTags") or ():
+                match = _ENV_TAG.match(tag)
+                if not match:
+                    continue
+                env_id = match.group(1)
+                packages = [p for p in (labels.get(label("packages")) or "").splitlines() if p]
+                infos.append(EnvironmentInfo(
+                    env_id=env_id, location=tag, size_bytes=image.get("Size"),
+                    created=float(image.get("Created") or 0) or None,
+                    last_used=(used.get(env_id) or {}).get("last_used"),
+                    layers=EnvironmentId(base=labels.get(label("base"), ""),
+                                         system=labels.get(label("system"), ""), pip=env_id),
+                    details={
+                        "image_id": image.get("Id"), "tags": list(image.get("RepoTags") or ()),
+                        "base_image": labels.get(label("base-image")),
+                        "system_tag": f"expkit-env:sys-{labels.get(label('system'), '')}",
+                        "python": labels.get(label("python")), "packages": packages,
+                        "inputs": _json(labels.get(label("inputs"))),
+                    },
+                ))  # fmt: skip
+        return sorted(infos, key=lambda i: i.created or 0, reverse=True)
+
+    def remove_environment(self, env_id: str) -> bool:
+        from expkit_docker import usage
+        from expkit_docker.engine import Conflict
+        from expkit_docker.names import LABEL, env_tag, label, system_tag
+
+        engine = _engine()
+        image = engine.image(env_tag(env_id))
+        if image is None:
+            usage.forget(env_id)
+            return False
+        system_id = ((image.get("Config") or {}).get("Labels") or {}).get(label("system"))
+        try:
+            engine.remove_image(env_tag(env_id))
+            if system_id and not any(
+                (other.get("Labels") or {}).get(label("system")) == system_id
+                and any(_ENV_TAG.match(t) for t in other.get("RepoTags") or ())
+                for other in engine.images(LABEL)
+            ):
+                engine.remove_image(system_tag(system_id))
+        except Conflict as exc:
+            raise InfrastructureError(
+                f"environment {env_id} is in use: {exc.engine_message}\n"
+                "  wait for its runs to end (or remove their containers) and prune again."
+            ) from None
+        usage.forget(env_id)
+        return True
+
+
+def _json(text: str | None) -> Any:
+    import json
+
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None

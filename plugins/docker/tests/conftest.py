@@ -1,0 +1,8 @@
+"""expkit-docker's own tests: unit tests need nothing; the contract runs need dockerd + base image."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

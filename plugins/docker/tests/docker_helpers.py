@@ -1,0 +1,118 @@
+"""Test helpers for expkit-docker, shared by its own tests and tests/docker/.
+
+Packages are built at test time with the standard library, so no index or
+channel is needed: a pure-Python wheel, and a noarch python conda package in
+a local file channel (DESIGN.md, "Conda packages without a public channel").
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+BASE_IMAGE = os.environ.get("EXPKIT_TEST_BASE_IMAGE", "expkit-base:bookworm")
+REQUIRE_ENGINES = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
+SETUP_HINT = "run scripts/docker/ensure-engine.sh && scripts/docker/build-base-image.sh (or `make engines`)"
+
+
+def engine_problem() -> str | None:
+    """Why docker tests cannot run here, or None when the engine and base image are ready."""
+    if shutil.which("docker") is None:
+        return "the docker client is not installed"
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                          capture_output=True, text=True, timeout=30)
+    if info.returncode != 0:
+        last = (info.stderr.strip().splitlines() or ["no answer"])[-1]
+        return f"the Docker engine is not running ({last})"
+    image = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True, timeout=30)
+    if image.returncode != 0:
+        return f"the base image {BASE_IMAGE} is missing"
+    return None
+
+
+def require_engine() -> None:
+    """Skip (or, when engines are required, fail) unless docker tests can run."""
+    problem = engine_problem()
+    if problem is not None:
+        message = f"{problem}: {SETUP_HINT}"
+        if REQUIRE_ENGINES:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def run_containers() -> list[str]:
+    """Ids of containers a run or build left behind (labels expkit.run / expkit.build)."""
+    out = []
+    for label in ("expkit.run", "expkit.build"):
+        result = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"],
+                                capture_output=True, text=True, timeout=30, check=True)
+        out += result.stdout.split()
+    return out
+
+
+def image_id(ref: str) -> str | None:
+    result = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+                            capture_output=True, text=True, timeout=30)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def build_wheel(folder: Path, name: str, version: str, module_source: str) -> Path:
+    """A minimal pure-Python wheel (deterministic bytes for the same input)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": module_source,
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: expkit-tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
+    return wheel
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = 1577836800
+    tar.addfile(info, io.BytesIO(data))
+
+
+def build_conda_channel(channel: Path, name: str, version: str, module_source: str) -> Path:
+    """A local conda channel holding one noarch python package ``name`` (a module of that name)."""
+    (channel / "noarch").mkdir(parents=True, exist_ok=True)
+    (channel / "linux-64").mkdir(parents=True, exist_ok=True)
+    payload = {f"site-packages/{name}/__init__.py": module_source.encode()}
+    index = {"name": name, "version": version, "build": "py_0", "build_number": 0,
+             "depends": ["python"], "noarch": "python", "subdir": "noarch", "license": "MIT",
+             "timestamp": 1577836800000}
+    paths = {"paths": [{"_path": p, "path_type": "hardlink", "sha256": hashlib.sha256(d).hexdigest(),
+                        "size_in_bytes": len(d)} for p, d in payload.items()], "paths_version": 1}
+    with tarfile.open(channel / "noarch" / f"{name}-{version}-py_0.tar.bz2", "w:bz2") as tar:
+        for path, data in payload.items():
+            _add(tar, path, data)
+        _add(tar, "info/index.json", json.dumps(index).encode())
+        _add(tar, "info/paths.json", json.dumps(paths).encode())
+        _add(tar, "info/files", ("\n".join(payload) + "\n").encode())
+        _add(tar, "info/link.json", json.dumps({"noarch": {"type": "python"},
+                                                "package_metadata_version": 1}).encode())
+    return channel
