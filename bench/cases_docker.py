@@ -23,7 +23,9 @@ WHEEL = "benchpkg-1.0-py3-none-any.whl"
 
 def _check_engine() -> None:
     try:
-        info = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True, timeout=30)
+        info = subprocess.run(
+            ["docker", "image", "inspect", BASE_IMAGE], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise Skip(f"docker is not usable: {exc}") from None
     if info.returncode != 0:
@@ -33,12 +35,20 @@ def _check_engine() -> None:
 def _wheel(folder: Path) -> Path:
     """A tiny pure-Python wheel, so builds install something without an index."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"benchpkg/__init__.py": "VALUE = 1\n",
-             "benchpkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: benchpkg\nVersion: 1.0\n",
-             "benchpkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
-              f"{len(t.encode())}" for p, t in files.items()]
-    files["benchpkg-1.0.dist-info/RECORD"] = "\n".join(record + ["benchpkg-1.0.dist-info/RECORD,,"]) + "\n"
+    files = {
+        "benchpkg/__init__.py": "VALUE = 1\n",
+        "benchpkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: benchpkg\nVersion: 1.0\n",
+        "benchpkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = [
+        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
+        f"{len(t.encode())}"
+        for p, t in files.items()
+    ]
+    files["benchpkg-1.0.dist-info/RECORD"] = (
+        "\n".join(record + ["benchpkg-1.0.dist-info/RECORD,,"]) + "\n"
+    )
     with zipfile.ZipFile(folder / WHEEL, "w") as archive:
         for path, text in files.items():
             archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
@@ -55,21 +65,32 @@ def _project(root: Path) -> Workspace:
     (aml / "docker.runconfig").write_text(
         'ArgumentVector:\n  - "$file"\nTarget: "docker"\nFramework: "Python"\n'
         'CondaDependenciesFile: "aml_config/conda_dependencies.yml"\n'
-        "EnvironmentVariables: {}\nPrepareEnvironment: false\nTrackedRun: true\n")
+        "EnvironmentVariables: {}\nPrepareEnvironment: false\nTrackedRun: true\n"
+    )
     _wheel(project / "wheels")
     (aml / "conda_dependencies.yml").write_text(
-        f"dependencies:\n  - python=3.11\n  - pip:\n    - ./wheels/{WHEEL}\n")
+        f"dependencies:\n  - python=3.11\n  - pip:\n    - ./wheels/{WHEEL}\n"
+    )
     (project / "trivial.py").write_text('print("trivial")\n')
-    ws = Workspace(root=root, cwd=project, env=clean_env(root), data={"exp": exp_executable(), "edits": 0})
-    prepared = subprocess.run([ws.data["exp"], "prepare", "-c", "docker", "--json"], cwd=project,
-                              env=ws.env, capture_output=True, text=True)
+    ws = Workspace(
+        root=root, cwd=project, env=clean_env(root), data={"exp": exp_executable(), "edits": 0}
+    )
+    prepared = subprocess.run(
+        [ws.data["exp"], "prepare", "-c", "docker", "--json"],
+        cwd=project,
+        env=ws.env,
+        capture_output=True,
+        text=True,
+    )
     if prepared.returncode != 0:
         raise RuntimeError(f"exp prepare failed:\n{prepared.stdout}{prepared.stderr}")
     ws.data["image"] = json.loads(prepared.stdout)["location"]
     # The Dockerfile a person would write for the same environment.
     (project / "Dockerfile").write_text(
         f"FROM {BASE_IMAGE}\nRUN python3 -m venv /opt/expkit/env\n"
-        f"COPY wheels/{WHEEL} /tmp/{WHEEL}\nRUN /opt/expkit/env/bin/python -m pip install /tmp/{WHEEL}\n")
+        f"COPY wheels/{WHEEL} /tmp/{WHEEL}\n"
+        f"RUN /opt/expkit/env/bin/python -m pip install /tmp/{WHEEL}\n"
+    )
     (project / ".dockerignore").write_text(".exp\n")
     return ws
 
@@ -87,13 +108,19 @@ def _remove_images(ws: Workspace) -> None:
 CASES = [
     Case(
         name="docker-rerun",
-        description="`exp run -c docker` after editing the script vs `docker run --rm IMAGE python -c pass`",
+        description="`exp run -c docker` after editing the script "
+        "vs `docker run --rm IMAGE python -c pass`",
         setup=_project,
         commands=[
-            Command("docker run --rm IMAGE python -c pass",
-                    lambda ws: ["docker", "run", "--rm", ws.data["image"], "python", "-c", "pass"]),
-            Command("exp run -c docker trivial.py (edited)",
-                    lambda ws: [ws.data["exp"], "run", "-c", "docker", "trivial.py"], before=_edit_script),
+            Command(
+                "docker run --rm IMAGE python -c pass",
+                lambda ws: ["docker", "run", "--rm", ws.data["image"], "python", "-c", "pass"],
+            ),
+            Command(
+                "exp run -c docker trivial.py (edited)",
+                lambda ws: [ws.data["exp"], "run", "-c", "docker", "trivial.py"],
+                before=_edit_script,
+            ),
         ],
         target=Target(max_overhead_s=0.4),
     ),
@@ -102,19 +129,27 @@ CASES = [
         description="`exp prepare -c docker` with the environment already built (a tag lookup)",
         setup=_project,
         commands=[
-            Command("exp prepare -c docker (warm)", lambda ws: [ws.data["exp"], "prepare", "-c", "docker"]),
+            Command(
+                "exp prepare -c docker (warm)",
+                lambda ws: [ws.data["exp"], "prepare", "-c", "docker"],
+            ),
         ],
         target=Target(max_seconds=0.3),
     ),
     Case(
         name="docker-cold-prepare",
-        description="cold `exp prepare --force` (both layers) vs `docker build --no-cache` of the same Dockerfile",
+        description="cold `exp prepare --force` (both layers) vs `docker build --no-cache` "
+        "of the same Dockerfile",
         setup=_project,
         commands=[
-            Command("docker build --no-cache (equivalent Dockerfile)",
-                    ["docker", "build", "-q", "--no-cache", "-t", "expkit-bench-plain", "."]),
-            Command("exp prepare -c docker --force",
-                    lambda ws: [ws.data["exp"], "prepare", "-c", "docker", "--force"]),
+            Command(
+                "docker build --no-cache (equivalent Dockerfile)",
+                ["docker", "build", "-q", "--no-cache", "-t", "expkit-bench-plain", "."],
+            ),
+            Command(
+                "exp prepare -c docker --force",
+                lambda ws: [ws.data["exp"], "prepare", "-c", "docker", "--force"],
+            ),
         ],
         target=Target(max_ratio=1.15),
         teardown=_remove_images,

@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CLI_MD = REPO / "docs" / "cli.md"
@@ -68,15 +69,43 @@ def _default(param: Any) -> str:
     return f" (default: `{value}`)"
 
 
+def _argument_name(param: Any) -> str:
+    """``SCRIPT``, ``[ARGS]...``: Typer's metavar when it set one, else the name."""
+    if param.metavar:
+        return param.metavar
+    name = param.name.upper() + ("..." if param.nargs == -1 else "")
+    return name if param.required else f"[{name}]"
+
+
+_TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
+               "float": "FLOAT", "Path": "PATH", "path": "PATH"}  # fmt: skip
+
+
+def _option_metavar(param: Any) -> str:
+    """What an option's value looks like. Typer has changed where it keeps the
+    type between versions (click's ``type``, its own ``type_descriptor``): try both."""
+    if param.metavar:
+        return param.metavar
+    descriptor = getattr(param, "type_descriptor", None)
+    choices = getattr(descriptor, "choices", None) or getattr(
+        getattr(param, "type", None), "choices", None
+    )
+    if choices:
+        return "[" + "|".join(str(c) for c in choices) + "]"
+    kind = getattr(getattr(param, "type", None), "name", None)
+    if kind is None and descriptor is not None:
+        annotation = getattr(descriptor, "annotation", None)
+        kind = getattr(annotation, "__name__", None)
+    return _TYPE_WORDS.get(str(kind), "VALUE")
+
+
 def _usage(path: tuple[str, ...], command: Any) -> str:
     parts = [" ".join(path)]
     if any(p.param_type_name == "option" for p in command.params):
         parts.append("[OPTIONS]")
     for param in command.params:
         if param.param_type_name == "argument":
-            name = (param.metavar or param.name).upper()
-            name += "..." if param.nargs == -1 else ""
-            parts.append(name if param.required else f"[{name}]")
+            parts.append(_argument_name(param))
     if getattr(command, "commands", None):
         parts.append("COMMAND [ARGS]...")
     return " ".join(parts)
@@ -94,9 +123,11 @@ def render_command(path: tuple[str, ...], command: Any) -> str:
         if getattr(param, "hidden", False):
             continue
         if param.param_type_name == "argument":
-            name = f"`{(param.metavar or param.name).upper()}`"
+            name = f"`{_argument_name(param)}`"
         else:
             name = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
+            if not getattr(param, "is_flag", False) and not getattr(param, "count", False):
+                name += f" {_option_metavar(param)}"
         help_text = _first_paragraph(getattr(param, "help", "")).replace("|", "\\|")
         required = " Required." if param.required and param.param_type_name == "option" else ""
         rows.append(f"| {name} | {help_text}{required}{_default(param)} |")
@@ -140,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         if old != fresh:
-            print(f"{CLI_MD} is out of date: run `python scripts/cli_docs.py --write`", file=sys.stderr)
+            print(
+                f"{CLI_MD} is out of date: run `python scripts/cli_docs.py --write`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     CLI_MD.write_text(text.replace(old, fresh), encoding="utf-8")

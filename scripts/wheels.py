@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build (once) and print the wheels of expkit's distributions.
 
-    python scripts/wheels.py core local docker      # -> {"core": "/.../expkit-0.1.0-py3-none-any.whl", ...}
+    python scripts/wheels.py core local docker
+    # -> {"core": "/.../expkit-0.1.0-py3-none-any.whl", "local": ..., "docker": ...}
 
 The fresh-venv tests (tests/kit) install these wheels instead of the source
 tree, so they test what would be published. Each wheel is cached in
@@ -59,14 +60,49 @@ def _source_files(project: Path):
                 yield Path(root) / name
 
 
+def find_uv() -> str | None:
+    """uv on PATH, next to this interpreter, or where scripts/bootstrap.sh's
+    `pip install uv` put it (the base interpreter's scripts folder)."""
+    import sysconfig
+
+    places = [None, str(Path(sys.executable).parent), sysconfig.get_path("scripts")]
+    base = getattr(sys, "_base_executable", None)
+    if base:
+        places.append(str(Path(base).parent))
+    for place in places:
+        found = shutil.which("uv", path=place)
+        if found:
+            return found
+    return None
+
+
 def build_wheel(project: Path, out: Path) -> None:
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv:
         # --no-sources: build exactly as a user's `pip install` would, ignoring
         # the workspace's [tool.uv.sources].
-        cmd = [uv, "build", "--wheel", "--no-sources", "--quiet", "--out-dir", str(out), str(project)]
+        cmd = [
+            uv,
+            "build",
+            "--wheel",
+            "--no-sources",
+            "--quiet",
+            "--out-dir",
+            str(out),
+            str(project),
+        ]
     else:
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(project)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(out),
+            str(project),
+        ]
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL)
 
 
@@ -94,13 +130,17 @@ def wheel_for(project: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", help=f"members ({', '.join(MEMBERS)}) or paths; default: all")
+    parser.add_argument(
+        "names", nargs="*", help=f"members ({', '.join(MEMBERS)}) or paths; default: all"
+    )
     args = parser.parse_args(argv)
     result = {}
     for name in args.names or list(MEMBERS):
         project = MEMBERS.get(name) or Path(name)
         if not (project / "pyproject.toml").is_file():
-            parser.error(f"{name!r} is neither a member ({', '.join(MEMBERS)}) nor a project folder")
+            parser.error(
+                f"{name!r} is neither a member ({', '.join(MEMBERS)}) nor a project folder"
+            )
         result[name] = str(wheel_for(project))
     print(json.dumps(result, indent=2))
     return 0

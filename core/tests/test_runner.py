@@ -207,6 +207,7 @@ def test_prepare_failure_is_recorded_and_raised(
         run(project)
     record = info.value.run_record
     assert record.status == "failed" and "step 2/3" in record.error and record.exit_code is None
+    assert record.snapshot_id  # the code that was about to run is kept
     assert exit_code_of(record) == 3
     assert plugin.calls == ["prepare"]
     assert events.seen == [("started", "preparing"), ("finished", "failed")]

@@ -46,12 +46,12 @@ def test_live_display_on_a_terminal(monkeypatch) -> None:
     progress.step("building system layer")
     progress.line("Solving environment")
     progress.advance(1, 2)
-    progress.step("building pip layer")
+    progress.step("building pip layer [numpy[extra]]")
     close_progress(progress)
     text = stream.getvalue()
     # Finished steps stay on screen with their duration.
     assert re.search(r"building system layer .*\(\d+\.\ds\)", text)
-    assert re.search(r"building pip layer .*\(\d+\.\ds\)", text)
+    assert re.search(r"building pip layer \[numpy\[extra\]\] .*\(\d+\.\ds\)", text)
 
 
 def test_nothing_is_imported_or_drawn_until_something_is_reported(monkeypatch) -> None:

@@ -20,7 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugins" / "docker" / "tests"))
 
 import docker_helpers  # noqa: E402
-
 from docker_e2e import DOCKER_RUNCONFIG, docker_compute  # noqa: E402
 
 
@@ -39,13 +38,17 @@ def docker_ready():
 
 def _remove_images_since(started: float) -> None:
     listing = subprocess.run(
-        ["docker", "images", "--filter", "label=org.expkit.env", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"],
+        ["docker", "images", "--filter", "label=org.expkit.env",
+         "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     for line in listing.stdout.splitlines():
         image, ref = line.split()
-        created = subprocess.run(["docker", "image", "inspect", "--format", "{{.Created}}", image],
-                                 capture_output=True, text=True).stdout.strip()
+        created = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Created}}", image],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         from datetime import datetime
 
         try:
@@ -58,13 +61,16 @@ def _remove_images_since(started: float) -> None:
 
 @pytest.fixture
 def docker_project(project, docker_ready):
-    """``project`` with a Workbench-shaped docker target (``type: localdocker``) on the base image."""
+    """``project`` with a Workbench-shaped docker target (``type: localdocker``), base image."""
     project.write("aml_config/docker.compute", docker_compute())
     project.write("aml_config/docker.runconfig", DOCKER_RUNCONFIG)
-    project.write("aml_config/conda_dependencies.yml", """
+    project.write(
+        "aml_config/conda_dependencies.yml",
+        """
         name: project_environment
         dependencies:
           - python=3.11
           - pip: []
-    """)
+    """,
+    )
     return project

@@ -32,8 +32,9 @@ def unique(prefix: str = "pkg") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def conda_file(pip: list[str] = (), conda: list[str] = (), channels: list[str] = (),
-               python: str = "3.11") -> str:
+def conda_file(
+    pip: list[str] = (), conda: list[str] = (), channels: list[str] = (), python: str = "3.11"
+) -> str:
     out = ["name: test"]
     if channels:
         out.append("channels:")
@@ -63,13 +64,18 @@ def prepare_json(project, *args: str) -> dict:
 def engine_events(since: float, until: float) -> list[dict]:
     """The engine's container and image events between two times (``docker events``)."""
     out = subprocess.run(
-        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{until:.3f}", "--format", "{{json .}}"],
+        ["docker", "events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+         "--format", "{{json .}}"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def containers_with_label(label: str) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={label}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.split()

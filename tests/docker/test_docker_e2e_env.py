@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from docker_e2e import conda_file, prepare_json, unique
 from docker_helpers import build_wheel, image_id
 
@@ -35,7 +34,9 @@ def _pruned(project, *args: str, env: dict | None = None) -> list[str]:
 def built_env(docker_project):
     name = unique()
     wheel = build_wheel(docker_project.root / "wheels", name, "1.0", "X = 1\n")
-    docker_project.write("aml_config/conda_dependencies.yml", conda_file(pip=[f"./wheels/{wheel.name}"]))
+    docker_project.write(
+        "aml_config/conda_dependencies.yml", conda_file(pip=[f"./wheels/{wheel.name}"])
+    )
     prepared = prepare_json(docker_project)
     return docker_project, prepared, name
 
@@ -57,7 +58,9 @@ def test_list_and_show(built_env):
     assert f"environment {env_id}" in shown.stdout
     assert f"{name} @ " in shown.stdout or f"{name}==" in shown.stdout
     as_json = json.loads(project.exp("env", "show", env_id, "--json").stdout)
-    assert as_json["env_id"] == env_id and as_json["details"]["system_tag"].startswith("expkit-env:sys-")
+    assert as_json["env_id"] == env_id and as_json["details"]["system_tag"].startswith(
+        "expkit-env:sys-"
+    )
     missing = project.exp("env", "show", "ffffffffffffffff")
     assert missing.returncode == 2 and "no cached environment" in missing.stderr
 

@@ -6,7 +6,6 @@ import subprocess
 import time
 
 import pytest
-
 from docker_e2e import (
     conda_file,
     docker_compute,
@@ -63,8 +62,12 @@ def test_pip_only_change_reuses_the_system_layer(docker_project):
     # The new environment image is built on that very system image.
     layers = {}
     for ref in (system_tag, second_env["location"]):
-        out = subprocess.run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         layers[ref] = json.loads(out)
     assert layers[second_env["location"]][: len(layers[system_tag])] == layers[system_tag]
 
@@ -72,13 +75,16 @@ def test_pip_only_change_reuses_the_system_layer(docker_project):
 def test_prepare_environment_true_prepares_within_exp_run(docker_project):
     name = unique()
     _with_wheel(docker_project, name)
-    docker_project.write("aml_config/docker.runconfig", """
+    docker_project.write(
+        "aml_config/docker.runconfig",
+        """
         ArgumentVector: ["$file"]
         Target: docker
         Framework: Python
         CondaDependenciesFile: aml_config/conda_dependencies.yml
         PrepareEnvironment: true
-    """)
+    """,
+    )
     docker_project.write("use.py", f"import {name}; print('version', {name}.VERSION)\n")
     result = docker_project.exp("run", "-c", "docker", "use.py")
     assert result.returncode == 0, result.output
@@ -92,7 +98,9 @@ def test_failing_build_shows_the_failing_step_and_the_installer_error(docker_pro
     broken = docker_project.root / "wheels" / "broken-1.0-py3-none-any.whl"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"this is not a zip file " + unique().encode())
-    docker_project.write("aml_config/conda_dependencies.yml", conda_file(pip=[f"./wheels/{broken.name}"]))
+    docker_project.write(
+        "aml_config/conda_dependencies.yml", conda_file(pip=[f"./wheels/{broken.name}"])
+    )
     result = docker_project.exp("prepare", "-c", "docker")
     assert result.returncode == 3, result.output
     assert "failed at step: install the pip requirements" in result.stderr
@@ -111,8 +119,10 @@ def test_python_the_base_image_cannot_provide_is_a_clear_error(docker_project):
 
 
 def test_missing_base_image_says_how_to_get_one(docker_project):
-    docker_project.write("aml_config/docker.compute", docker_compute().replace(
-        "expkit-base:bookworm", "expkit-test-missing:nope"))
+    docker_project.write(
+        "aml_config/docker.compute",
+        docker_compute().replace("expkit-base:bookworm", "expkit-test-missing:nope"),
+    )
     result = docker_project.exp("prepare", "-c", "docker")
     assert result.returncode == 3, result.output
     assert "expkit-test-missing:nope" in result.stderr
@@ -121,12 +131,15 @@ def test_missing_base_image_says_how_to_get_one(docker_project):
 
 
 def test_pyspark_without_pyspark_in_the_environment_is_a_clear_error(docker_project):
-    docker_project.write("aml_config/docker.runconfig", """
+    docker_project.write(
+        "aml_config/docker.runconfig",
+        """
         ArgumentVector: ["$file"]
         Target: docker
         Framework: PySpark
         CondaDependenciesFile: aml_config/conda_dependencies.yml
-    """)
+    """,
+    )
     docker_project.write("spark.py", "print('spark')\n")
     result = docker_project.exp("run", "-c", "docker", "spark.py")
     assert result.returncode == 2, result.output
@@ -137,8 +150,9 @@ def test_pyspark_without_pyspark_in_the_environment_is_a_clear_error(docker_proj
 def test_conda_package_from_a_local_channel_is_installed_and_importable(docker_project, tmp_path):
     name = unique("conda")
     channel = build_conda_channel(tmp_path / "channel", name, "0.1", "VALUE = 'from conda'\n")
-    docker_project.write("aml_config/conda_dependencies.yml",
-                         conda_file(conda=[name], channels=[channel.as_uri()]))
+    docker_project.write(
+        "aml_config/conda_dependencies.yml", conda_file(conda=[name], channels=[channel.as_uri()])
+    )
     docker_project.write("use.py", f"import {name}; print('conda says', {name}.VALUE)\n")
     result = docker_project.exp("run", "-c", "docker", "use.py")
     assert result.returncode == 0, result.output
@@ -154,7 +168,11 @@ def test_host_pip_config_reaches_the_build_and_is_not_baked_in(docker_project, t
     marker = f"expkit-marker-{unique('m')}.invalid"
     env = {"PIP_INDEX_URL": "https://pypi.org/simple", "PIP_TRUSTED_HOST": marker}
     result = docker_project.exp("prepare", "-c", "docker", "--json", env=env, timeout=600)
-    if result.returncode != 0 and "six" in result.stderr and "No matching distribution" in result.stderr:
+    if (
+        result.returncode != 0
+        and "six" in result.stderr
+        and "No matching distribution" in result.stderr
+    ):
         pytest.skip("PyPI is not reachable from this machine")
     assert result.returncode == 0, result.output
     import json
@@ -163,8 +181,12 @@ def test_host_pip_config_reaches_the_build_and_is_not_baked_in(docker_project, t
     assert any(p.startswith("six==") for p in prepared["packages"])
     ref = prepared["location"]
     # Nothing of the configuration is in the image: not in its config or history ...
-    inspect = subprocess.run(["docker", "image", "inspect", ref], capture_output=True, text=True, check=True)
-    history = subprocess.run(["docker", "history", "--no-trunc", ref], capture_output=True, text=True, check=True)
+    inspect = subprocess.run(
+        ["docker", "image", "inspect", ref], capture_output=True, text=True, check=True
+    )
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", ref], capture_output=True, text=True, check=True
+    )
     for text in (inspect.stdout, history.stdout):
         assert marker not in text and "PIP_CERT" not in text and "ca.crt" not in text
     # ... nor in any file of any layer.

@@ -8,7 +8,6 @@ import signal
 import time
 
 import pytest
-
 from docker_e2e import containers_with_label, docker_compute, record
 
 pytestmark = pytest.mark.docker
@@ -56,40 +55,61 @@ def test_failing_script_outputs_collected_and_exit_code_returned(docker_project)
     assert rec["metrics"] == {"accuracy": 0.93}
 
 
-HOSTILE_ARGS = ["two words", "it's \"quoted\"", "$(touch /tmp/pwned)", "`id`", "a\nb", "ünï ☃", "--lr", "-c", ""]
+HOSTILE_ARGS = [
+    "two words",
+    'it\'s "quoted"',
+    "$(touch /tmp/pwned)",
+    "`id`",
+    "a\nb",
+    "ünï ☃",
+    "--lr",
+    "-c",
+    "",
+]
 
 
 def test_hostile_args_and_env_values_reach_the_script_literally(docker_project):
-    docker_project.write("aml_config/docker.runconfig", """
+    docker_project.write(
+        "aml_config/docker.runconfig",
+        """
         ArgumentVector: ["$file", "--fixed", "$(echo no)"]
         Target: docker
         EnvironmentVariables:
           HOSTILE: "$(rm -rf /) `id` 'q' \\"dq\\" ☃"
         Framework: Python
         CondaDependenciesFile: aml_config/conda_dependencies.yml
-    """)
-    docker_project.write("echo.py", """
+    """,
+    )
+    docker_project.write(
+        "echo.py",
+        """
         import json, os, sys
         with open("outputs/args.json", "w", encoding="utf-8") as f:
             json.dump({"argv": sys.argv[1:], "env": os.environ["HOSTILE"]}, f)
-    """)
+    """,
+    )
     result = docker_project.exp("run", "-c", "docker", "echo.py", *HOSTILE_ARGS)
     assert result.returncode == 0, result.output
     rec = record(docker_project)
-    seen = json.loads((docker_project.root / ".exp/runs" / rec["id"] / "outputs/args.json").read_text("utf-8"))
+    seen = json.loads(
+        (docker_project.root / ".exp/runs" / rec["id"] / "outputs/args.json").read_text("utf-8")
+    )
     assert seen["argv"] == ["--fixed", "$(echo no)", *HOSTILE_ARGS]
     assert seen["env"] == "$(rm -rf /) `id` 'q' \"dq\" ☃"
 
 
 def test_shared_volumes_mount_the_snapshot(docker_project):
     docker_project.write("aml_config/docker.compute", docker_compute(sharedVolumes=True))
-    docker_project.write("check.py", """
+    docker_project.write(
+        "check.py",
+        """
         import os
         mounts = open("/proc/self/mountinfo").read()
         print("mounted:", " /expkit/project " in mounts)
         with open("outputs/where.txt", "w") as f:
             f.write(os.getcwd())
-    """)
+    """,
+    )
     result = docker_project.exp("run", "-c", "docker", "check.py")
     assert result.returncode == 0, result.output
     assert "mounted: True" in result.stdout
@@ -101,13 +121,18 @@ def test_native_shared_directory_is_mounted_and_named_by_env_var(docker_project,
     shared = tmp_path / "share"
     shared.mkdir()
     (shared / "from_host.txt").write_text("host data")
-    docker_project.write("aml_config/docker.compute", docker_compute(nativeSharedDirectory=str(shared)))
-    docker_project.write("share.py", """
+    docker_project.write(
+        "aml_config/docker.compute", docker_compute(nativeSharedDirectory=str(shared))
+    )
+    docker_project.write(
+        "share.py",
+        """
         import os
         d = os.environ["EXPKIT_SHARED_DIR"]
         print("read:", open(os.path.join(d, "from_host.txt")).read())
         open(os.path.join(d, "from_run.txt"), "w").write("run data")
-    """)
+    """,
+    )
     result = docker_project.exp("run", "-c", "docker", "share.py")
     assert result.returncode == 0, result.output
     assert "read: host data" in result.stdout
@@ -115,13 +140,16 @@ def test_native_shared_directory_is_mounted_and_named_by_env_var(docker_project,
 
 
 def test_ctrl_c_streams_live_then_kills_and_removes_the_container(docker_project):
-    docker_project.write("slow.py", """
+    docker_project.write(
+        "slow.py",
+        """
         import time
         open("outputs/partial.txt", "w").write("written before the cancel")
         print("started", flush=True)
         time.sleep(120)
         print("never")
-    """)
+    """,
+    )
     proc = docker_project.popen("run", "-c", "docker", "slow.py")
     try:
         started = time.monotonic()
@@ -164,7 +192,9 @@ def test_nvidia_docker_requests_gpus_from_the_engine(docker_project):
 def test_engine_unreachable_is_a_clear_error(docker_project, tmp_path):
     docker_project.write("x.py", "print('x')\n")
     dead = tmp_path / "dead.sock"
-    result = docker_project.exp("run", "-c", "docker", "x.py", env={"DOCKER_HOST": f"unix://{dead}"})
+    result = docker_project.exp(
+        "run", "-c", "docker", "x.py", env={"DOCKER_HOST": f"unix://{dead}"}
+    )
     assert result.returncode == 3, result.output
     assert f"cannot reach the Docker engine at unix://{dead}" in result.stderr
     assert "ensure-engine.sh" in result.stderr

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -73,9 +72,17 @@ class Venv:
 
 
 def _uv() -> str:
-    found = shutil.which("uv") or shutil.which("uv", path=str(DEV_BIN))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("expkit_wheels", REPO / "scripts" / "wheels.py")
+    assert spec is not None and spec.loader is not None
+    wheels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wheels)
+    found = wheels.find_uv()
     if not found:
-        pytest.fail("uv is needed for the fresh-venv tests (`pip install uv`)")
+        pytest.fail(
+            "uv is needed for the fresh-venv tests: run scripts/bootstrap.sh (it installs uv)"
+        )
     return found
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
@@ -31,7 +30,7 @@ def sections(text: str) -> dict[str, str]:
     """Heading text (backticks stripped) -> the text up to the next heading."""
     parts = re.split(r"^(#{1,6} .*)$", text, flags=re.M)
     found = {}
-    for heading, body in zip(parts[1::2], parts[2::2]):
+    for heading, body in zip(parts[1::2], parts[2::2], strict=True):
         found[heading.lstrip("#").strip().strip("`")] = body
     return found
 
@@ -131,10 +130,17 @@ def test_every_configuration_key_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
     documented = sections(text)
     for file_heading, keys in _config_keys().items():
-        section = next((body for head, body in documented.items() if head.startswith(file_heading.strip("`"))), None)
+        section = next(
+            (body for head, body in documented.items() if head.startswith(file_heading.strip("`"))),
+            None,
+        )
         assert section is not None, f"docs/configuration.md has no section for {file_heading}"
-        missing = sorted(k for k in keys if not re.search(rf"^\| `{re.escape(k)}` \|", section, re.M))
-        assert not missing, f"docs/configuration.md, {file_heading}: keys not in the table: {missing}"
+        missing = sorted(
+            k for k in keys if not re.search(rf"^\| `{re.escape(k)}` \|", section, re.M)
+        )
+        assert not missing, (
+            f"docs/configuration.md, {file_heading}: keys not in the table: {missing}"
+        )
 
 
 def test_every_run_variable_is_documented() -> None:
@@ -144,7 +150,9 @@ def test_every_run_variable_is_documented() -> None:
              and v.startswith("EXPKIT_")}  # fmt: skip
     section = sections((DOCS / "configuration.md").read_text(encoding="utf-8"))["Inside a run"]
     missing = sorted(n for n in names if f"`{n}`" not in section)
-    assert not missing, f"docs/configuration.md, 'Inside a run': variables not documented: {missing}"
+    assert not missing, (
+        f"docs/configuration.md, 'Inside a run': variables not documented: {missing}"
+    )
 
 
 @pytest.mark.parametrize("page", ["plugins.md", "configuration.md", "cli.md"])

@@ -52,9 +52,13 @@ def test_plugin_alone_with_the_core(name: str, wheels: dict[str, str], tmp_path:
     # Its own tests, importing the installed wheel (not the source tree).
     tests = REPO / "plugins" / name / "tests"
     result = venv.pytest(str(tests), "-q", "-x", "-p", "no:cacheprovider", cwd=tmp_path)
-    assert result.returncode == 0, f"plugins/{name}/tests failed alone with the core:\n{result.output}"
+    assert result.returncode == 0, (
+        f"plugins/{name}/tests failed alone with the core:\n{result.output}"
+    )
     assert " passed" in result.stdout
-    where = venv.run(venv.bin("python"), "-c", f"import expkit_{name}; print(expkit_{name}.__file__)")
+    where = venv.run(
+        venv.bin("python"), "-c", f"import expkit_{name}; print(expkit_{name}.__file__)"
+    )
     assert str(venv.root) in where.check().stdout
 
 

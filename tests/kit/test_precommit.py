@@ -108,3 +108,13 @@ def test_hook_fails_when_the_script_fails(tmp_path, hook_repo, pre_commit_home) 
     assert "exit code: 7" in result.stdout  # pre-commit reports the hook's exit code
     # The script's own output is shown to the committer.
     assert "smoke: loss exploded" in result.stdout
+
+
+def test_manifest_is_valid_for_pre_commit() -> None:
+    checked = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest",
+         str(REPO / ".pre-commit-hooks.yaml")],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "warning" not in (checked.stdout + checked.stderr).lower()

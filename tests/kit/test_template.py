@@ -108,7 +108,9 @@ def test_exp_run_on_the_rendered_target(plugin_venv: Venv, tmp_path: Path) -> No
             ),
         },
     )
-    plugin_venv.exp("target", "attach", "--name", "scratch", "--type", "scratch", cwd=project).check()
+    plugin_venv.exp(
+        "target", "attach", "--name", "scratch", "--type", "scratch", cwd=project
+    ).check()
     compute = yaml.safe_load((project / "aml_config" / "scratch.compute").read_text())
     assert compute == {"type": "scratch", "interpreter": "python3"}
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from local_e2e import REQUIRE_ENGINES, build_wheel, python_version, run_record
+from local_e2e import (
+    REQUIRE_ENGINES,
+    build_wheel,
+    kill_quietly,
+    python_version,
+    run_record,
+    wait_gone,
+)
 
 MANAGED_COMPUTE = """
 type: "local"
@@ -213,11 +222,6 @@ def test_env_list_and_prune_manage_local_venvs(project, exp_cache):
 
 def test_ctrl_c_during_a_build_leaves_nothing_half_built(project, exp_cache, tmp_path):
     """A stand-in `uv` that hangs: SIGINT stops it, the run is canceled, no venv is kept."""
-    import signal
-    import time
-
-    from local_e2e import kill_quietly, wait_gone
-
     fake_bin = tmp_path / "fake-bin"
     fake_bin.mkdir()
     pid_file = tmp_path / "uv.pid"
@@ -231,11 +235,13 @@ def test_ctrl_c_during_a_build_leaves_nothing_half_built(project, exp_cache, tmp
     proc = project.popen("run", "-c", "local", "use.py", env=env)
     try:
         deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            text = pid_file.read_text() if pid_file.exists() else ""
+            if text.strip():
+                break
             time.sleep(0.02)
-        assert pid_file.exists(), "the build never started"
-        time.sleep(0.1)  # let the stand-in write its pid fully
-        uv_pid = int(pid_file.read_text())
+        assert text.strip(), "the build never started"
+        uv_pid = int(text)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
     finally:

@@ -139,42 +139,57 @@ class Registry:
 def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) -> None:
     """Register every ``expkit`` entry point except the disabled ones.
 
-    Uses the group-selective ``entry_points`` API (several times faster than
-    pluggy's scan of every distribution) through a small cache validated by
-    the mtimes of the ``sys.path`` folders: start-up cost is part of every run.
+    Reads the group through a small cache validated by the mtimes of the
+    ``sys.path`` folders; on a hit, importlib.metadata (tens of milliseconds
+    of imports) is not touched at all: start-up cost is part of every run.
     """
     blocked = set(disabled)
-    for ep, dist_name, dist_version in _expkit_entry_points():
-        if ep.name in blocked or pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+    for name, value, dist_name, dist_version in _expkit_entry_points():
+        if name in blocked or pm.get_plugin(name) is not None or pm.is_blocked(name):
             continue
         try:
-            plugin = ep.load()
+            plugin = _load_object(value)
         except Exception as exc:  # a broken third-party plugin must not break exp
             import warnings
 
-            warnings.warn(f"expkit plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+            warnings.warn(f"expkit plugin {name!r} failed to load: {exc}", stacklevel=2)
             continue
-        pm.register(plugin, name=ep.name)
+        pm.register(plugin, name=name)
         if dist_name:
             pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
 
 
+def _load_object(value: str) -> object:
+    """What an entry point ``module[:attr.attr]`` value names (EntryPoint.load, without its imports)."""
+    import importlib
+
+    module_name, _, attrs = value.partition(":")
+    obj = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
 def _path_stamp() -> list:
+    """What invalidates the entry-point cache: sys.path, and the mtimes of the
+    folders that hold distributions (an install or uninstall renames a
+    ``*.dist-info`` folder inside one of them)."""
     import sys
 
-    stamp = []
+    stamp: list = [list(sys.path)]
     for entry in sys.path:
+        if os.path.basename(entry) not in ("site-packages", "dist-packages"):
+            continue
         try:
-            stamp.append([entry, os.stat(entry or ".").st_mtime_ns])
+            stamp.append([entry, os.stat(entry).st_mtime_ns])
         except OSError:
             stamp.append([entry, None])
     return stamp
 
 
 def _expkit_entry_points() -> list:
-    """(EntryPoint, distribution name, version) for the ``expkit`` group, cached."""
+    """[name, value, distribution name, version] for the ``expkit`` group, cached."""
     import json
-    from importlib.metadata import EntryPoint
 
     from expkit.paths import cache_dir
 
@@ -183,10 +198,7 @@ def _expkit_entry_points() -> list:
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         if data.get("stamp") == stamp:
-            return [
-                (EntryPoint(name, value, ENTRY_POINT_GROUP), dname, dver)
-                for name, value, dname, dver in data["entries"]
-            ]
+            return data["entries"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     from importlib.metadata import entry_points
@@ -201,10 +213,12 @@ def _expkit_entry_points() -> list:
         from expkit.fsutil import atomic_write_text
 
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps({"stamp": stamp, "entries": entries}))
+        atomic_write_text(
+            cache, json.dumps({"stamp": stamp, "entries": entries}), durable=False
+        )
     except OSError:
         pass  # a read-only cache only costs speed
-    return [(EntryPoint(n, v, ENTRY_POINT_GROUP), dn, dv) for n, v, dn, dv in entries]
+    return entries
 
 
 class _DistFacade:

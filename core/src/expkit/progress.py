@@ -112,15 +112,17 @@ class LiveProgress:
 
     def _finish_step(self) -> None:
         if self._step is not None and self._live is not None:
+            from rich.markup import escape
+
             elapsed = time.monotonic() - self._started
             self._live.console.print(
-                f"[green]✓[/] {self._step} [dim]({elapsed:.1f}s)[/]", highlight=False
+                f"[green]✓[/] {escape(self._step)} [dim]({elapsed:.1f}s)[/]", highlight=False
             )
 
     def step(self, message: str) -> None:
-        self._ensure()
         self._finish_step()
         self._step, self._started, self._tail, self._fraction = message, time.monotonic(), [], None
+        self._ensure()
         self._live.update(self._render())
 
     def line(self, text: str) -> None:

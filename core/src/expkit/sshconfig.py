@@ -3,9 +3,11 @@
 Shared by the target plugins that connect over SSH (expkit-remotedocker,
 expkit-hdinsight, third-party ones) from their ``expkit_attach``: checked
 when the target is attached, so a typo surfaces at ``exp target attach``
-rather than at the first run. Standard library only. Secrets never pass through here: there
-is no password option, and a key file inside the project folder is refused
-because the project is snapshotted, committed and shared.
+rather than at the first run. Standard library only.
+
+Secrets never pass through here: there is no password option, and a key file
+inside the project folder is refused because the project is snapshotted,
+committed and shared.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from expkit.errors import ConfigError
 
 DEFAULT_SSH_PORT = 22
 # Host names (RFC 1123 labels) and IPv4 addresses; IPv6 goes in brackets.
-_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?")
 # POSIX portable user names, plus the '.' and '@' some directories use; never
 # starting with '-' (it would read as an ssh option).
@@ -161,5 +164,6 @@ def _bad_address(address: str, why: str) -> ConfigError:
     return ConfigError(
         f"address {address!r} is not valid: {why}",
         key="--address",
-        hint="e.g. --address gpuvm.example.com, --address 192.0.2.4:2222 or --address [fd00::4]:22.",
+        hint="e.g. --address gpuvm.example.com, --address 192.0.2.4:2222 "
+        "or --address [fd00::4]:22.",
     )

@@ -96,17 +96,68 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
 
 
 def load_yaml(path: Path) -> YamlDoc:
-    """Read and parse a YAML file; a missing or unreadable file is a ConfigError."""
+    """Read and parse a YAML file; a missing or unreadable file is a ConfigError.
+
+    Parsed files are cached (marshal, keyed by path, size, mtime and inode):
+    importing and running the YAML parser costs more than a tracked run may.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        st = path.stat()
     except FileNotFoundError:
         raise ConfigError("file not found", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason})", file=path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a file", file=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
-    return parse_yaml(text, path)
+    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    cached = _cache_get(stamp)
+    if cached is not None:
+        return YamlDoc(data=cached[0], path=path, lines=cached[1])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", file=path) from None
+    doc = parse_yaml(text, path)
+    _cache_put(stamp, doc)
+    return doc
+
+
+def _cache_file(stamp: tuple) -> Path:
+    import hashlib
+
+    from expkit.paths import cache_dir
+
+    digest = hashlib.sha1(stamp[0].encode("utf-8")).hexdigest()
+    return cache_dir() / "yaml" / f"{digest}.marshal"
+
+
+def _cache_get(stamp: tuple) -> tuple | None:
+    import marshal
+
+    try:
+        stored_stamp, data, lines = marshal.loads(_cache_file(stamp).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return (data, lines) if stored_stamp == stamp else None
+
+
+def _cache_put(stamp: tuple, doc: YamlDoc) -> None:
+    import marshal
+
+    try:
+        blob = marshal.dumps((stamp, doc.data, doc.lines))
+    except ValueError:
+        return  # values marshal cannot hold (dates): parse every time
+    target = _cache_file(stamp)
+    try:
+        from expkit.fsutil import atomic_write_bytes
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, blob, durable=False)
+    except OSError:
+        pass  # an unwritable cache only costs speed
 
 
 def dump_yaml(data: Any) -> str:

@@ -1,4 +1,4 @@
-"""expkit-docker's own tests: unit tests need nothing; the contract runs need dockerd + base image."""
+"""expkit-docker's own tests: unit tests need nothing; contract runs need dockerd + base image."""
 
 from __future__ import annotations
 

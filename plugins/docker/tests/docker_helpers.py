@@ -22,19 +22,27 @@ import pytest
 
 BASE_IMAGE = os.environ.get("EXPKIT_TEST_BASE_IMAGE", "expkit-base:bookworm")
 REQUIRE_ENGINES = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
-SETUP_HINT = "run scripts/docker/ensure-engine.sh && scripts/docker/build-base-image.sh (or `make engines`)"
+SETUP_HINT = (
+    "run scripts/docker/ensure-engine.sh && scripts/docker/build-base-image.sh (or `make engines`)"
+)
 
 
 def engine_problem() -> str | None:
     """Why docker tests cannot run here, or None when the engine and base image are ready."""
     if shutil.which("docker") is None:
         return "the docker client is not installed"
-    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                          capture_output=True, text=True, timeout=30)
+    info = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if info.returncode != 0:
         last = (info.stderr.strip().splitlines() or ["no answer"])[-1]
         return f"the Docker engine is not running ({last})"
-    image = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True, timeout=30)
+    image = subprocess.run(
+        ["docker", "image", "inspect", BASE_IMAGE], capture_output=True, timeout=30
+    )
     if image.returncode != 0:
         return f"the base image {BASE_IMAGE} is missing"
     return None
@@ -54,15 +62,24 @@ def run_containers() -> list[str]:
     """Ids of containers a run or build left behind (labels expkit.run / expkit.build)."""
     out = []
     for label in ("expkit.run", "expkit.build"):
-        result = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"],
-                                capture_output=True, text=True, timeout=30, check=True)
+        result = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label={label}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         out += result.stdout.split()
     return out
 
 
 def image_id(ref: str) -> str | None:
-    result = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -102,17 +119,38 @@ def build_conda_channel(channel: Path, name: str, version: str, module_source: s
     (channel / "noarch").mkdir(parents=True, exist_ok=True)
     (channel / "linux-64").mkdir(parents=True, exist_ok=True)
     payload = {f"site-packages/{name}/__init__.py": module_source.encode()}
-    index = {"name": name, "version": version, "build": "py_0", "build_number": 0,
-             "depends": ["python"], "noarch": "python", "subdir": "noarch", "license": "MIT",
-             "timestamp": 1577836800000}
-    paths = {"paths": [{"_path": p, "path_type": "hardlink", "sha256": hashlib.sha256(d).hexdigest(),
-                        "size_in_bytes": len(d)} for p, d in payload.items()], "paths_version": 1}
+    index = {
+        "name": name,
+        "version": version,
+        "build": "py_0",
+        "build_number": 0,
+        "depends": ["python"],
+        "noarch": "python",
+        "subdir": "noarch",
+        "license": "MIT",
+        "timestamp": 1577836800000,
+    }
+    paths = {
+        "paths": [
+            {
+                "_path": p,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(d).hexdigest(),
+                "size_in_bytes": len(d),
+            }
+            for p, d in payload.items()
+        ],
+        "paths_version": 1,
+    }
     with tarfile.open(channel / "noarch" / f"{name}-{version}-py_0.tar.bz2", "w:bz2") as tar:
         for path, data in payload.items():
             _add(tar, path, data)
         _add(tar, "info/index.json", json.dumps(index).encode())
         _add(tar, "info/paths.json", json.dumps(paths).encode())
         _add(tar, "info/files", ("\n".join(payload) + "\n").encode())
-        _add(tar, "info/link.json", json.dumps({"noarch": {"type": "python"},
-                                                "package_metadata_version": 1}).encode())
+        _add(
+            tar,
+            "info/link.json",
+            json.dumps({"noarch": {"type": "python"}, "package_metadata_version": 1}).encode(),
+        )
     return channel

@@ -7,9 +7,8 @@ them they skip, or fail where engines are required (CI).
 from __future__ import annotations
 
 import pytest
-from expkit.testing.contract import TargetContract
-
 from docker_helpers import BASE_IMAGE, require_engine
+from expkit.testing.contract import TargetContract
 
 
 class TestDockerContract(TargetContract):

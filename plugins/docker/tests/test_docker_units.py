@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunConfig, RunContext, SparkSpec
-
 from expkit_docker import archives, runspec
 from expkit_docker.engine import Engine, EngineUnreachable
 from expkit_docker.execution import LineSplitter
@@ -20,14 +19,20 @@ from expkit_docker.pipconfig import host_build_network
 
 def _run(tmp_path: Path, **compute) -> RunContext:
     return RunContext(
-        run_id="r1", number=1, project=tmp_path, snapshot=tmp_path / "snap", run_dir=tmp_path / "run",
-        script="train.py", argv=("train.py", "--lr", "0.1"), environment={"A": "1", "PYTHONPATH": "/mine"},
-        compute=ComputeTarget(name="docker", type="docker", **compute), runconfig=RunConfig(name="d", target="docker"),
+        run_id="r1", number=1, project=tmp_path, snapshot=tmp_path / "snap",
+        run_dir=tmp_path / "run", script="train.py", argv=("train.py", "--lr", "0.1"),
+        environment={"A": "1", "PYTHONPATH": "/mine"},
+        compute=ComputeTarget(name="docker", type="docker", **compute),
+        runconfig=RunConfig(name="d", target="docker"),
     )  # fmt: skip
 
 
-ENV = PreparedEnvironment(env_id="abc", location="expkit-env:abc", python="/opt/expkit/env/bin/python",
-                          details={"image_id": "sha256:1", "image_env": ["PATH=/usr/bin:/bin", "PYTHONPATH=/img"]})
+ENV = PreparedEnvironment(
+    env_id="abc",
+    location="expkit-env:abc",
+    python="/opt/expkit/env/bin/python",
+    details={"image_id": "sha256:1", "image_env": ["PATH=/usr/bin:/bin", "PYTHONPATH=/img"]},
+)
 
 
 def test_nvidia_docker_forms_a_gpu_device_request(tmp_path):
@@ -41,7 +46,8 @@ def test_nvidia_docker_forms_a_gpu_device_request(tmp_path):
 def test_container_config_command_env_labels_and_mounts(tmp_path):
     shared = tmp_path / "share"
     config = runspec.container_config(
-        _run(tmp_path, shared_volumes=True, native_shared_directory=str(shared)), ENV)
+        _run(tmp_path, shared_volumes=True, native_shared_directory=str(shared)), ENV
+    )
     assert config["Image"] == "sha256:1"
     assert config["Cmd"] == ["/opt/expkit/env/bin/python", "train.py", "--lr", "0.1"]
     assert config["Entrypoint"] == [] and config["WorkingDir"] == "/expkit/project"
@@ -53,18 +59,33 @@ def test_container_config_command_env_labels_and_mounts(tmp_path):
     assert env["PATH"] == "/opt/expkit/env/bin:/usr/bin:/bin"
     assert env["PYTHONPATH"] == "/expkit/lib:/mine"
     assert config["Labels"]["expkit.run"] == "r1"
-    assert config["HostConfig"]["Binds"] == [f"{tmp_path / 'run' / 'metrics.jsonl'}:/expkit/metrics.jsonl",
-                                             f"{tmp_path / 'snap'}:/expkit/project", f"{shared}:/expkit/shared"]
+    assert config["HostConfig"]["Binds"] == [
+        f"{tmp_path / 'run' / 'metrics.jsonl'}:/expkit/metrics.jsonl",
+        f"{tmp_path / 'snap'}:/expkit/project",
+        f"{shared}:/expkit/shared",
+    ]
     assert shared.is_dir()
 
 
 def test_pyspark_command_and_missing_pyspark(tmp_path):
     run = _run(tmp_path)
-    spark_run = RunContext(**{**run.__dict__, "runconfig": RunConfig(name="d", target="docker", framework="PySpark"),
-                              "spark": SparkSpec(configuration={"spark.x": "1"})})
+    spark_run = RunContext(
+        **{
+            **run.__dict__,
+            "runconfig": RunConfig(name="d", target="docker", framework="PySpark"),
+            "spark": SparkSpec(configuration={"spark.x": "1"}),
+        }
+    )
     assert runspec.command(spark_run, ENV) == [
-        "/opt/expkit/env/bin/spark-submit", "--master", "local[*]", "--conf", "spark.x=1",
-        "train.py", "--lr", "0.1"]
+        "/opt/expkit/env/bin/spark-submit",
+        "--master",
+        "local[*]",
+        "--conf",
+        "spark.x=1",
+        "train.py",
+        "--lr",
+        "0.1",
+    ]
     with pytest.raises(ConfigError, match="does not provide pyspark"):
         runspec.require_pyspark("PySpark", ENV, None)
     with_spark = PreparedEnvironment(**{**ENV.__dict__, "packages": ("pyspark==3.5.1",)})
@@ -133,7 +154,11 @@ def test_run_archive_holds_snapshot_shim_and_metrics(tmp_path):
     data = archives.run_archive("/expkit", snapshot=snap, project="/expkit/project", shim=shim)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         names = set(tar.getnames())
-        assert {"expkit/project/train.py", "expkit/project/outputs", "expkit/lib/expkit/__init__.py"} <= names
+        assert {
+            "expkit/project/train.py",
+            "expkit/project/outputs",
+            "expkit/lib/expkit/__init__.py",
+        } <= names
         assert tar.getmember("expkit/project/outputs").mode == 0o777
     bound = archives.run_archive("/expkit", snapshot=None, project="/expkit/project", shim=shim)
     with tarfile.open(fileobj=io.BytesIO(bound)) as tar:
@@ -153,10 +178,18 @@ def test_pip_settings_forwarded_and_host_folders_dropped(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nX\n")
     conf = tmp_path / "pip.conf"
-    conf.write_text("[global]\nindex-url = https://mirror.example/simple\n"
-                    "extra-index-url = file:///opt/wheels https://extra.example/simple\n")
-    env = {"PIP_CONFIG_FILE": str(conf), "PIP_TRUSTED_HOST": "mirror.example", "PIP_CERT": str(ca),
-           "HTTPS_PROXY": "http://proxy.example:3128", "HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
+    conf.write_text(
+        "[global]\nindex-url = https://mirror.example/simple\n"
+        "extra-index-url = file:///opt/wheels https://extra.example/simple\n"
+    )
+    env = {
+        "PIP_CONFIG_FILE": str(conf),
+        "PIP_TRUSTED_HOST": "mirror.example",
+        "PIP_CERT": str(ca),
+        "HTTPS_PROXY": "http://proxy.example:3128",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_DIRS": str(tmp_path / "none"),
+    }
     net = host_build_network(env)
     assert net.pip["index-url"] == "https://mirror.example/simple"
     assert net.pip["extra-index-url"] == "https://extra.example/simple"
@@ -173,7 +206,9 @@ def test_pip_settings_forwarded_and_host_folders_dropped(tmp_path):
 
 def test_dead_engine_socket_is_a_clear_error(tmp_path):
     engine = Engine(f"unix://{tmp_path}/dead.sock")
-    with pytest.raises(EngineUnreachable, match="cannot reach the Docker engine at unix://.*dead.sock"):
+    with pytest.raises(
+        EngineUnreachable, match="cannot reach the Docker engine at unix://.*dead.sock"
+    ):
         engine.image("anything")
 
 

@@ -56,12 +56,21 @@ def test_hdinsight_alias_and_key_file(project: Path, tmp_path: Path) -> None:
         ({"username": "sshuser"}, "--address", "needs --address"),
         ({"address": "h.example.com"}, "--username", "needs --username"),
         ({"address": "h.example.com", "username": "u", "port": 65536}, "--port", "1 to 65535"),
-        ({"address": "h.example.com", "username": "u", "base_image": "python:3.11"},
-         "--base-image", "does not apply"),  # fmt: skip
-        ({"address": "myhdi.azurehdinsight.net", "username": "u"}, "--address",
-         "myhdi-ssh.azurehdinsight.net"),  # fmt: skip
-        ({"address": "h.example.com", "username": "u", "key_file": "/nonexistent/k"},
-         "--key-file", "not found"),  # fmt: skip
+        (
+            {"address": "h.example.com", "username": "u", "base_image": "python:3.11"},
+            "--base-image",
+            "does not apply",
+        ),  # fmt: skip
+        (
+            {"address": "myhdi.azurehdinsight.net", "username": "u"},
+            "--address",
+            "myhdi-ssh.azurehdinsight.net",
+        ),  # fmt: skip
+        (
+            {"address": "h.example.com", "username": "u", "key_file": "/nonexistent/k"},
+            "--key-file",
+            "not found",
+        ),  # fmt: skip
     ],
 )
 def test_bad_options_are_refused_clearly(project: Path, options, key, words) -> None:

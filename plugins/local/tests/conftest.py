@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# The test modules import local_helpers by name; make that work under any pytest
+# import mode, not only the default one that puts this folder on sys.path.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
 
 @pytest.fixture(scope="session")
 def cache_root(tmp_path_factory) -> Path:

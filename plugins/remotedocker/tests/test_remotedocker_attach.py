@@ -67,7 +67,9 @@ def test_ipv6_address_in_brackets(project: Path) -> None:
     assert files["compute"]["port"] == 2200
 
 
-def test_key_file_outside_project_is_written_absolute(project: Path, key: Path, monkeypatch) -> None:
+def test_key_file_outside_project_is_written_absolute(
+    project: Path, key: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(key.parent)
     files = attach(project, address="h.example.com", username="u", key_file="id_ed25519")
     assert files["compute"]["keyFile"] == str(key)
@@ -94,10 +96,16 @@ def test_no_secret_is_ever_written(project: Path, key: Path) -> None:
         ({"address": "bad host", "username": "u"}, "--address", "not a host name"),
         ({"address": "[::1", "username": "u"}, "--address", "IPv6"),
         ({"address": "h.example.com", "username": "-oProxyCommand=x"}, "--username", "not valid"),
-        ({"address": "h.example.com", "username": "u", "key_file": "/nonexistent/k"},
-         "--key-file", "not found"),  # fmt: skip
-        ({"address": "h.example.com", "username": "u", "base_image": "img; rm -rf /"},
-         "--base-image", "not a Docker image"),  # fmt: skip
+        (
+            {"address": "h.example.com", "username": "u", "key_file": "/nonexistent/k"},
+            "--key-file",
+            "not found",
+        ),  # fmt: skip
+        (
+            {"address": "h.example.com", "username": "u", "base_image": "img; rm -rf /"},
+            "--base-image",
+            "not a Docker image",
+        ),  # fmt: skip
     ],
 )
 def test_bad_options_are_refused_clearly(project: Path, options, key, words) -> None:

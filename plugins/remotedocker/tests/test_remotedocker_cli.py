@@ -32,8 +32,21 @@ def project(tmp_path: Path) -> Path:
 def test_attach_then_run_is_refused_with_what_to_use(project: Path, tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
     key.write_text("not a real key\n")
-    attached = exp(project, "target", "attach", "--name", "gpuvm", "--type", "remote",
-                   "--address", "127.0.0.1:2222", "--username", "expkit", "--key-file", str(key))
+    attached = exp(
+        project,
+        "target",
+        "attach",
+        "--name",
+        "gpuvm",
+        "--type",
+        "remote",
+        "--address",
+        "127.0.0.1:2222",
+        "--username",
+        "expkit",
+        "--key-file",
+        str(key),
+    )
     assert attached.returncode == 0, attached.stderr
     compute = yaml.safe_load((project / "aml_config" / "gpuvm.compute").read_text())
     assert compute["type"] == "remotedocker" and compute["port"] == 2222
@@ -51,8 +64,21 @@ def test_attach_then_run_is_refused_with_what_to_use(project: Path, tmp_path: Pa
 
 def test_key_file_inside_the_project_is_refused(project: Path) -> None:
     (project / "id_rsa").write_text("secret\n")
-    attached = exp(project, "target", "attach", "--name", "gpuvm", "--type", "remotedocker",
-                   "--address", "gpuvm.example.com", "--username", "u", "--key-file", "id_rsa")
+    attached = exp(
+        project,
+        "target",
+        "attach",
+        "--name",
+        "gpuvm",
+        "--type",
+        "remotedocker",
+        "--address",
+        "gpuvm.example.com",
+        "--username",
+        "u",
+        "--key-file",
+        "id_rsa",
+    )
     assert attached.returncode == 2
     assert "inside the project folder" in attached.stderr
     assert not (project / "aml_config" / "gpuvm.compute").exists()

@@ -50,7 +50,8 @@ def _targets(runconfig: str | None):
 
 
 def _collect(runconfig: str | None) -> list[tuple[str, object, object]]:
-    """``[(target label, compute, EnvironmentInfo)]``; unreachable targets noted, unless asked for."""
+    """``[(target label, compute, EnvironmentInfo)]``; unreachable targets are noted
+    (an error when the target was asked for with ``-c``)."""
     from expkit.cli.output import note
     from expkit.errors import ExpkitError
 
@@ -97,8 +98,17 @@ def _print(found, as_json: bool) -> None:
     if as_json:
         print_json([_row(label, info) for label, _c, info in found])
         return
-    rows = [(label, info.env_id, info.location, _size(info.size_bytes), _when(info.created),
-             _when(info.last_used)) for label, _c, info in found]
+    rows = [
+        (
+            label,
+            info.env_id,
+            info.location,
+            _size(info.size_bytes),
+            _when(info.created),
+            _when(info.last_used),
+        )
+        for label, _c, info in found
+    ]
     print_table(("target", "env id", "location", "size", "created", "last used"), rows)
 
 
@@ -136,8 +146,11 @@ def show_command(
 
     matches = _match(_collect(runconfig), env_id)
     if as_json:
-        print_json(_row(matches[0][0], matches[0][2]) if len(matches) == 1
-                   else [_row(label, info) for label, _c, info in matches])
+        print_json(
+            _row(matches[0][0], matches[0][2])
+            if len(matches) == 1
+            else [_row(label, info) for label, _c, info in matches]
+        )
         return
     for label, _compute, info in matches:
         plain = to_plain(info)
@@ -153,7 +166,11 @@ def show_command(
         packages = details.pop("packages", None)
         for key, value in details.items():
             if value not in (None, "", [], {}):
-                shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+                shown = (
+                    json.dumps(value, ensure_ascii=False)
+                    if isinstance(value, (dict, list))
+                    else value
+                )
                 typer.echo(f"  {key}: {shown}")
         if packages:
             typer.echo("  packages:")
@@ -163,12 +180,18 @@ def show_command(
 
 @env_app.command("prune")
 def prune_command(
-    env_ids: Optional[List[str]] = typer.Argument(None, metavar="[ENV_ID]...",
-                                                  help="Only these environments (ids or prefixes)."),
-    older_than: Optional[float] = typer.Option(None, "--older-than", metavar="DAYS", min=0,
-                                               help="Not used for more than DAYS days."),
-    unused: bool = typer.Option(False, "--unused", help="Never used by a run or prepare on record."),
-    everything: bool = typer.Option(False, "--all", help="Every cached environment of the target(s)."),
+    env_ids: Optional[List[str]] = typer.Argument(
+        None, metavar="[ENV_ID]...", help="Only these environments (ids or prefixes)."
+    ),
+    older_than: Optional[float] = typer.Option(
+        None, "--older-than", metavar="DAYS", min=0, help="Not used for more than DAYS days."
+    ),
+    unused: bool = typer.Option(
+        False, "--unused", help="Never used by a run or prepare on record."
+    ),
+    everything: bool = typer.Option(
+        False, "--all", help="Every cached environment of the target(s)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be removed."),
     runconfig: Optional[str] = _RUNCONFIG,
     as_json: bool = _JSON,
@@ -188,8 +211,11 @@ def prune_command(
         found = [item for item in found if id(item) in chosen]
     now = time.time()
     if older_than is not None:
-        found = [item for item in found
-                 if (item[2].last_used or item[2].created or now) < now - older_than * DAY]
+        found = [
+            item
+            for item in found
+            if (item[2].last_used or item[2].created or now) < now - older_than * DAY
+        ]
     if unused:
         found = [item for item in found if item[2].last_used is None]
     from expkit.plugins import get_registry
@@ -207,7 +233,9 @@ def prune_command(
         return
     verb = "would remove" if dry_run else "removed"
     for label, info in removed:
-        typer.echo(f"{verb} {label} environment {info.env_id} ({info.location}, {_size(info.size_bytes)})")
+        typer.echo(
+            f"{verb} {label} environment {info.env_id} ({info.location}, {_size(info.size_bytes)})"
+        )
     if not removed:
         note("no environment matched")
 

@@ -12,9 +12,6 @@ parser and the plugins are imported when a command runs.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import typer
 
 #: Stop option parsing at SCRIPT and pass unknown options through to the script.
@@ -35,90 +32,7 @@ _JSON_RUN = typer.Option(
 _PREPARE = typer.Option(False, "--prepare", help="Rebuild the environment even when it is cached.")
 
 
-def _check_script_word(script: str) -> None:
-    from expkit.errors import UsageError
-
-    if script.startswith("-") and not Path(script).exists():
-        raise UsageError(
-            f"no such option: {script}\n"
-            "  options of `exp run` go before SCRIPT; everything after SCRIPT is passed\n"
-            "  to the script."
-        )
-
-
-def _print_record(record) -> None:
-    import json
-
-    from expkit.history import to_dict
-
-    typer.echo(json.dumps(to_dict(record), indent=2, ensure_ascii=False))
-
-
-def _summary(record) -> str:
-    took = f" in {record.duration_s:.2f} s" if record.duration_s is not None else ""
-    code = f", exit code {record.exit_code}" if record.exit_code is not None else ""
-    text = f"run {record.number} {record.status}{took}{code}"
-    if record.error:
-        text += f": {record.error.splitlines()[0]}"
-    return text + f"  (exp runs show {record.number})"
-
-
-def run_script(
-    runconfig: str, script: str, args: list[str], *, as_json: bool, force_prepare: bool
-) -> int:
-    """Resolve ``runconfig``, run ``script`` and return ``exp``'s exit code."""
-    from expkit.config import Project
-    from expkit.errors import ExpkitError
-    from expkit.plugins import get_registry
-    from expkit.progress import make_progress
-    from expkit.runner import exit_code_of, run_experiment
-
-    _check_script_word(script)
-    registry = get_registry()
-    resolved = Project.find().resolve(runconfig, registry)
-    try:
-        record = run_experiment(
-            resolved,
-            script,
-            args,
-            registry=registry,
-            terminal=sys.stderr if as_json else sys.stdout,
-            progress=make_progress(sys.stderr),
-            force_prepare=force_prepare,
-        )
-    except ExpkitError as exc:
-        failed = getattr(exc, "run_record", None)
-        if as_json and failed is not None:
-            _print_record(failed)
-        raise
-    if as_json:
-        _print_record(record)
-    else:
-        typer.echo(f"exp: {_summary(record)}", err=True)
-    return exit_code_of(record)
-
-
-def prepare_only(runconfig: str, *, force: bool, as_json: bool) -> None:
-    from expkit.config import Project
-    from expkit.plugins import get_registry
-    from expkit.progress import make_progress
-    from expkit.runner import prepare_environment
-
-    registry = get_registry()
-    resolved = Project.find().resolve(runconfig, registry)
-    for message in resolved.notes:
-        typer.echo(f"exp: note: {message}", err=True)
-    prepared = prepare_environment(
-        resolved, registry=registry, force=force, progress=make_progress(sys.stderr)
-    )
-    if as_json:
-        from expkit.cli.output import print_json
-
-        print_json(prepared)
-        return
-    state = "cached" if prepared.cached else "prepared"
-    ident = prepared.env_id or "user-managed"
-    typer.echo(f"environment {ident} {state}: {prepared.location}")
+from expkit.runner.command import prepare_only, run_script  # noqa: E402
 
 
 def register(app: typer.Typer) -> None:

@@ -67,6 +67,7 @@ class Lifecycle:
         self.workdir: Path | None = None
         self.output: Output | None = None
         self.git = None
+        self.snapshot_id: str | None = None
 
     # ------------------------------------------------------------------ steps
 
@@ -108,6 +109,7 @@ class Lifecycle:
             snapshot = take_snapshot(root, self.history.store, cache)
         else:
             snapshot = scan_only(root, cache)
+        self.snapshot_id = snapshot.id
         for message in snapshot.notes:
             self.note(message)
         if script not in snapshot:
@@ -222,6 +224,7 @@ class Lifecycle:
                 exit_code=self.exit_code,
                 ended=ended,
                 duration_s=round(ended - started, 3),
+                snapshot_id=self.snapshot_id,
                 git_commit=commit,
                 git_dirty=dirty,
                 metrics=frozen_map(metrics),

@@ -62,7 +62,9 @@ def run_archive(root: str, *, snapshot: Path | None, project: str, shim: Path) -
         shim_pkg = shim / "expkit"
         tar.addfile(_dir_entry(posixpath.join(top, "lib", "expkit"), 0o755))
         for path in sorted(shim_pkg.glob("*.py")):
-            tar.addfile(*_file_entry(posixpath.join(top, "lib", "expkit", path.name), path.read_bytes()))
+            tar.addfile(
+                *_file_entry(posixpath.join(top, "lib", "expkit", path.name), path.read_bytes())
+            )
         if snapshot is not None:
             tar.add(snapshot, arcname=project.strip("/"), recursive=True, filter=_open_up)
             if not (snapshot / "outputs").exists():
@@ -134,11 +136,11 @@ def extract(stream: IO[bytes], dest: Path, strip: str) -> list[str]:
             if not member.name.startswith(prefix):
                 continue
             item = copy.copy(member)
-            item.name = member.name[len(prefix):]
+            item.name = member.name[len(prefix) :]
             if member.islnk():
                 if not member.linkname.startswith(prefix):
                     continue
-                item.linkname = member.linkname[len(prefix):]
+                item.linkname = member.linkname[len(prefix) :]
             if _unsafe(item.name):
                 continue
             try:
@@ -158,4 +160,3 @@ def extract(stream: IO[bytes], dest: Path, strip: str) -> list[str]:
     if owner is not None:
         os.chown(dest, *owner)
     return sorted(found)
-

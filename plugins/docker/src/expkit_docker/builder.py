@@ -27,9 +27,10 @@ from expkit.errors import InfrastructureError
 
 from expkit_docker.archives import files_archive
 from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
-from expkit_docker.engine import Engine, EngineError, frames
+from expkit_docker.engine import Engine, EngineError
 from expkit_docker.execution import LineSplitter
 from expkit_docker.names import BUILD_LABEL, label
+from expkit_docker.wire import frames
 
 STEP = "##[expkit-step] "
 TAIL_LINES = 25
@@ -48,11 +49,13 @@ class BuildLog:
     lines: list[str] = field(default_factory=list)
     _in_freeze: bool = False
 
-    def feed(self, line: str, on_step: Callable[[str], None], on_line: Callable[[str], None]) -> None:
+    def feed(
+        self, line: str, on_step: Callable[[str], None], on_line: Callable[[str], None]
+    ) -> None:
         self.lines.append(line)
         text = line.rstrip("\r\n")
         if text.startswith(STEP):
-            self.step = text[len(STEP):]
+            self.step = text[len(STEP) :]
             self.tail.clear()
             on_step(self.step)
             return
@@ -68,7 +71,7 @@ class BuildLog:
         elif text.startswith("##[expkit-conda] "):
             self.conda.append(text.split()[1])
         elif text.startswith("##[expkit-error] "):
-            self.errors.append(text[len("##[expkit-error] "):])
+            self.errors.append(text[len("##[expkit-error] ") :])
             self.tail.append(text)
         else:
             self.tail.append(text)
@@ -96,9 +99,18 @@ def failure_message(what: str, code: int, log: BuildLog, log_file: Path | None) 
     return "\n".join(lines)
 
 
-def build_layer(engine: Engine, parent: Mapping[str, Any], build: LayerBuild, *, repo: str,
-                tag: str, labels: Mapping[str, str], progress, log_dir: Path,
-                default_cmd: list[str]) -> tuple[str, BuildLog]:
+def build_layer(
+    engine: Engine,
+    parent: Mapping[str, Any],
+    build: LayerBuild,
+    *,
+    repo: str,
+    tag: str,
+    labels: Mapping[str, str],
+    progress,
+    log_dir: Path,
+    default_cmd: list[str],
+) -> tuple[str, BuildLog]:
     """Run ``build`` on ``parent`` (an image inspect) and commit it as ``repo:tag``."""
     log = BuildLog()
     step = progress.step if progress is not None else (lambda _m: None)
@@ -110,18 +122,23 @@ def build_layer(engine: Engine, parent: Mapping[str, Any], build: LayerBuild, *,
         "Entrypoint": [], "WorkingDir": "/",
         "Labels": {BUILD_LABEL: f"{repo}:{tag}"},
         "AttachStdout": True, "AttachStderr": True, "Tty": False,
-        "HostConfig": {"Mounts": [{"Type": "volume", "Source": CACHE_VOLUME, "Target": CACHE_MOUNT}]},
+        "HostConfig": {
+            "Mounts": [{"Type": "volume", "Source": CACHE_VOLUME, "Target": CACHE_MOUNT}]
+        },
     }  # fmt: skip
     user = ((parent.get("Config") or {}).get("User") or "").strip()
     if user not in ("", "root", "0", "0:0"):
         # The script needs root to write /opt; the commit restores the image's user.
         config["User"] = "0"
-    container = engine.create_container(config, f"creating the {build.layer} layer's build container")
+    container = engine.create_container(
+        config, f"creating the {build.layer} layer's build container"
+    )
     started = time.monotonic()
     try:
         engine.put_archive(container, "/", files_archive(build.all_files(), BUILD_DIR))
-        sock, pending = engine.hijack(f"/containers/{container}/attach",
-                                      {"stream": 1, "stdout": 1, "stderr": 1})
+        sock, pending = engine.hijack(
+            f"/containers/{container}/attach", {"stream": 1, "stdout": 1, "stderr": 1}
+        )
         try:
             try:
                 engine.start(container, f"starting the {build.layer} layer's build")
@@ -144,8 +161,12 @@ def build_layer(engine: Engine, parent: Mapping[str, Any], build: LayerBuild, *,
         parent_labels = parent_config.get("Labels") or {}
         # Conda packages are installed by the system layer; layers above inherit its list.
         conda = log.conda or (parent_labels.get(label("conda")) or "").split()
-        final_labels = {**parent_labels, **labels, label("conda"): " ".join(conda),
-                        label("packages"): "\n".join(log.packages + [f"{c} (conda)" for c in conda])}
+        final_labels = {
+            **parent_labels,
+            **labels,
+            label("conda"): " ".join(conda),
+            label("packages"): "\n".join(log.packages + [f"{c} (conda)" for c in conda]),
+        }
         commit_config = {
             "Labels": final_labels,
             "Env": parent_config.get("Env") or [],
@@ -154,8 +175,9 @@ def build_layer(engine: Engine, parent: Mapping[str, Any], build: LayerBuild, *,
             "User": parent_config.get("User") or "",
             "WorkingDir": parent_config.get("WorkingDir") or "",
         }
-        image_id = engine.commit(container, repo, tag, commit_config,
-                                 comment=f"expkit {build.layer} layer")
+        image_id = engine.commit(
+            container, repo, tag, commit_config, comment=f"expkit {build.layer} layer"
+        )
         step(f"saved {repo}:{tag} ({time.monotonic() - started:.1f} s)")
         return image_id, log
     finally:

@@ -50,16 +50,18 @@ step() {{ printf '##[expkit-step] %s\\n' "$*"; }}
 . "$B/env.sh"
 export PIP_CACHE_DIR={CACHE_MOUNT}/pip PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off
 """
-_FOOTER = f"""\
+_FREEZE = f"""\
 step "record the installed packages (pip freeze)"
 echo "##[expkit-freeze-begin]"
-{ENV_PYTHON} -m pip freeze
+{ENV_PYTHON} "$B/freeze.py"
 echo "##[expkit-freeze-end]"
-rm -rf "$B"
 """
+_CLEANUP = 'rm -rf "$B"\n'
 _FIND_PYTHON = f"""\
 PY=$(command -v python3 || command -v python || true)
-if [ -z "$PY" ]; then echo "##[expkit-error] the image has no python3 or python on PATH"; exit {EXIT_NO_PYTHON}; fi
+if [ -z "$PY" ]; then
+  echo "##[expkit-error] the image has no python3 or python on PATH"; exit {EXIT_NO_PYTHON}
+fi
 """
 
 
@@ -94,9 +96,13 @@ def _local_channel(channel: str, project: Path, source) -> Path | None:
     else:
         return None
     if not path.is_dir():
-        raise ConfigError(f"local channel {channel} is not a folder", file=source, key="channels",
-                          hint="a file channel is a folder holding noarch/ and linux-64/ subfolders "
-                          "of .tar.bz2 or .conda packages.")
+        raise ConfigError(
+            f"local channel {channel} is not a folder",
+            file=source,
+            key="channels",
+            hint="a file channel is a folder holding noarch/ and linux-64/ subfolders "
+            "of .tar.bz2 or .conda packages.",
+        )
     return path
 
 
@@ -107,24 +113,41 @@ def _channel_files(index: int, folder: Path) -> list[tuple[str, bytes, int]]:
             continue
         for package in sorted(sub.iterdir()):
             if package.name.endswith((".tar.bz2", ".conda")) and package.is_file():
-                files.append((f"channels/{index}/{sub.name}/{package.name}", package.read_bytes(), 0o644))
+                files.append(
+                    (f"channels/{index}/{sub.name}/{package.name}", package.read_bytes(), 0o644)
+                )
     # The indexer expects noarch/ even when every package is platform-specific.
     files.append((f"channels/{index}/noarch/.keep", b"", 0o644))
     return files
 
 
-def system_layer(spec: EnvironmentSpec | None, network: BuildNetwork, project: Path) -> LayerBuild:
+def _footer(files: list[tuple[str, bytes, int]], freeze: bool) -> str:
+    if not freeze:
+        return _CLEANUP
+    files.append(("freeze.py", (_INCONTAINER / "freeze.py").read_bytes(), 0o644))
+    return _FREEZE + _CLEANUP
+
+
+def system_layer(
+    spec: EnvironmentSpec | None, network: BuildNetwork, project: Path, *, freeze: bool = True
+) -> LayerBuild:
+    """The python (+ conda) layer; ``freeze`` lists its packages (when no pip layer follows)."""
     spec = spec or EnvironmentSpec()
     files = network.files(BUILD_DIR)
     if not spec.conda:
         check = (_INCONTAINER / "check_python.py").read_bytes()
         files.append(("check_python.py", check, 0o644))
-        script = _HEADER + _FIND_PYTHON + f"""\
-step {shlex.quote("check the base image's python against the pin python=" + (spec.python or '(any)'))}
-"$PY" "$B/check_python.py" {shlex.quote(spec.python or '')} || exit {EXIT_PYTHON_MISMATCH}
+        script = (
+            _HEADER
+            + _FIND_PYTHON
+            + f"""\
+step {shlex.quote("check the base image's python against python=" + (spec.python or "(any)"))}
+"$PY" "$B/check_python.py" {shlex.quote(spec.python or "")} || exit {EXIT_PYTHON_MISMATCH}
 step "create the environment: $PY -m venv {ENV_PREFIX}"
 "$PY" -m venv {ENV_PREFIX}
-""" + _FOOTER
+"""
+            + _footer(files, freeze)
+        )
         return LayerBuild("system", script, files)
     channels: list[str] = []
     for i, channel in enumerate(spec.channels):
@@ -138,7 +161,9 @@ step "create the environment: $PY -m venv {ENV_PREFIX}"
     files.append(("rattler_install.py", (_INCONTAINER / "rattler_install.py").read_bytes(), 0o644))
     channel_args = _q(a for c in channels for a in ("-c", c))
     rattler_channels = _q(a for c in channels for a in ("--channel", c))
-    script = _HEADER + f"""\
+    script = (
+        _HEADER
+        + f"""\
 step "look for a conda-compatible installer in the image (micromamba, mamba, conda)"
 INSTALLER=""
 for x in micromamba mamba conda; do
@@ -150,25 +175,35 @@ if [ -n "$INSTALLER" ]; then
   "$INSTALLER" clean -a -y >/dev/null 2>&1 || true
 else
   PY=$(command -v python3 || command -v python || true)
-  if [ -z "$PY" ]; then echo "##[expkit-error] no conda, mamba, micromamba or python in the image"; exit {EXIT_NO_INSTALLER}; fi
+  if [ -z "$PY" ]; then
+    echo "##[expkit-error] no conda, mamba, micromamba or python in the image"
+    exit {EXIT_NO_INSTALLER}
+  fi
   step "bring py-rattler for the build (pip install py-rattler, with this machine's pip settings)"
   "$PY" -m venv "$B/rattler"
   "$B/rattler/bin/python" -m pip install "py-rattler>=0.20"
-  step {shlex.quote("solve and install the conda packages with py-rattler: " + ' '.join(specs))}
-  "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} --cache {CACHE_MOUNT}/rattler {rattler_channels} -- {_q(specs)}
+  step {shlex.quote("solve and install the conda packages with py-rattler: " + " ".join(specs))}
+  "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} \\
+    --cache {CACHE_MOUNT}/rattler {rattler_channels} -- {_q(specs)}
 fi
 step "make sure the environment has pip"
 {ENV_PYTHON} -m pip --version >/dev/null 2>&1 || {ENV_PYTHON} -m ensurepip --default-pip
-""" + _FOOTER
+"""
+        + _footer(files, freeze)
+    )
     return LayerBuild("system", script, files)
 
 
-def pip_layer(spec: EnvironmentSpec, network: BuildNetwork, project: Path) -> LayerBuild:
+def pip_layer(spec: EnvironmentSpec | None, network: BuildNetwork, project: Path) -> LayerBuild:
+    """The ``pip:`` requirements on top of the system layer, then the package list."""
     from expkit.environment import local_file_paths
 
+    spec = spec or EnvironmentSpec()
     files = network.files(BUILD_DIR)
     local = local_file_paths(spec, project)
-    by_entry = {(key if Path(key).is_absolute() else f"./{key}"): path for key, path in local.items()}
+    by_entry = {
+        (key if Path(key).is_absolute() else f"./{key}"): path for key, path in local.items()
+    }
     requirements = []
     for i, entry in enumerate(spec.pip):
         path = by_entry.get(entry)
@@ -179,8 +214,10 @@ def pip_layer(spec: EnvironmentSpec, network: BuildNetwork, project: Path) -> La
         files.append((name, path.read_bytes(), 0o644))
         requirements.append(f"{BUILD_DIR}/{name}")
     files.append(("requirements.txt", ("\n".join(requirements) + "\n").encode("utf-8"), 0o644))
-    script = _HEADER + f"""\
-step {shlex.quote("install the pip requirements: " + ' '.join(spec.pip))}
+    install = ""
+    if spec.pip:
+        install = f"""\
+step {shlex.quote("install the pip requirements: " + " ".join(spec.pip))}
 {ENV_PYTHON} -m pip install -r "$B/requirements.txt"
-""" + _FOOTER
-    return LayerBuild("pip", script, files)
+"""
+    return LayerBuild("pip", _HEADER + install + _footer(files, True), files)

@@ -5,8 +5,9 @@ and paramiko when installed), more than the whole overhead budget of a
 tracked run (0.4 s over ``docker run``) or of a warm ``exp prepare`` (0.3 s).
 A run needs a dozen plain Engine API calls (inspect, create, archive, attach,
 start, wait, remove): a few lines of HTTP/1.1 over the engine's socket, which
-import in about a millisecond (``http.client`` alone costs 20 ms). The SDK is still used where it adds what a small client should
-not redo: pulling images with the user's registry credentials (pull.py).
+import in about a millisecond (``http.client`` alone costs 20 ms). The SDK
+is still used where it adds what a small client should not redo: pulling
+images with the user's registry credentials (pull.py).
 
 Each request opens its own connection (a unix socket connect costs ~50 us),
 so ``cancel()`` from a signal handler can never interleave with a request in
@@ -23,10 +24,12 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, urlencode, urlsplit
 
 from expkit.errors import InfrastructureError
+
+from expkit_docker.wire import Body, Reply, read_head
 
 if TYPE_CHECKING:
     import ssl
@@ -75,78 +78,6 @@ def path_arg(value: str) -> str:
     return quote(value, safe="/:@")
 
 
-class _Body:
-    """A response body read from the raw socket: by length, chunked, or until close."""
-
-    def __init__(self, sock: socket.socket, rest: bytes, headers: dict[str, str]) -> None:
-        self._sock = sock
-        self._buf = bytearray(rest)
-        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        length = headers.get("content-length")
-        self._left = int(length) if length is not None and not self._chunked else None
-        self._chunk_left = 0
-        self._done = self._left == 0
-
-    def _fill(self) -> bool:
-        data = self._sock.recv(65536)
-        if not data:
-            return False
-        self._buf += data
-        return True
-
-    def _line(self) -> bytes:
-        while b"\r\n" not in self._buf:
-            if not self._fill():
-                raise EOFError("connection closed inside a chunked response")
-        line, _, _rest = bytes(self._buf).partition(b"\r\n")
-        del self._buf[: len(line) + 2]
-        return line
-
-    def read(self, amount: int = -1) -> bytes:
-        """Up to ``amount`` bytes (all that is left when -1); b"" at the end."""
-        out = bytearray()
-        while not self._done and (amount < 0 or len(out) < amount):
-            want = amount - len(out) if amount >= 0 else 1 << 30
-            if self._chunked:
-                if self._chunk_left == 0:
-                    size = int(self._line().split(b";")[0] or b"0", 16)
-                    if size == 0:
-                        self._done = True
-                        break
-                    self._chunk_left = size
-                want = min(want, self._chunk_left)
-            elif self._left is not None:
-                want = min(want, self._left)
-            if not self._buf and not self._fill():
-                self._done = True
-                break
-            piece = bytes(self._buf[:want])
-            del self._buf[: len(piece)]
-            out += piece
-            if self._chunked:
-                self._chunk_left -= len(piece)
-                if self._chunk_left == 0:
-                    self._line()  # the CRLF after each chunk
-            elif self._left is not None:
-                self._left -= len(piece)
-                self._done = self._left == 0
-        return bytes(out)
-
-
-@dataclass
-class _Reply:
-    status: int
-    headers: dict[str, str]
-    body: _Body
-    sock: socket.socket
-
-    def read(self, amount: int = -1) -> bytes:
-        return self.body.read(amount)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class Engine:
     """One Docker engine, addressed like the docker CLI addresses it."""
 
@@ -164,7 +95,9 @@ class Engine:
                 "a docker target talks to an engine on this machine (unix://) or over tcp://; "
                 "for a Docker host reached over SSH use a remotedocker target."
             )
-            raise EngineUnreachable(f"DOCKER_HOST={host}: unsupported scheme {parts.scheme!r}.\n  {hint}")
+            raise EngineUnreachable(
+                f"DOCKER_HOST={host}: unsupported scheme {parts.scheme!r}.\n  {hint}"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Engine:
@@ -189,8 +122,15 @@ class Engine:
             extra = "\n  " + _START_HINT
         return EngineUnreachable(f"cannot reach the Docker engine at {self.host}: {reason}.{extra}")
 
-    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any,
-              headers: Mapping[str, str] | None, timeout: float | None) -> _Reply:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        timeout: float | None,
+    ) -> Reply:
         """One HTTP/1.1 exchange on a fresh connection (``Connection: close``)."""
         url = path
         if params:
@@ -201,28 +141,42 @@ class Engine:
             all_headers.setdefault("Content-Type", "application/json")
         body = body or b""
         all_headers["Content-Length"] = str(len(body))
-        head = f"{method} {url} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in all_headers.items())
+        head = f"{method} {url} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in all_headers.items()
+        )
         try:
             sock = self._raw_socket()
         except socket.timeout as exc:
-            raise EngineUnreachable(f"the Docker engine at {self.host} did not answer in time ({exc}).") from None
+            raise EngineUnreachable(
+                f"the Docker engine at {self.host} did not answer in time ({exc})."
+            ) from None
         except OSError as exc:
             raise self.unreachable(exc) from None
         try:
             sock.settimeout(timeout)
             sock.sendall(head.encode("latin-1") + b"\r\n" + body)
-            status, headers_in, rest = _read_head(sock)
+            status, headers_in, rest = read_head(sock)
         except socket.timeout as exc:
             sock.close()
-            raise EngineUnreachable(f"the Docker engine at {self.host} did not answer in time ({exc}).") from None
+            raise EngineUnreachable(
+                f"the Docker engine at {self.host} did not answer in time ({exc})."
+            ) from None
         except (OSError, EOFError) as exc:
             sock.close()
             raise self.unreachable(exc if isinstance(exc, OSError) else OSError(str(exc))) from None
-        return _Reply(status, headers_in, _Body(sock, rest, headers_in), sock)
+        return Reply(status, headers_in, Body(sock, rest, headers_in), sock)
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                body: Any = None, headers: Mapping[str, str] | None = None,
-                what: str | None = None, timeout: float | None = 120.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        what: str | None = None,
+        timeout: float | None = 120.0,
+    ) -> Response:
         """One request, fully read; an error status raises EngineError (NotFound, Conflict)."""
         reply = self._send(method, path, params, body, headers, timeout)
         try:
@@ -233,8 +187,16 @@ class Engine:
             raise _error(reply.status, data, what or f"{method} {path}")
         return Response(reply.status, data)
 
-    def stream(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-               body: Any = None, what: str | None = None, timeout: float | None = None):
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        what: str | None = None,
+        timeout: float | None = None,
+    ):
         """A request whose response body the caller reads (``.read(n)``); close it when done."""
         reply = self._send(method, path, params, body, None, timeout)
         if reply.status >= 400:
@@ -259,7 +221,7 @@ class Engine:
         except OSError as exc:
             raise self.unreachable(exc) from None
         try:
-            status, _headers, rest = _read_head(sock)
+            status, _headers, rest = read_head(sock)
         except (OSError, EOFError) as exc:
             sock.close()
             raise self.unreachable(exc if isinstance(exc, OSError) else OSError(str(exc))) from None
@@ -289,89 +251,117 @@ class Engine:
     def image(self, ref: str) -> dict[str, Any] | None:
         """``docker image inspect``; None when the engine has no such image."""
         try:
-            return self.request("GET", f"/images/{path_arg(ref)}/json", what=f"inspecting image {ref}").json()
+            return self.request(
+                "GET", f"/images/{path_arg(ref)}/json", what=f"inspecting image {ref}"
+            ).json()
         except NotFound:
             return None
 
     def images(self, label: str) -> list[dict[str, Any]]:
         filters = json.dumps({"label": [label]})
-        return self.request("GET", "/images/json", params={"filters": filters},
-                            what="listing images").json() or []
+        return (
+            self.request(
+                "GET", "/images/json", params={"filters": filters}, what="listing images"
+            ).json()
+            or []
+        )
 
     def containers(self, label: str) -> list[dict[str, Any]]:
         filters = json.dumps({"label": [label]})
-        return self.request("GET", "/containers/json", params={"all": 1, "filters": filters},
-                            what="listing containers").json() or []
+        return (
+            self.request(
+                "GET",
+                "/containers/json",
+                params={"all": 1, "filters": filters},
+                what="listing containers",
+            ).json()
+            or []
+        )
 
     def create_container(self, config: Mapping[str, Any], what: str) -> str:
         return self.request("POST", "/containers/create", body=dict(config), what=what).json()["Id"]
 
     def put_archive(self, container: str, path: str, data: bytes) -> None:
-        self.request("PUT", f"/containers/{container}/archive", params={"path": path}, body=data,
-                     headers={"Content-Type": "application/x-tar"},
-                     what="copying files into the container", timeout=None)
+        self.request(
+            "PUT",
+            f"/containers/{container}/archive",
+            params={"path": path},
+            body=data,
+            headers={"Content-Type": "application/x-tar"},
+            what="copying files into the container",
+            timeout=None,
+        )
 
     def start(self, container: str, what: str) -> None:
         self.request("POST", f"/containers/{container}/start", what=what)
 
     def wait(self, container: str) -> int:
-        result = self.request("POST", f"/containers/{container}/wait", what="waiting for the container",
-                              timeout=None).json()
+        result = self.request(
+            "POST", f"/containers/{container}/wait", what="waiting for the container", timeout=None
+        ).json()
         return int(result.get("StatusCode", -1))
 
     def kill(self, container: str) -> None:
         try:
-            self.request("POST", f"/containers/{container}/kill", what="stopping the container",
-                         timeout=CONNECT_TIMEOUT)
+            self.request(
+                "POST",
+                f"/containers/{container}/kill",
+                what="stopping the container",
+                timeout=CONNECT_TIMEOUT,
+            )
         except (NotFound, Conflict):
             pass  # already gone, or not running any more
 
     def remove_container(self, container: str) -> None:
         try:
-            self.request("DELETE", f"/containers/{container}", params={"force": 1, "v": 1},
-                         what="removing the container", timeout=60.0)
+            self.request(
+                "DELETE",
+                f"/containers/{container}",
+                params={"force": 1, "v": 1},
+                what="removing the container",
+                timeout=60.0,
+            )
         except NotFound:
             pass
         except Conflict as exc:
             if "already in progress" not in exc.engine_message:
                 raise
 
-    def commit(self, container: str, repo: str, tag: str, config: Mapping[str, Any],
-               comment: str = "") -> str:
-        result = self.request("POST", "/commit", params={"container": container, "repo": repo,
-                                                         "tag": tag, "pause": 0, "comment": comment},
-                              body=dict(config), what=f"saving image {repo}:{tag}", timeout=None)
+    def commit(
+        self, container: str, repo: str, tag: str, config: Mapping[str, Any], comment: str = ""
+    ) -> str:
+        result = self.request(
+            "POST",
+            "/commit",
+            params={
+                "container": container,
+                "repo": repo,
+                "tag": tag,
+                "pause": 0,
+                "comment": comment,
+            },
+            body=dict(config),
+            what=f"saving image {repo}:{tag}",
+            timeout=None,
+        )
         return result.json()["Id"]
 
     def tag(self, image: str, repo: str, tag: str) -> None:
-        self.request("POST", f"/images/{path_arg(image)}/tag", params={"repo": repo, "tag": tag},
-                     what=f"tagging {repo}:{tag}")
+        self.request(
+            "POST",
+            f"/images/{path_arg(image)}/tag",
+            params={"repo": repo, "tag": tag},
+            what=f"tagging {repo}:{tag}",
+        )
 
     def remove_image(self, ref: str) -> bool:
         try:
-            self.request("DELETE", f"/images/{path_arg(ref)}", what=f"removing image {ref}", timeout=None)
+            self.request(
+                "DELETE", f"/images/{path_arg(ref)}", what=f"removing image {ref}", timeout=None
+            )
         except NotFound:
             return False
         return True
-
-
-def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (lower-case names) and the bytes read past them."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("the engine closed the connection without an answer")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    fields = lines[0].split(" ", 2)
-    status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, rest
 
 
 def _param(value: Any) -> str:
@@ -387,23 +377,3 @@ def _error(status: int, data: bytes, what: str) -> EngineError:
         message = data.decode("utf-8", "replace").strip()
     cls = NotFound if status == 404 else Conflict if status == 409 else EngineError
     return cls(status, message or "(no message)", what)
-
-
-def frames(sock: socket.socket, pending: bytes = b"") -> Iterable[tuple[int, bytes]]:
-    """The (stream, payload) frames of a non-TTY attach stream: 1 = stdout, 2 = stderr."""
-    # bytearray: deleting from the front is cheap, so long outputs stay linear.
-    buf = bytearray(pending)
-    while True:
-        while len(buf) < 8:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            buf += chunk
-        stream, size = buf[0], int.from_bytes(buf[4:8], "big")
-        while len(buf) < 8 + size:
-            chunk = sock.recv(max(65536, 8 + size - len(buf)))
-            if not chunk:
-                return
-            buf += chunk
-        yield stream, bytes(buf[8 : 8 + size])
-        del buf[: 8 + size]

@@ -12,9 +12,10 @@ them to collect; without a cancel, collect reads them from the stopped
 container and removes it. Metrics need no copy: the run's metrics file is
 bind-mounted into the container, so logged values land in the run folder as
 they are written (each archive request costs the engine a mount of the
-container's file system, 50-150 ms here, which a run should pay once). An ``atexit`` hook removes a container
-that nothing else did (a crash between submit and collect), so runs never
-leave containers behind; each carries the label ``expkit.run=<run id>``.
+container's file system, 50-150 ms here, which a run should pay once).
+An ``atexit`` hook removes a container that nothing else did (a crash
+between submit and collect), so runs never leave containers behind; each
+carries the label ``expkit.run=<run id>``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Callable, Mapping
 
 from expkit.errors import InfrastructureError
 
-from expkit_docker.engine import Engine, EngineError, NotFound, frames
+from expkit_docker.engine import Engine, EngineError, NotFound
+from expkit_docker.wire import frames
 
 #: Where things are inside a run's container (documented in the README).
 ROOT = "/expkit"
@@ -104,11 +106,23 @@ class DockerExecution:
         _live[container] = engine
 
     @classmethod
-    def start(cls, engine: Engine, config: Mapping[str, object], archive: bytes, *,
-              name: str | None, config_hint: str) -> DockerExecution:
+    def start(
+        cls,
+        engine: Engine,
+        config: Mapping[str, object],
+        archive: bytes,
+        *,
+        name: str | None,
+        config_hint: str,
+    ) -> DockerExecution:
         """Create the container, copy ``archive`` in at ``/``, attach, start."""
-        container = engine.request("POST", "/containers/create", params={"name": name},
-                                   body=dict(config), what="creating the run's container").json()["Id"]
+        container = engine.request(
+            "POST",
+            "/containers/create",
+            params={"name": name},
+            body=dict(config),
+            what="creating the run's container",
+        ).json()["Id"]
         execution = cls(engine, container)
         try:
             engine.put_archive(container, "/", archive)
@@ -164,8 +178,12 @@ class DockerExecution:
 
     def _fetch(self, path: str) -> bytes | None:
         try:
-            reply = self.engine.stream("GET", f"/containers/{self.container}/archive",
-                                       params={"path": path}, what="reading results")
+            reply = self.engine.stream(
+                "GET",
+                f"/containers/{self.container}/archive",
+                params={"path": path},
+                what="reading results",
+            )
         except NotFound:
             return None
         try:

@@ -49,17 +49,26 @@ def find_base(engine: Engine, request: PrepareRequest) -> dict[str, Any]:
 
 def _details(image: Mapping[str, Any], base_ref: str) -> dict[str, Any]:
     config = image.get("Config") or {}
-    return {"image_id": image["Id"], "base_image": base_ref, "image_env": list(config.get("Env") or []),
-            "user": config.get("User") or ""}
+    return {
+        "image_id": image["Id"],
+        "base_image": base_ref,
+        "image_env": list(config.get("Env") or []),
+        "user": config.get("User") or "",
+    }
 
 
-def prepared(image: Mapping[str, Any], ids: EnvironmentId, *, cached: bool,
-             base_ref: str) -> PreparedEnvironment:
+def prepared(
+    image: Mapping[str, Any], ids: EnvironmentId, *, cached: bool, base_ref: str
+) -> PreparedEnvironment:
     labels = (image.get("Config") or {}).get("Labels") or {}
     packages = tuple(p for p in (labels.get(label("packages")) or "").splitlines() if p)
     return PreparedEnvironment(
-        env_id=ids.id, location=env_tag(ids.id), python=labels.get(label("python"), ENV_PYTHON),
-        cached=cached, layers=ids, packages=packages,
+        env_id=ids.id,
+        location=env_tag(ids.id),
+        python=labels.get(label("python"), ENV_PYTHON),
+        cached=cached,
+        layers=ids,
+        packages=packages,
         details={**_details(image, base_ref), "system_tag": system_tag(ids.system)},
     )
 
@@ -70,8 +79,11 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
     if request.compute.user_managed_environment:
         # As Workbench did: run in the base image as it is; the spec is not applied.
         return PreparedEnvironment(
-            env_id=None, location=base_ref, python=request.compute.python_location or "python3",
-            cached=True, details={**_details(base, base_ref), "mode": "user-managed"},
+            env_id=None,
+            location=base_ref,
+            python=request.compute.python_location or "python3",
+            cached=True,
+            details={**_details(base, base_ref), "mode": "user-managed"},
         )
     from expkit.environment import environment_id
 
@@ -86,8 +98,13 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
     return prepared(image, ids, cached=False, base_ref=base_ref)
 
 
-def _build(request: PrepareRequest, engine: Engine, base: Mapping[str, Any], base_ref: str,
-           ids: EnvironmentId) -> dict[str, Any]:
+def _build(
+    request: PrepareRequest,
+    engine: Engine,
+    base: Mapping[str, Any],
+    base_ref: str,
+    ids: EnvironmentId,
+) -> dict[str, Any]:
     from expkit.environment import layer_inputs
 
     from expkit_docker.builder import BuildFailed, build_layer
@@ -103,27 +120,44 @@ def _build(request: PrepareRequest, engine: Engine, base: Mapping[str, Any], bas
         LABEL: "1", label("base"): ids.base, label("system"): ids.system,
         label("base-image"): base_ref, label("python"): ENV_PYTHON,
     }  # fmt: skip
-    options = {"progress": request.progress, "log_dir": usage.state_dir() / "logs",
-               "default_cmd": [ENV_PYTHON]}
+    options = {
+        "progress": request.progress,
+        "log_dir": usage.state_dir() / "logs",
+        "default_cmd": [ENV_PYTHON],
+    }
     spec = request.environment
     try:
+        has_pip = bool(spec and spec.pip)
         system = None if request.force else engine.image(system_tag(ids.system))
         if system is None:
-            labels = {**common, label("layer"): "system",
-                      label("inputs"): json.dumps({k: inputs[k] for k in ("base", "system")})}
-            build = system_layer(spec, network, request.project)
-            image_id, _log = build_layer(engine, base, build, repo=REPO, tag=f"sys-{ids.system}",
-                                         labels=labels, **options)
+            labels = {
+                **common,
+                label("layer"): "system",
+                # Listing packages costs a step; a pip layer on top lists them anyway.
+                label("frozen"): "0" if has_pip else "1",
+                label("inputs"): json.dumps({k: inputs[k] for k in ("base", "system")}),
+            }
+            build = system_layer(spec, network, request.project, freeze=not has_pip)
+            image_id, _log = build_layer(
+                engine, base, build, repo=REPO, tag=f"sys-{ids.system}", labels=labels, **options
+            )
             system = _inspect(engine, image_id)
-        if not (spec and spec.pip):
+        system_labels = (system.get("Config") or {}).get("Labels") or {}
+        if not has_pip and system_labels.get(label("frozen")) == "1":
             # Nothing to add: the system image is the environment, under its id too.
             engine.tag(system["Id"], REPO, ids.id)
             return _inspect(engine, env_tag(ids.id))
-        labels = {**common, label("layer"): "pip", label("pip"): ids.pip,
-                  label("inputs"): json.dumps(inputs)}
+        labels = {
+            **common,
+            label("layer"): "pip",
+            label("frozen"): "1",
+            label("pip"): ids.pip,
+            label("inputs"): json.dumps(inputs),
+        }
         build = pip_layer(spec, network, request.project)
-        image_id, _log = build_layer(engine, system, build, repo=REPO, tag=ids.id, labels=labels,
-                                     **options)
+        image_id, _log = build_layer(
+            engine, system, build, repo=REPO, tag=ids.id, labels=labels, **options
+        )
     except BuildFailed as exc:
         raise _user_error(exc, request, base_ref) from None
     return _inspect(engine, image_id)
@@ -147,14 +181,17 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
         return ConfigError(
             f"the environment asks for python={spec.python if spec else '?'}, but base image "
             f"{base_ref} provides Python {have or '(unknown version)'}",
-            file=spec.source if spec else None, key="dependencies",
-            hint=f"pin python={'.'.join((have or '3').split('.')[:2])} in the environment file, or set "
+            file=spec.source if spec else None,
+            key="dependencies",
+            hint=f"pin python={'.'.join((have or '3').split('.')[:2])} in the environment file, "
+            "or set "
             f"baseDockerImage in {compute_file or 'the .compute file'} to an image with the Python "
             "you need (e.g. python:X.Y-slim).",
         )
     if exc.code == EXIT_NO_PYTHON:
         return ConfigError(
-            f"base image {base_ref} has no python3 (or python) on its PATH", file=compute_file,
+            f"base image {base_ref} has no python3 (or python) on its PATH",
+            file=compute_file,
             key="baseDockerImage",
             hint="use an image with Python (e.g. python:3.11-slim or expkit-base:bookworm), "
             "or set userManagedEnvironment: true and pythonLocation to run the image as it is.",
@@ -163,7 +200,8 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
         return ConfigError(
             f"the environment lists conda packages, but base image {base_ref} has no conda, "
             "mamba or micromamba, and no python to bring py-rattler with",
-            file=spec.source if spec else None, key="dependencies",
+            file=spec.source if spec else None,
+            key="dependencies",
             hint="use a base image with micromamba (e.g. mambaorg/micromamba) or with python3, "
             "or move the packages to the pip: list.",
         )

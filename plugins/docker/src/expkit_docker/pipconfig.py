@@ -24,11 +24,22 @@ from typing import Mapping
 
 #: pip settings forwarded, as pip.conf keys.
 PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "cert", "proxy")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
-              "http_proxy", "https_proxy", "no_proxy", "all_proxy")
+PROXY_VARS = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+)
 #: Where the CA bundle usually is when nothing names one (Debian/Ubuntu, RHEL, Alpine/macOS).
-SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                  "/etc/ssl/cert.pem")
+SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+)
 
 
 @dataclass(frozen=True)
@@ -52,14 +63,19 @@ class BuildNetwork:
         for key in PIP_KEYS:
             if pip.get(key):
                 lines.append(f"{key} = {pip[key]}")
-        exports = {"PIP_CONFIG_FILE": f"{folder}/net/pip.conf",
-                   "PIP_DISABLE_PIP_VERSION_CHECK": "1", **self.proxies}
+        exports = {
+            "PIP_CONFIG_FILE": f"{folder}/net/pip.conf",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            **self.proxies,
+        }
         if self.ca_bundle is not None:
             for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
                 exports[name] = f"{folder}/net/ca.crt"
         env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items())
-        files = [("net/pip.conf", ("\n".join(lines) + "\n").encode(), 0o600),
-                 ("env.sh", env.encode(), 0o600)]
+        files = [
+            ("net/pip.conf", ("\n".join(lines) + "\n").encode(), 0o600),
+            ("env.sh", env.encode(), 0o600),
+        ]
         if self.ca_bundle is not None:
             files.append(("net/ca.crt", self.ca_bundle, 0o644))
         return files
@@ -101,7 +117,9 @@ def _reachable_urls(value: str, key: str, notes: list[str]) -> str:
     kept = []
     for url in value.split():
         if url.startswith("file:") or url.startswith("/"):
-            notes.append(f"pip {key} {url} is a folder on this machine, not visible to the build: skipped")
+            notes.append(
+                f"pip {key} {url} is a folder on this machine, not visible to the build: skipped"
+            )
         else:
             kept.append(url)
     return " ".join(kept)
@@ -115,8 +133,12 @@ def host_build_network(env: Mapping[str, str] | None = None) -> BuildNetwork:
     for key in ("index-url", "extra-index-url"):
         if key in pip:
             pip[key] = _reachable_urls(pip[key], key, notes)
-    candidates = [pip.pop("cert", None), env.get("REQUESTS_CA_BUNDLE"), env.get("SSL_CERT_FILE"),
-                  *SYSTEM_BUNDLES]
+    candidates = [
+        pip.pop("cert", None),
+        env.get("REQUESTS_CA_BUNDLE"),
+        env.get("SSL_CERT_FILE"),
+        *SYSTEM_BUNDLES,
+    ]
     bundle, source = None, None
     for candidate in candidates:
         if candidate and os.path.isfile(candidate):
@@ -128,6 +150,9 @@ def host_build_network(env: Mapping[str, str] | None = None) -> BuildNetwork:
     proxies = {name: env[name] for name in PROXY_VARS if env.get(name)}
     for name, value in proxies.items():
         if name.lower() != "no_proxy" and ("127.0.0.1" in value or "localhost" in value):
-            notes.append(f"{name}={value} is this machine's loopback, which a container cannot reach")
-    return BuildNetwork(pip=pip, proxies=proxies, ca_bundle=bundle, ca_source=source,
-                        notes=tuple(notes))
+            notes.append(
+                f"{name}={value} is this machine's loopback, which a container cannot reach"
+            )
+    return BuildNetwork(
+        pip=pip, proxies=proxies, ca_bundle=bundle, ca_source=source, notes=tuple(notes)
+    )

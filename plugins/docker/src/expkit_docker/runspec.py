@@ -28,7 +28,13 @@ from expkit_docker.names import ENV_PREFIX, RUN_LABEL
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Everything the engine's GPU support (NVIDIA Container Toolkit) can give: ``--gpus all``.
-GPU_REQUEST = {"Driver": "", "Count": -1, "DeviceIDs": None, "Capabilities": [["gpu"]], "Options": {}}
+GPU_REQUEST = {
+    "Driver": "",
+    "Count": -1,
+    "DeviceIDs": None,
+    "Capabilities": [["gpu"]],
+    "Options": {},
+}
 
 
 def _image_env(environment: PreparedEnvironment) -> dict[str, str]:
@@ -47,13 +53,18 @@ def shared_directory(compute: ComputeTarget) -> Path | None:
     if not path.is_absolute():
         raise ConfigError(
             f"nativeSharedDirectory must be an absolute path (or start with ~), got "
-            f"{compute.native_shared_directory!r}", file=compute.source, key="nativeSharedDirectory",
+            f"{compute.native_shared_directory!r}",
+            file=compute.source,
+            key="nativeSharedDirectory",
         )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create {path}: {exc.strerror}", file=compute.source,
-                          key="nativeSharedDirectory") from None
+        raise ConfigError(
+            f"cannot create {path}: {exc.strerror}",
+            file=compute.source,
+            key="nativeSharedDirectory",
+        ) from None
     return path
 
 
@@ -67,7 +78,9 @@ def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
     return [environment.python, *run.argv]
 
 
-def variables(run: RunContext, environment: PreparedEnvironment, shared: Path | None) -> dict[str, str]:
+def variables(
+    run: RunContext, environment: PreparedEnvironment, shared: Path | None
+) -> dict[str, str]:
     image_env = _image_env(environment)
     env = dict(run.environment)
     env.update(path_variables(outputs_dir=paths.OUTPUTS_DIR, metrics_file=paths.METRICS_FILE))
@@ -77,7 +90,9 @@ def variables(run: RunContext, environment: PreparedEnvironment, shared: Path | 
     if environment.env_id is not None:
         # Like an activated venv: `python`, `pip` and console scripts are the environment's.
         env.setdefault("VIRTUAL_ENV", ENV_PREFIX)
-        env["PATH"] = f"{ENV_PREFIX}/bin:" + (env.get("PATH") or image_env.get("PATH") or DEFAULT_PATH)
+        env["PATH"] = f"{ENV_PREFIX}/bin:" + (
+            env.get("PATH") or image_env.get("PATH") or DEFAULT_PATH
+        )
     if run.runconfig.framework == "PySpark":
         env.setdefault("PYSPARK_PYTHON", environment.python)
     return with_pythonpath(env, paths.LIB_DIR, image_env.get("PYTHONPATH"))
@@ -119,8 +134,7 @@ def config_hint(compute: ComputeTarget) -> str:
     return str(compute.source) if compute.source else f"aml_config/{compute.name}.compute"
 
 
-def require_pyspark(run_framework: str, environment: PreparedEnvironment,
-                    spec_source: Any) -> None:
+def require_pyspark(run_framework: str, environment: PreparedEnvironment, spec_source: Any) -> None:
     """``Framework: PySpark`` needs spark-submit, which the pyspark package brings."""
     if run_framework != "PySpark" or environment.env_id is None:
         return
@@ -129,8 +143,8 @@ def require_pyspark(run_framework: str, environment: PreparedEnvironment,
         raise ConfigError(
             "Framework: PySpark runs spark-submit inside the container, but the environment "
             "does not provide pyspark",
-            file=spec_source, key="pip",
+            file=spec_source,
+            key="pip",
             hint="add pyspark to the pip: list of the environment file (and use a base image "
             "with Java, which Spark needs), or set Framework: Python.",
         )
-

@@ -1,4 +1,4 @@
-"""The ``docker`` compute target (alias ``localdocker``): runs in a container on this machine's engine.
+"""The ``docker`` compute target (alias ``localdocker``): a container on this machine's engine.
 
 prepare builds (or finds) the environment image (layers.py), submit starts
 the run's container (runspec.py, execution.py), collect copies ``outputs/``
@@ -71,16 +71,25 @@ class DockerTarget:
                 )
         from expkit_docker.layers import DEFAULT_BASE_IMAGE
 
-        runconfig: dict[str, Any] = {"ArgumentVector": ["$file"], "Target": request.name,
-                                     "Framework": "Python"}
+        runconfig: dict[str, Any] = {
+            "ArgumentVector": ["$file"],
+            "Target": request.name,
+            "Framework": "Python",
+        }
         aml_config = Path(request.project) / "aml_config"
         if (aml_config / "conda_dependencies.yml").is_file():
             runconfig["CondaDependenciesFile"] = "aml_config/conda_dependencies.yml"
         if (aml_config / "spark_dependencies.yml").is_file():
             runconfig["SparkDependenciesFile"] = "aml_config/spark_dependencies.yml"
-        runconfig.update({"EnvironmentVariables": {}, "PrepareEnvironment": True, "TrackedRun": True})
-        compute = {"type": NAME, "baseDockerImage": request.base_image or DEFAULT_BASE_IMAGE,
-                   "sharedVolumes": False, "nvidiaDocker": False}
+        runconfig.update(
+            {"EnvironmentVariables": {}, "PrepareEnvironment": True, "TrackedRun": True}
+        )
+        compute = {
+            "type": NAME,
+            "baseDockerImage": request.base_image or DEFAULT_BASE_IMAGE,
+            "sharedVolumes": False,
+            "nvidiaDocker": False,
+        }
         return AttachResult(compute=compute, runconfig=runconfig)
 
     def _check_compute(self, compute: ComputeTarget) -> None:
@@ -88,7 +97,9 @@ class DockerTarget:
             if getattr(compute, attr) is not None:
                 raise ConfigError(
                     f"a {compute.type} target runs on this machine's Docker engine; {key} is "
-                    "for remote targets", file=compute.source, key=key,
+                    "for remote targets",
+                    file=compute.source,
+                    key=key,
                     hint="remove it, or use type: remotedocker for Docker on a remote VM.",
                 )
 
@@ -117,7 +128,8 @@ class DockerTarget:
         if not (run.snapshot / run.script).is_file():
             raise UsageError(
                 f"script {run.script!r} is not in the run's snapshot of {run.project}: check the "
-                "path (relative to the project root) and that no .gitignore/.amlignore rule excludes it."
+                "path (relative to the project root) and that no .gitignore/.amlignore rule "
+                "excludes it."
             )
         # Bind-mounted (runspec.py): it must exist, and the image's user must be able to append.
         run.metrics_file.parent.mkdir(parents=True, exist_ok=True)
@@ -127,10 +139,19 @@ class DockerTarget:
         config = container_config(run, environment)
         if run.compute.shared_volumes:
             (run.snapshot / "outputs").mkdir(parents=True, exist_ok=True)
-        archive = run_archive(ROOT, snapshot=None if run.compute.shared_volumes else run.snapshot,
-                              project=PROJECT_DIR, shim=runtime_dir())
-        return DockerExecution.start(_engine(), config, archive, name=container_name(run.run_id),
-                                     config_hint=config_hint(run.compute))
+        archive = run_archive(
+            ROOT,
+            snapshot=None if run.compute.shared_volumes else run.snapshot,
+            project=PROJECT_DIR,
+            shim=runtime_dir(),
+        )
+        return DockerExecution.start(
+            _engine(),
+            config,
+            archive,
+            name=container_name(run.run_id),
+            config_hint=config_hint(run.compute),
+        )
 
     # ------------------------------------------------------------------ collect
 

@@ -35,8 +35,7 @@ TARGET_TYPE = TargetType(
     description="spark-submit on a Spark cluster over SSH (placeholder: not available yet).",
     aliases=("hdinsight",),
     compute_keys=frozenset(
-        {"address", "port", "username", "keyFile", "sparkSubmitLocation",
-         "userManagedEnvironment"}
+        {"address", "port", "username", "keyFile", "sparkSubmitLocation", "userManagedEnvironment"}
     ),  # fmt: skip
     available=False,
 )

@@ -37,8 +37,17 @@ TARGET_TYPE = TargetType(
     description="Docker on a remote Linux machine over SSH (placeholder: not available yet).",
     aliases=("remote",),
     compute_keys=frozenset(
-        {"address", "port", "username", "keyFile", "baseDockerImage", "sharedVolumes",
-         "nvidiaDocker", "nativeSharedDirectory", "userManagedEnvironment"}
+        {
+            "address",
+            "port",
+            "username",
+            "keyFile",
+            "baseDockerImage",
+            "sharedVolumes",
+            "nvidiaDocker",
+            "nativeSharedDirectory",
+            "userManagedEnvironment",
+        }
     ),  # fmt: skip
     available=False,
 )

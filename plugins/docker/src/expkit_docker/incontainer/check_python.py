@@ -6,6 +6,7 @@ empty for no pin). Prints ``##[expkit-python] VERSION EXECUTABLE`` and exits
 98 when the pin is not met. Standard library only, Python 2.7-compatible
 syntax so an old base image still gets a clear answer.
 """
+
 import platform
 import re
 import sys
@@ -29,8 +30,12 @@ def matches(clause):
         return have == want
     if op == "!=":
         return have != want
-    return {">=": HAVE >= want, "<=": have <= want, ">": HAVE > want and have != want,
-            "<": have < want}[op]
+    return {
+        ">=": HAVE >= want,
+        "<=": have <= want,
+        ">": HAVE > want and have != want,
+        "<": have < want,
+    }[op]
 
 
 def main():

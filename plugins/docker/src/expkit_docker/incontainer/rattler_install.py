@@ -43,14 +43,35 @@ def stub_python_channel(root: Path, subdir: str) -> Path:
     real = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     for folder in (subdir, "noarch"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    cfg = (f"home = {os.path.dirname(real)}\ninclude-system-site-packages = false\n"
-           f"version = {version}\n").encode()
-    links = [(f"bin/python{xy}", real), ("bin/python3", f"python{xy}"), ("bin/python", f"python{xy}")]
-    index = {"name": "python", "version": version, "build": "expkit_0", "build_number": 0,
-             "depends": [], "subdir": subdir, "platform": "linux", "arch": platform.machine(),
-             "license": "PSF-2.0", "timestamp": int(time.time() * 1000)}
-    paths = [{"_path": "pyvenv.cfg", "path_type": "hardlink", "sha256": hashlib.sha256(cfg).hexdigest(),
-              "size_in_bytes": len(cfg)}]
+    cfg = (
+        f"home = {os.path.dirname(real)}\ninclude-system-site-packages = false\n"
+        f"version = {version}\n"
+    ).encode()
+    links = [
+        (f"bin/python{xy}", real),
+        ("bin/python3", f"python{xy}"),
+        ("bin/python", f"python{xy}"),
+    ]
+    index = {
+        "name": "python",
+        "version": version,
+        "build": "expkit_0",
+        "build_number": 0,
+        "depends": [],
+        "subdir": subdir,
+        "platform": "linux",
+        "arch": platform.machine(),
+        "license": "PSF-2.0",
+        "timestamp": int(time.time() * 1000),
+    }
+    paths = [
+        {
+            "_path": "pyvenv.cfg",
+            "path_type": "hardlink",
+            "sha256": hashlib.sha256(cfg).hexdigest(),
+            "size_in_bytes": len(cfg),
+        }
+    ]
     paths += [{"_path": name, "path_type": "softlink"} for name, _ in links]
     with tarfile.open(root / subdir / f"python-{version}-expkit_0.tar.bz2", "w:bz2") as tar:
         _add(tar, "pyvenv.cfg", cfg)
@@ -86,12 +107,18 @@ async def main() -> None:
     try:
         records = await rattler.solve(channels, args.specs, platforms=[subdir, "noarch"])
     except Exception as exc:  # noqa: BLE001 - the solver's own words are the message
-        print(f"##[expkit-error] cannot solve {' '.join(args.specs)} from "
-              f"{', '.join(args.channel) or '(no channels)'}: {exc}", flush=True)
+        print(
+            f"##[expkit-error] cannot solve {' '.join(args.specs)} from "
+            f"{', '.join(args.channel) or '(no channels)'}: {exc}",
+            flush=True,
+        )
         sys.exit(1)
     for record in records:
-        print(f"##[expkit-conda] {record.name.normalized}={record.version}={record.build} "
-              f"{record.channel}", flush=True)
+        print(
+            f"##[expkit-conda] {record.name.normalized}={record.version}={record.build} "
+            f"{record.channel}",
+            flush=True,
+        )
     kwargs = {"cache_dir": Path(args.cache)} if args.cache else {}
     await rattler.install(records, target_prefix=args.prefix, show_progress=False, **kwargs)
 

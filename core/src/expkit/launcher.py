@@ -1,0 +1,94 @@
+"""The ``exp`` console script: a start-up fast path for ``exp run``.
+
+A tracked run's overhead over plain ``python script.py`` is a measured
+feature, and building the Typer app alone costs more than the whole budget.
+``exp run`` (and ``exp experiment submit``) with only the options it knows is
+parsed here and handed to the same function the Typer command calls; any
+other command line, ``--help`` included, goes to the full CLI (expkit.cli).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_RUN_WORDS = (["run"], ["experiment", "submit"])
+_VALUE_OPTIONS = {"-c": "runconfig", "--run-configuration": "runconfig"}
+_FLAGS = {"--json": "as_json", "--prepare": "force_prepare"}
+
+
+def parse_fast_run(argv: list[str]) -> dict | None:
+    """The options of a plain ``exp run`` command line, or None to use the full CLI."""
+    debug = False
+    rest = list(argv)
+    while rest and rest[0] == "--debug":
+        debug = True
+        rest.pop(0)
+    for words in _RUN_WORDS:
+        if rest[: len(words)] == words:
+            rest = rest[len(words) :]
+            break
+    else:
+        return None
+    opts: dict = {"runconfig": "local", "as_json": False, "force_prepare": False, "debug": debug}
+    while rest:
+        word = rest[0]
+        if word in _FLAGS:
+            opts[_FLAGS[word]] = True
+            rest.pop(0)
+        elif word in _VALUE_OPTIONS and len(rest) > 1:
+            opts[_VALUE_OPTIONS[word]] = rest[1]
+            del rest[:2]
+        elif word.startswith("--run-configuration="):
+            opts["runconfig"] = word.split("=", 1)[1]
+            rest.pop(0)
+        elif word.startswith("-"):
+            return None  # --help, a typo, `--`: let the full CLI answer
+        else:
+            break
+    if not rest:
+        return None
+    opts["script"], opts["args"] = rest[0], rest[1:]
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    opts = parse_fast_run(args)
+    if opts is None:
+        from expkit.cli import main as full_main
+
+        return full_main(args)
+    from expkit.errors import ExpkitError
+    from expkit.runner.command import run_script
+
+    debug = opts["debug"] or bool(os.environ.get("EXPKIT_DEBUG"))
+    try:
+        return run_script(
+            opts["runconfig"],
+            opts["script"],
+            opts["args"],
+            as_json=opts["as_json"],
+            force_prepare=opts["force_prepare"],
+        )
+    except ExpkitError as exc:
+        if debug:
+            raise
+        print(f"exp: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("exp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"exp: internal error: {type(exc).__name__}: {exc}\n"
+            "  run again with --debug for the traceback, and please report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def run_main() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
