@@ -19,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
   "$UV" venv --quiet --python "$interp" .venv
 fi
 
-install=("$UV" pip install --quiet --python .venv/bin/python)
+install=("$UV" pip install --quiet --compile-bytecode --python .venv/bin/python)
 case "$mode" in
   example)
     "${install[@]}" -e ./core -e ./plugins/local

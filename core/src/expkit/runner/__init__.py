@@ -45,16 +45,8 @@ def _stderr_note(message: str) -> None:
     print(f"exp: note: {message}", file=sys.stderr)
 
 
-def prepare_environment(
-    resolved, *, registry=None, force: bool = False, progress=None
-) -> PreparedEnvironment:
-    """``exp prepare``: make ``resolved``'s environment ready (rebuilt when ``force``)."""
-    from expkit.plugins import get_registry, require_available
-    from expkit.progress import close_progress
-
-    registry = registry or get_registry()
-    require_available(resolved.target_type)
-    request = PrepareRequest(
+def _prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareRequest:
+    return PrepareRequest(
         project=Path(resolved.project),
         compute=resolved.compute,
         runconfig=resolved.runconfig,
@@ -63,6 +55,32 @@ def prepare_environment(
         force=force,
         progress=progress,
     )
+
+
+def refuse_unavailable(resolved, registry) -> None:
+    """Stop before any run record exists when the target type cannot run yet.
+
+    The owning plugin is asked first (its expkit_prepare raises an error that
+    says what to use instead); the core's generic message is the fallback.
+    """
+    from expkit.plugins import require_available
+
+    if resolved.target_type.available:
+        return
+    registry.hook.expkit_prepare(request=_prepare_request(resolved))
+    require_available(resolved.target_type)
+
+
+def prepare_environment(
+    resolved, *, registry=None, force: bool = False, progress=None
+) -> PreparedEnvironment:
+    """``exp prepare``: make ``resolved``'s environment ready (rebuilt when ``force``)."""
+    from expkit.plugins import get_registry
+    from expkit.progress import close_progress
+
+    registry = registry or get_registry()
+    refuse_unavailable(resolved, registry)
+    request = _prepare_request(resolved, force=force, progress=progress)
     try:
         prepared = registry.hook.expkit_prepare(request=request)
     finally:
@@ -99,12 +117,12 @@ def run_experiment(
         attached as its ``run_record`` attribute.
     """
     from expkit.history import History
-    from expkit.plugins import get_registry, require_available
+    from expkit.plugins import get_registry
 
     registry = registry or get_registry()
     note = note or _stderr_note
     terminal = sys.stdout if terminal is None else terminal
-    require_available(resolved.target_type)
+    refuse_unavailable(resolved, registry)
     root = Path(resolved.project)
     rel_script = script_path(root, Path.cwd() if cwd is None else Path(cwd), script)
     for message in resolved.notes:
