@@ -73,7 +73,10 @@ def _project(root: Path) -> Workspace:
     )
     (project / "trivial.py").write_text('print("trivial")\n')
     ws = Workspace(
-        root=root, cwd=project, env=clean_env(root), data={"exp": exp_executable(), "edits": 0}
+        root=root,
+        cwd=project,
+        env=clean_env(root),
+        data={"exp": exp_executable(), "edits": 0, "plain": 0},
     )
     prepared = subprocess.run(
         [ws.data["exp"], "prepare", "-c", "docker", "--json"],
@@ -101,8 +104,16 @@ def _edit_script(ws: Workspace) -> None:
     (ws.cwd / "trivial.py").write_text(f'print("trivial")  # edit {ws.data["edits"]}\n')
 
 
+def _next_plain_tag(ws: Workspace) -> None:
+    # A tag per round: a rebuild under one tag would leave the previous image dangling.
+    ws.data["plain"] = ws.data.get("plain", 0) + 1
+
+
 def _remove_images(ws: Workspace) -> None:
-    subprocess.run(["docker", "rmi", "-f", "expkit-bench-plain:latest"], capture_output=True)
+    listed = subprocess.run(["docker", "images", "-q", "expkit-bench-plain"],
+                            capture_output=True, text=True)
+    if listed.stdout.split():
+        subprocess.run(["docker", "rmi", "-f", *set(listed.stdout.split())], capture_output=True)
 
 
 CASES = [
@@ -144,7 +155,9 @@ CASES = [
         commands=[
             Command(
                 "docker build --no-cache (equivalent Dockerfile)",
-                ["docker", "build", "-q", "--no-cache", "-t", "expkit-bench-plain", "."],
+                lambda ws: ["docker", "build", "-q", "--no-cache", "-t",
+                            f"expkit-bench-plain:{ws.data['plain']}", "."],
+                before=_next_plain_tag,
             ),
             Command(
                 "exp prepare -c docker --force",

@@ -93,9 +93,29 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
         if found is not None:
             usage.touch(ids.id, image=env_tag(ids.id))
             return prepared(found, ids, cached=True, base_ref=base_ref)
+    replaced = _image_ids(engine, ids) if request.force else []
     image = _build(request, engine, base, base_ref, ids)
+    current = _image_ids(engine, ids)
+    for old in replaced:  # the environment first: the system image is its parent
+        if old not in current:
+            _remove_if_unused(engine, old)
     usage.touch(ids.id, image=env_tag(ids.id))
     return prepared(image, ids, cached=False, base_ref=base_ref)
+
+
+def _image_ids(engine: Engine, ids: EnvironmentId) -> list[str]:
+    found = (engine.image(env_tag(ids.id)), engine.image(system_tag(ids.system)))
+    return list(dict.fromkeys(image["Id"] for image in found if image is not None))
+
+
+def _remove_if_unused(engine: Engine, image_id: str) -> None:
+    """Drop an image a forced rebuild replaced, unless something still uses it."""
+    from expkit_docker.engine import EngineError
+
+    try:
+        engine.request("DELETE", f"/images/{image_id}", what="removing a replaced image")
+    except EngineError:
+        pass  # still tagged elsewhere or used by a container: leave it
 
 
 def _build(
