@@ -53,9 +53,12 @@ def _short(value, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _metrics_text(metrics, limit: int = 3) -> str:
-    items = [f"{k}={_short(v, 12)}" for k, v in list(metrics.items())[:limit]]
-    return " ".join(items) + (" …" if len(metrics) > limit else "")
+def _metrics_text(metrics, limit: int = 4) -> str:
+    """Scalar metrics, the last-introduced first: scripts log results after parameters."""
+    scalars = [(k, v) for k, v in metrics.items() if not isinstance(v, (list, dict))]
+    shown = scalars[::-1][:limit]
+    items = [f"{k}={_short(v, 12)}" for k, v in shown]
+    return " ".join(items) + (" …" if len(metrics) > len(shown) else "")
 
 
 @runs_app.command("list")
