@@ -119,13 +119,16 @@ def test_python_the_base_image_cannot_provide_is_a_clear_error(docker_project):
 
 
 def test_missing_base_image_says_how_to_get_one(docker_project):
+    # The pull must fail without leaving this machine: a registry on a closed
+    # loopback port refuses at once (test traffic stays on 127.0.0.0/8).
+    missing = "127.0.0.1:9/expkit-test-missing:nope"
     docker_project.write(
         "aml_config/docker.compute",
-        docker_compute().replace("expkit-base:bookworm", "expkit-test-missing:nope"),
+        docker_compute().replace("expkit-base:bookworm", missing),
     )
     result = docker_project.exp("prepare", "-c", "docker")
     assert result.returncode == 3, result.output
-    assert "expkit-test-missing:nope" in result.stderr
+    assert missing in result.stderr
     assert "build-base-image.sh" in result.stderr and "docker pull" in result.stderr
     assert "Traceback" not in result.output
 
