@@ -1,20 +1,28 @@
 """Unit tests of expkit-docker's pieces that need no engine: what a run asks the engine
-for, safe extraction of collected archives, forwarded pip settings, engine errors."""
+for, safe extraction of collected archives, forwarded pip settings, and the engine
+client's HTTP against a scripted stand-in for dockerd."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
+import shutil
+import socket
 import tarfile
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunConfig, RunContext, SparkSpec
 from expkit_docker import archives, runspec
-from expkit_docker.engine import Engine, EngineUnreachable
+from expkit_docker.engine import Conflict, Engine, EngineError, EngineUnreachable, NotFound
 from expkit_docker.execution import LineSplitter
 from expkit_docker.pipconfig import host_build_network
+from expkit_docker.wire import frames
 
 
 def _run(tmp_path: Path, **compute) -> RunContext:
@@ -215,3 +223,185 @@ def test_dead_engine_socket_is_a_clear_error(tmp_path):
 def test_ssh_docker_host_points_at_remotedocker():
     with pytest.raises(InfrastructureError, match="remotedocker"):
         Engine.from_env({"DOCKER_HOST": "ssh://user@127.0.0.1"})
+
+
+# ---------------------------------------------------------------------- the engine client
+# A scripted stand-in for dockerd on a unix socket: each connection gets the
+# next answer in ``answers`` (raw bytes, or a callable that writes to the socket),
+# so the client's HTTP handling is checked byte for byte without an engine.
+
+
+class FakeEngine:
+    def __init__(self, folder: Path | None) -> None:
+        self.answers: list = []
+        self.requests: list[tuple[bytes, bytes]] = []
+        self.closed = threading.Event()
+        if folder is None:  # TCP, on loopback
+            self._server = socket.create_server(("127.0.0.1", 0))
+            self.url = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
+        else:
+            self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._server.bind(str(folder / "engine.sock"))
+            self.url = f"unix://{folder / 'engine.sock'}"
+        self._server.listen(8)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    more = conn.recv(65536)
+                    if not more:
+                        break
+                    data += more
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    body += conn.recv(65536)
+                self.requests.append((head, body))
+                answer = self.answers.pop(0)
+                if callable(answer):
+                    answer(conn)
+                else:
+                    conn.sendall(answer)
+                # Wait for the client to close its end, so a test sees all it was sent.
+                conn.settimeout(5)
+                try:
+                    while conn.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                self.closed.set()
+
+    def stop(self) -> None:
+        self._server.close()
+
+
+@pytest.fixture
+def fake_engine():
+    folder = Path(tempfile.mkdtemp(prefix="xk-", dir="/tmp"))  # short: socket paths max 107 bytes
+    fake = FakeEngine(folder)
+    yield fake, Engine(fake.url)
+    fake.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _chunked(*pieces: bytes) -> bytes:
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n"
+
+
+def _frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_client_sends_json_and_reads_a_sized_answer(fake_engine):
+    fake, engine = fake_engine
+    fake.answers.append(b'HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{"Id": "c1"}')
+    config = {"Image": "x", "Cmd": ["echo", "é"]}
+    assert engine.create_container(config, "creating") == "c1"
+    head, body = fake.requests[0]
+    assert head.startswith(b"POST /containers/create HTTP/1.1\r\n")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body) == config
+
+
+def test_client_speaks_to_a_tcp_engine():
+    fake = FakeEngine(None)
+    try:
+        fake.answers.append(b'HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{"Id": "sha1"}')
+        assert Engine.from_env({"DOCKER_HOST": fake.url}).image("a/b:1") == {"Id": "sha1"}
+        assert fake.requests[0][0].startswith(b"GET /images/a/b:1/json HTTP/1.1")
+    finally:
+        fake.stop()
+
+
+def test_client_reads_a_chunked_stream_in_pieces(fake_engine):
+    fake, engine = fake_engine
+    fake.answers.append(_chunked(b"abc", b"defgh", b"i" * 70000))
+    reply = engine.stream("GET", "/containers/c1/archive", params={"path": "/a b", "x": None})
+    try:
+        assert reply.read(2) == b"ab"
+        assert reply.read(4) == b"cdef"
+        assert reply.read() == b"gh" + b"i" * 70000
+        assert reply.read(10) == b""
+    finally:
+        reply.close()
+    assert fake.requests[0][0].startswith(b"GET /containers/c1/archive?path=%2Fa+b HTTP/1.1")
+    assert fake.closed.wait(5)  # close() ended the connection
+
+
+def test_client_error_statuses_carry_the_engine_message(fake_engine):
+    fake, engine = fake_engine
+    message = b'{"message": "No such image: nope"}'
+    fake.answers.append(
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(message) + message
+    )
+    assert engine.image("nope") is None
+    conflict = _chunked(b'{"message": "name ', b'in use"}').replace(b"200 OK", b"409 Conflict")
+    fake.answers.append(conflict)
+    with pytest.raises(Conflict, match=r"creating: the Docker engine said \(409\): name in use"):
+        engine.create_container({}, "creating")
+    fake.answers.append(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nboom")
+    with pytest.raises(EngineError, match=r"\(500\): boom"):
+        engine.ping()
+
+
+def test_hijacked_attach_stream_keeps_every_frame_in_order(fake_engine):
+    fake, engine = fake_engine
+    later = threading.Event()
+
+    def upgrade(conn: socket.socket) -> None:
+        # Frames in the same packet as the head must not be lost to http.client's buffer.
+        conn.sendall(
+            b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+            b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + _frame(1, b"one\n") + _frame(2, b"tw")
+        )
+        later.wait(5)
+        big = _frame(1, b"x" * 200000)
+        conn.sendall(_frame(2, b"o\n") + big[:100])
+        conn.sendall(big[100:] + _frame(1, b"end\n"))
+        conn.shutdown(socket.SHUT_WR)
+
+    fake.answers.append(upgrade)
+    stream, pending = engine.hijack("/containers/c1/attach", {"stream": 1, "stdout": 1})
+    head = fake.requests[0][0]
+    assert head.startswith(b"POST /containers/c1/attach?stream=1&stdout=1 HTTP/1.1")
+    assert b"Upgrade: tcp" in head and b"Connection: Upgrade" in head
+    try:
+        got = frames(stream, pending)
+        assert next(got) == (1, b"one\n") and next(got) == (2, b"tw")
+        later.set()
+        assert list(got) == [(2, b"o\n"), (1, b"x" * 200000), (1, b"end\n")]
+    finally:
+        stream.close()
+
+
+def test_attach_to_a_missing_container_is_an_engine_error(fake_engine):
+    fake, engine = fake_engine
+    message = b'{"message":"No such c: c1"}\r\n'
+    fake.answers.append(
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(message) + message
+    )
+    with pytest.raises(NotFound, match="attaching to container c1.*No such c: c1"):
+        engine.hijack("/containers/c1/attach", {"stream": 1})
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (lambda conn: conn.shutdown(socket.SHUT_WR), "closed the connection without an answer"),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "sent a broken answer"),
+        (lambda conn: None, "did not answer in time"),  # keeps the connection open, silent
+    ],
+)
+def test_client_without_a_usable_answer_is_a_clear_error(fake_engine, answer, expected):
+    fake, engine = fake_engine
+    fake.answers.append(answer)
+    with pytest.raises(EngineUnreachable, match=expected):
+        engine.request("GET", "/_ping", timeout=0.2)

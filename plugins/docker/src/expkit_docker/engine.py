@@ -4,14 +4,20 @@ Why not the docker SDK here: importing it costs 0.3-0.5 s (requests, urllib3,
 and paramiko when installed), more than the whole overhead budget of a
 tracked run (0.4 s over ``docker run``) or of a warm ``exp prepare`` (0.3 s).
 A run needs a dozen plain Engine API calls (inspect, create, archive, attach,
-start, wait, remove): a few lines of HTTP/1.1 over the engine's socket, which
-import in about a millisecond (``http.client`` alone costs 20 ms). The SDK
-is still used where it adds what a small client should not redo: pulling
-images with the user's registry credentials (pull.py).
+start, wait, remove), which ``http.client`` carries over the engine's unix
+socket or TCP (+TLS) for about 25 ms of import. The SDK is still used where
+it adds what a small client should not redo: pulling images with the user's
+registry credentials (pull.py).
 
 Each request opens its own connection (a unix socket connect costs ~50 us),
 so ``cancel()`` from a signal handler can never interleave with a request in
 flight on the same connection.
+
+Container output comes from ``attach``, made before the container starts so
+no early line is lost, and independent of the engine's log driver (``logs``
+would need one that can be read back). The engine answers it with ``101
+UPGRADED`` and then sends the raw multiplexed stream on the same connection;
+``hijack`` hands that stream over and wire.frames splits it.
 
 Engine location follows the docker CLI's variables: ``DOCKER_HOST``
 (``unix://`` or ``tcp://``; default ``unix:///var/run/docker.sock``),
@@ -20,16 +26,17 @@ Engine location follows the docker CLI's variables: ``DOCKER_HOST``
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from expkit.errors import InfrastructureError
 
-from expkit_docker.wire import Body, Reply, read_head
+from expkit_docker.wire import Reply, UnixConnection
 
 if TYPE_CHECKING:
     import ssl
@@ -81,7 +88,7 @@ def path_arg(value: str) -> str:
 class Engine:
     """One Docker engine, addressed like the docker CLI addresses it."""
 
-    def __init__(self, host: str = DEFAULT_HOST, tls: "ssl.SSLContext | None" = None) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, tls: ssl.SSLContext | None = None) -> None:
         self.host = host
         self._tls = tls
         parts = urlsplit(host)
@@ -122,7 +129,35 @@ class Engine:
             extra = "\n  " + _START_HINT
         return EngineUnreachable(f"cannot reach the Docker engine at {self.host}: {reason}.{extra}")
 
-    def _send(
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._scheme == "unix":
+            return UnixConnection(self._unix_path, CONNECT_TIMEOUT)
+        host, port = self._address
+        if self._tls is not None:
+            return http.client.HTTPSConnection(
+                host, port, timeout=CONNECT_TIMEOUT, context=self._tls
+            )
+        return http.client.HTTPConnection(host, port, timeout=CONNECT_TIMEOUT)
+
+    def _failure(self, exc: Exception) -> EngineUnreachable:
+        """The error for a request that got no usable answer (``exc`` from socket or parser)."""
+        if isinstance(exc, TimeoutError):
+            return EngineUnreachable(
+                f"the Docker engine at {self.host} did not answer in time ({exc})."
+            )
+        if isinstance(exc, http.client.RemoteDisconnected):
+            return EngineUnreachable(
+                f"the Docker engine at {self.host} closed the connection without an answer.\n"
+                "  check that DOCKER_HOST points at a Docker engine and that `docker info` works."
+            )
+        if isinstance(exc, OSError):
+            return self.unreachable(exc)
+        return EngineUnreachable(
+            f"the Docker engine at {self.host} sent a broken answer "
+            f"({type(exc).__name__}: {exc}).\n  check that DOCKER_HOST points at a Docker engine."
+        )
+
+    def _open(
         self,
         method: str,
         path: str,
@@ -131,40 +166,30 @@ class Engine:
         headers: Mapping[str, str] | None,
         timeout: float | None,
     ) -> Reply:
-        """One HTTP/1.1 exchange on a fresh connection (``Connection: close``)."""
+        """Send one request on a fresh connection and read the response head.
+
+        ``timeout`` bounds each wait for the engine once connected (None: no
+        limit, for builds and waits); connecting itself gives up after CONNECT_TIMEOUT.
+        """
         url = path
         if params:
             url += "?" + urlencode({k: _param(v) for k, v in params.items() if v is not None})
-        all_headers = {"Host": "docker", "Connection": "close", **(headers or {})}
+        # Connection: close makes http.client hand the socket to the response, which
+        # Reply.close() closes; a hijack overrides it with Connection: Upgrade.
+        all_headers = {"Connection": "close", **(headers or {})}
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
             all_headers.setdefault("Content-Type", "application/json")
-        body = body or b""
-        all_headers["Content-Length"] = str(len(body))
-        head = f"{method} {url} HTTP/1.1\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in all_headers.items()
-        )
+        conn = self._connection()
         try:
-            sock = self._raw_socket()
-        except socket.timeout as exc:
-            raise EngineUnreachable(
-                f"the Docker engine at {self.host} did not answer in time ({exc})."
-            ) from None
-        except OSError as exc:
-            raise self.unreachable(exc) from None
-        try:
-            sock.settimeout(timeout)
-            sock.sendall(head.encode("latin-1") + b"\r\n" + body)
-            status, headers_in, rest = read_head(sock)
-        except socket.timeout as exc:
-            sock.close()
-            raise EngineUnreachable(
-                f"the Docker engine at {self.host} did not answer in time ({exc})."
-            ) from None
-        except (OSError, EOFError) as exc:
-            sock.close()
-            raise self.unreachable(exc if isinstance(exc, OSError) else OSError(str(exc))) from None
-        return Reply(status, headers_in, Body(sock, rest, headers_in), sock)
+            conn.connect()
+            conn.sock.settimeout(timeout)
+            conn.request(method, url, body=body, headers=all_headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise self._failure(exc) from None
+        return Reply(conn, response, self._failure)
 
     def request(
         self,
@@ -178,14 +203,12 @@ class Engine:
         timeout: float | None = 120.0,
     ) -> Response:
         """One request, fully read; an error status raises EngineError (NotFound, Conflict)."""
-        reply = self._send(method, path, params, body, headers, timeout)
+        reply = self._open(method, path, params, body, headers, timeout)
+        _check(reply, what or f"{method} {path}")
         try:
-            data = reply.read()
+            return Response(reply.status, reply.read())
         finally:
             reply.close()
-        if reply.status >= 400:
-            raise _error(reply.status, data, what or f"{method} {path}")
-        return Response(reply.status, data)
 
     def stream(
         self,
@@ -196,52 +219,26 @@ class Engine:
         body: Any = None,
         what: str | None = None,
         timeout: float | None = None,
-    ):
+    ) -> Reply:
         """A request whose response body the caller reads (``.read(n)``); close it when done."""
-        reply = self._send(method, path, params, body, None, timeout)
-        if reply.status >= 400:
-            data = reply.read()
-            reply.close()
-            raise _error(reply.status, data, what or f"{method} {path}")
-        return reply
+        reply = self._open(method, path, params, body, None, timeout)
+        return _check(reply, what or f"{method} {path}")
 
-    def hijack(self, path: str, params: Mapping[str, Any]) -> tuple[socket.socket, bytes]:
-        """POST ``path`` and take over the raw connection (container attach).
+    def hijack(self, path: str, params: Mapping[str, Any]) -> tuple[Reply, bytes]:
+        """POST ``path`` and take over the connection (container attach).
 
-        Returns the socket and any stream bytes read past the response headers.
+        Returns the upgraded stream (``.recv(n)``, for wire.frames; close it when
+        done) and the stream bytes already read past the response head, which
+        are none: they wait in the stream's own buffer.
         """
-        query = urlencode({k: _param(v) for k, v in params.items()})
-        request = (
-            f"POST {path}?{query} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n"
-            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-        ).encode("ascii")
-        try:
-            sock = self._raw_socket()
-            sock.sendall(request)
-        except OSError as exc:
-            raise self.unreachable(exc) from None
-        try:
-            status, _headers, rest = read_head(sock)
-        except (OSError, EOFError) as exc:
-            sock.close()
-            raise self.unreachable(exc if isinstance(exc, OSError) else OSError(str(exc))) from None
-        if status not in (101, 200):
-            body = rest + sock.recv(65536)
-            sock.close()
-            raise _error(status, body, f"attaching to container {path.split('/')[2]}")
-        return sock, rest
-
-    def _raw_socket(self) -> socket.socket:
-        if self._scheme == "unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(CONNECT_TIMEOUT)
-            sock.connect(self._unix_path)
-        else:
-            sock = socket.create_connection(self._address, timeout=CONNECT_TIMEOUT)
-            if self._tls is not None:
-                sock = self._tls.wrap_socket(sock, server_hostname=self._address[0])
-        sock.settimeout(None)
-        return sock
+        upgrade = {"Connection": "Upgrade", "Upgrade": "tcp"}
+        what = f"attaching to container {path.split('/')[2]}"
+        reply = _check(self._open("POST", path, params, None, upgrade, None), what)
+        # 101 from current engines; 200 and then the raw stream from old API versions.
+        if reply.status not in (101, 200):
+            reply.close()
+            raise EngineError(reply.status, "unexpected answer to an attach", what)
+        return reply, b""
 
     # ------------------------------------------------------------------ calls used by the plugin
 
@@ -368,6 +365,17 @@ def _param(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
+
+
+def _check(reply: Reply, what: str) -> Reply:
+    """``reply``, or (when its status is an error) EngineError with the engine's message."""
+    if reply.status < 400:
+        return reply
+    try:
+        data = reply.read()
+    finally:
+        reply.close()
+    raise _error(reply.status, data, what)
 
 
 def _error(status: int, data: bytes, what: str) -> EngineError:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import atexit
 import io
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from expkit.errors import InfrastructureError
 
 from expkit_docker.engine import Engine, EngineError, NotFound
-from expkit_docker.wire import frames
+from expkit_docker.wire import Reply, frames
 
 #: Where things are inside a run's container (documented in the README).
 ROOT = "/expkit"
@@ -101,7 +101,7 @@ class DockerExecution:
         self.removed = False
         self._fetched = False
         self._saved: bytes | None = None
-        self._sock = None
+        self._stream: Reply | None = None  # the attach stream, until wait() has read it
         self._pending = b""
         _live[container] = engine
 
@@ -126,7 +126,7 @@ class DockerExecution:
         execution = cls(engine, container)
         try:
             engine.put_archive(container, "/", archive)
-            execution._sock, execution._pending = engine.hijack(
+            execution._stream, execution._pending = engine.hijack(
                 f"/containers/{container}/attach", {"stream": 1, "stdout": 1, "stderr": 1}
             )
             try:
@@ -142,17 +142,17 @@ class DockerExecution:
 
     def wait(self, on_output: Callable[[str], None]) -> int:
         streams = {1: LineSplitter(on_output), 2: LineSplitter(on_output)}
-        sock = self._sock
-        if sock is not None:
+        attached = self._stream
+        if attached is not None:
             try:
-                for stream, data in frames(sock, self._pending):
+                for stream, data in frames(attached, self._pending):
                     streams.get(stream, streams[1]).feed(data)
             except OSError:
                 if not self.canceled:
                     raise
             finally:
-                sock.close()
-                self._sock = None
+                attached.close()
+                self._stream = None
         for lines in streams.values():
             lines.flush()
         try:

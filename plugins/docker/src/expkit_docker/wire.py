@@ -1,124 +1,98 @@
-"""HTTP/1.1 on a raw socket, just what the Docker Engine API needs.
+"""The engine's wire: HTTP connections, and the frames of an attach stream.
 
-Responses are read by Content-Length, chunked, or until the engine closes
-the connection; ``frames`` splits the multiplexed stdout/stderr stream of a
-container attach. Standard library only and cheap to import: see engine.py
-for why the run path does not use http.client or the docker SDK.
+``http.client`` speaks the HTTP. This adds what it lacks for the Docker
+engine: a connection over a unix socket, a response that closes its own
+connection, raw reads past the head of an upgraded (hijacked) connection,
+and the split of the multiplexed stdout/stderr stream, Docker's own format.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
-from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from expkit.errors import InfrastructureError
 
 
-class Body:
-    """A response body read from the raw socket: by length, chunked, or until close."""
+class UnixConnection(http.client.HTTPConnection):
+    """http.client's connection, over a unix socket instead of TCP."""
 
-    def __init__(self, sock: socket.socket, rest: bytes, headers: dict[str, str]) -> None:
-        self._sock = sock
-        self._buf = bytearray(rest)
-        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        length = headers.get("content-length")
-        self._left = int(length) if length is not None and not self._chunked else None
-        self._chunk_left = 0
-        self._done = self._left == 0
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("docker", timeout=timeout)  # the Host header; the engine ignores it
+        self.socket_path = socket_path
 
-    def _fill(self) -> bool:
-        data = self._sock.recv(65536)
-        if not data:
-            return False
-        self._buf += data
-        return True
-
-    def _line(self) -> bytes:
-        while b"\r\n" not in self._buf:
-            if not self._fill():
-                raise EOFError("connection closed inside a chunked response")
-        line, _, _rest = bytes(self._buf).partition(b"\r\n")
-        del self._buf[: len(line) + 2]
-        return line
-
-    def read(self, amount: int = -1) -> bytes:
-        """Up to ``amount`` bytes (all that is left when -1); b"" at the end."""
-        out = bytearray()
-        while not self._done and (amount < 0 or len(out) < amount):
-            want = amount - len(out) if amount >= 0 else 1 << 30
-            if self._chunked:
-                if self._chunk_left == 0:
-                    size = int(self._line().split(b";")[0] or b"0", 16)
-                    if size == 0:
-                        self._done = True
-                        break
-                    self._chunk_left = size
-                want = min(want, self._chunk_left)
-            elif self._left is not None:
-                want = min(want, self._left)
-            if not self._buf and not self._fill():
-                self._done = True
-                break
-            piece = bytes(self._buf[:want])
-            del self._buf[: len(piece)]
-            out += piece
-            if self._chunked:
-                self._chunk_left -= len(piece)
-                if self._chunk_left == 0:
-                    self._line()  # the CRLF after each chunk
-            elif self._left is not None:
-                self._left -= len(piece)
-                self._done = self._left == 0
-        return bytes(out)
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
 
 
-@dataclass
 class Reply:
-    status: int
-    headers: dict[str, str]
-    body: Body
-    sock: socket.socket
+    """A response the caller reads; ``close()`` closes its connection too."""
+
+    def __init__(
+        self,
+        conn: http.client.HTTPConnection,
+        response: http.client.HTTPResponse,
+        failure: Callable[[Exception], InfrastructureError],
+    ) -> None:
+        self.status = response.status
+        self._conn = conn
+        self._response = response
+        # The head was read through this buffered file, so stream bytes that
+        # came with it are in its buffer: read an upgraded stream from it, never
+        # from the bare socket.
+        self._file = response.fp
+        self._failure = failure
 
     def read(self, amount: int = -1) -> bytes:
-        return self.body.read(amount)
+        """Up to ``amount`` bytes of the HTTP body (all of it when -1); b"" at its end."""
+        try:
+            return self._response.read(None if amount < 0 else amount)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._failure(exc) from None
+
+    def recv(self, size: int) -> bytes:
+        """Raw bytes past the response head as they arrive (one socket read at most):
+        the stream of an upgraded connection, which carries no HTTP framing. b"" at its end."""
+        return self._file.read1(size)
 
     def close(self) -> None:
-        self.sock.close()
+        self._response.close()
+        self._conn.close()
 
 
-def read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (lower-case names) and the bytes read past them."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("the engine closed the connection without an answer")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    fields = lines[0].split(" ", 2)
-    status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, rest
+class Receiver(Protocol):
+    def recv(self, size: int, /) -> bytes: ...
 
 
-def frames(sock: socket.socket, pending: bytes = b"") -> Iterable[tuple[int, bytes]]:
-    """The (stream, payload) frames of a non-TTY attach stream: 1 = stdout, 2 = stderr."""
+def frames(stream: Receiver, pending: bytes = b"") -> Iterator[tuple[int, bytes]]:
+    """The (stream, payload) frames of a non-TTY attach stream: 1 = stdout, 2 = stderr.
+
+    Each frame is an 8-byte header (stream id, three zero bytes, payload size
+    as a big-endian u32) and the payload. ``stream`` is an upgraded Reply (or
+    a socket); ``pending`` holds bytes already read from it.
+    """
     # bytearray: deleting from the front is cheap, so long outputs stay linear.
     buf = bytearray(pending)
     while True:
         while len(buf) < 8:
-            chunk = sock.recv(65536)
+            chunk = stream.recv(65536)
             if not chunk:
                 return
             buf += chunk
-        stream, size = buf[0], int.from_bytes(buf[4:8], "big")
+        kind, size = buf[0], int.from_bytes(buf[4:8], "big")
         while len(buf) < 8 + size:
-            chunk = sock.recv(max(65536, 8 + size - len(buf)))
+            chunk = stream.recv(max(65536, 8 + size - len(buf)))
             if not chunk:
                 return
             buf += chunk
-        yield stream, bytes(buf[8 : 8 + size])
+        yield kind, bytes(buf[8 : 8 + size])
         del buf[: 8 + size]
