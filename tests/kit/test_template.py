@@ -53,7 +53,7 @@ def test_defaults_render_a_complete_package(tmp_path: Path) -> None:
         "src/expkit_tmpdir/target.py", "tests/test_contract.py", "tests/test_target.py",
     } <= files  # fmt: skip
     pyproject = (out / "pyproject.toml").read_text()
-    assert '[project.entry-points.expkit]\ntmpdir = "expkit_tmpdir.hooks"' in pyproject
+    assert '[project.entry-points.expkit]\ntmpdir = "expkit_tmpdir.hooks:plugin"' in pyproject
     # `${{ ... }}` is GitHub Actions syntax and meant to stay; any other `{{` is unrendered Jinja.
     leftovers = [f for f in files if re.search(r"(?<!\$)\{\{|\{%", (out / f).read_text())]
     assert not leftovers, f"unrendered Jinja in {leftovers}"
@@ -68,7 +68,7 @@ def test_answers_are_validated(tmp_path: Path) -> None:
 def test_rendered_answers_and_ci_workflow(rendered: Path) -> None:
     pyproject = (rendered / "pyproject.toml").read_text()
     assert 'name = "acme-expkit-scratch"' in pyproject
-    assert 'scratch = "acme_expkit_scratch.hooks"' in pyproject
+    assert 'scratch = "acme_expkit_scratch.hooks:plugin"' in pyproject
     assert "Ada Lovelace" in pyproject
     workflow = yaml.safe_load((rendered / ".github/workflows/test.yml").read_text())
     steps = workflow["jobs"]["test"]["steps"]

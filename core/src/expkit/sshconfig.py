@@ -15,8 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from expkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from expkit.model import AttachRequest
 
 DEFAULT_SSH_PORT = 22
 # Host names (RFC 1123 labels) and IPv4 addresses; IPv6 goes in brackets.
@@ -41,6 +45,17 @@ class SshOptions:
     @property
     def address(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
+
+    def compute_entries(self) -> dict[str, object]:
+        """The ``.compute`` keys (Workbench spelling) these options stand for."""
+        entries: dict[str, object] = {
+            "address": self.address,
+            "port": self.port,
+            "username": self.username,
+        }
+        if self.key_file:
+            entries["keyFile"] = self.key_file
+        return entries
 
 
 def split_address(address: str) -> tuple[str, int | None]:
@@ -157,6 +172,18 @@ def ssh_options(
         port=port or address_port or DEFAULT_SSH_PORT,
         username=username,
         key_file=check_key_file(key_file, project) if key_file else None,
+    )
+
+
+def attach_ssh_options(request: AttachRequest, *, what: str) -> SshOptions:
+    """:func:`ssh_options` for the options of an ``exp target attach`` request."""
+    return ssh_options(
+        address=request.address,
+        username=request.username,
+        port=request.port,
+        key_file=request.key_file,
+        project=request.project,
+        what=what,
     )
 
 

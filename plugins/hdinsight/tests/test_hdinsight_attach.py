@@ -8,7 +8,7 @@ import pytest
 
 from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.model import AttachRequest, ComputeTarget, PrepareRequest, RunConfig
-from expkit_hdinsight import hooks
+from expkit_hdinsight.hooks import plugin
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def project(tmp_path: Path) -> Path:
 
 def attach(project: Path, **options) -> tuple[dict, dict]:
     options.setdefault("type", "cluster")
-    result = hooks.expkit_attach(AttachRequest(name="myhdi", project=project, **options))
+    result = plugin.expkit_attach(AttachRequest(name="myhdi", project=project, **options))
     assert result is not None
     return dict(result.compute), dict(result.runconfig)
 
@@ -88,7 +88,7 @@ def test_key_file_inside_project_is_refused(project: Path) -> None:
 
 
 def test_foreign_type_is_not_answered(project: Path) -> None:
-    assert hooks.expkit_attach(AttachRequest(name="x", type="local", project=project)) is None
+    assert plugin.expkit_attach(AttachRequest(name="x", type="local", project=project)) is None
 
 
 def test_running_says_not_available_and_what_to_use(project: Path) -> None:
@@ -99,6 +99,6 @@ def test_running_says_not_available_and_what_to_use(project: Path) -> None:
         environment=None, spark=None,
     )  # fmt: skip
     with pytest.raises(TargetNotAvailableError) as info:
-        hooks.expkit_prepare(request)
+        plugin.expkit_prepare(request)
     assert "not available yet" in str(info.value)
     assert "-c local" in str(info.value)

@@ -99,7 +99,7 @@ def test_builds_once_then_hits_the_cache_without_any_process(tmp_path, monkeypat
     assert execution.wait(lines) == 0
     assert lines.seen == [f"hello from {pkg}\n", f"{env_dir}\n"]
 
-    listed = {info.env_id: info for info in LocalTarget().list_environments()}
+    listed = {info.env_id: info for info in LocalTarget().list_environments(MANAGED)}
     assert listed[first.env_id].size_bytes > 0
     assert listed[first.env_id].details["packages"] >= 1
 
@@ -120,9 +120,9 @@ def test_force_rebuilds_and_remove_deletes(tmp_path):
     first = prepare(tmp_path, spec)
     rebuilt = prepare(tmp_path, spec, force=True)
     assert not rebuilt.cached and rebuilt.env_id == first.env_id
-    assert LocalTarget().remove_environment(first.env_id) is True
+    assert LocalTarget().remove_environment(MANAGED, first.env_id) is True
     assert not (venvs.envs_root() / first.env_id).exists()
-    assert LocalTarget().remove_environment(first.env_id) is False
+    assert LocalTarget().remove_environment(MANAGED, first.env_id) is False
 
 
 def test_concurrent_builders_build_once(tmp_path):

@@ -15,7 +15,8 @@ import expkit
 from expkit.errors import ConfigError
 from expkit.model import AttachRequest, ComputeTarget, RunConfig, SparkSpec
 from expkit.plugins import Registry, make_plugin_manager
-from expkit_local import hooks, interpreter
+from expkit_local import interpreter
+from expkit_local.hooks import plugin
 from local_helpers import Lines, make_run, prepare_request
 
 HOSTILE = ("two words", "it's \"quoted\"", "$(touch pwned)", "`touch pwned`", "a\nb",
@@ -26,7 +27,7 @@ HOSTILE = ("two words", "it's \"quoted\"", "$(touch pwned)", "`touch pwned`", "a
 def hook():
     pm = make_plugin_manager(entry_points=False)
     registry = Registry(pm)
-    registry.register(hooks, name="local")
+    registry.register(plugin, name="local")
     return registry.hook
 
 

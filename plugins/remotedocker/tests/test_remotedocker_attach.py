@@ -8,7 +8,8 @@ import pytest
 
 from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.model import AttachRequest, ComputeTarget, PrepareRequest, RunConfig
-from expkit_remotedocker import hooks
+from expkit_remotedocker.hooks import plugin
+from expkit_remotedocker.target import DEFAULT_BASE_IMAGE
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def key(tmp_path: Path) -> Path:
 
 def attach(project: Path, **options) -> dict:
     options.setdefault("type", "remotedocker")
-    result = hooks.expkit_attach(AttachRequest(name="gpuvm", project=project, **options))
+    result = plugin.expkit_attach(AttachRequest(name="gpuvm", project=project, **options))
     assert result is not None
     return {"compute": dict(result.compute), "runconfig": dict(result.runconfig)}
 
@@ -40,7 +41,7 @@ def test_minimal_attach_writes_workbench_keys(project: Path) -> None:
         "address": "gpuvm.example.com",
         "port": 22,
         "username": "alice",
-        "baseDockerImage": hooks.DEFAULT_BASE_IMAGE,
+        "baseDockerImage": DEFAULT_BASE_IMAGE,
         "sharedVolumes": False,
         "nvidiaDocker": False,
     }
@@ -134,7 +135,7 @@ def test_key_file_symlinked_into_project_is_refused(project: Path, key: Path) ->
 
 def test_foreign_type_is_not_answered(project: Path) -> None:
     request = AttachRequest(name="x", type="docker", project=project)
-    assert hooks.expkit_attach(request) is None
+    assert plugin.expkit_attach(request) is None
 
 
 def test_running_says_not_available_and_what_to_use(project: Path) -> None:
@@ -144,6 +145,6 @@ def test_running_says_not_available_and_what_to_use(project: Path) -> None:
         environment=None, spark=None,
     )  # fmt: skip
     with pytest.raises(TargetNotAvailableError) as info:
-        hooks.expkit_prepare(request)
+        plugin.expkit_prepare(request)
     assert "not available yet" in str(info.value)
     assert "-c docker" in str(info.value)

@@ -10,7 +10,6 @@ them: ``exp`` loads this plugin for every command.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from expkit.errors import ConfigError, InfrastructureError, UsageError
@@ -27,6 +26,7 @@ from expkit.model import (
     RunContext,
     TargetType,
 )
+from expkit.target import Target, workbench_runconfig
 
 NAME = "docker"
 ALIASES = ("localdocker",)
@@ -46,17 +46,13 @@ def _engine():
     return Engine.from_env()
 
 
-class DockerTarget:
-    """Implements the target hooks for ``type: docker`` (hooks.py dispatches here)."""
+class DockerTarget(Target):
+    """The ``docker`` target; expkit.target.TargetPlugin calls it for its type and alias only."""
 
-    def owns(self, type_name: str) -> bool:
-        return type_name == NAME or type_name in ALIASES
-
-    def target_type(self) -> TargetType:
-        return TargetType(
-            name=NAME, package=PACKAGE, aliases=ALIASES,
-            description="a container on this machine's Docker engine, built from your environment",
-        )  # fmt: skip
+    target_type = TargetType(
+        name=NAME, package=PACKAGE, aliases=ALIASES,
+        description="a container on this machine's Docker engine, built from your environment",
+    )  # fmt: skip
 
     # ------------------------------------------------------------------ attach
 
@@ -71,19 +67,7 @@ class DockerTarget:
                 )
         from expkit_docker.layers import DEFAULT_BASE_IMAGE
 
-        runconfig: dict[str, Any] = {
-            "ArgumentVector": ["$file"],
-            "Target": request.name,
-            "Framework": "Python",
-        }
-        aml_config = Path(request.project) / "aml_config"
-        if (aml_config / "conda_dependencies.yml").is_file():
-            runconfig["CondaDependenciesFile"] = "aml_config/conda_dependencies.yml"
-        if (aml_config / "spark_dependencies.yml").is_file():
-            runconfig["SparkDependenciesFile"] = "aml_config/spark_dependencies.yml"
-        runconfig.update(
-            {"EnvironmentVariables": {}, "PrepareEnvironment": True, "TrackedRun": True}
-        )
+        runconfig = workbench_runconfig(request)
         compute = {
             "type": NAME,
             "baseDockerImage": request.base_image or DEFAULT_BASE_IMAGE,
@@ -173,7 +157,7 @@ class DockerTarget:
 
     # ------------------------------------------------------------------ environments
 
-    def list_environments(self) -> list[EnvironmentInfo]:
+    def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         from expkit_docker import usage
         from expkit_docker.names import LABEL, label
 
@@ -203,7 +187,7 @@ class DockerTarget:
                 ))  # fmt: skip
         return sorted(infos, key=lambda i: i.created or 0, reverse=True)
 
-    def remove_environment(self, env_id: str) -> bool:
+    def remove_environment(self, compute: ComputeTarget, env_id: str) -> bool:
         from expkit_docker import usage
         from expkit_docker.engine import Conflict
         from expkit_docker.names import LABEL, env_tag, label, system_tag

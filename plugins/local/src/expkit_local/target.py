@@ -24,12 +24,15 @@ from expkit.model import (
     AttachRequest,
     AttachResult,
     Collected,
+    ComputeTarget,
     EnvironmentInfo,
+    Execution,
     PreparedEnvironment,
     PrepareRequest,
     RunContext,
     TargetType,
 )
+from expkit.target import Target, workbench_runconfig
 
 from expkit_local.execution import LocalExecution
 
@@ -45,17 +48,15 @@ _REMOTE_OPTIONS = (
 )
 
 
-class LocalTarget:
-    """Implements the target hooks for ``type: local`` (the hooks module dispatches here)."""
+class LocalTarget(Target):
+    """The ``local`` target; expkit.target.TargetPlugin calls it for ``type: local`` only."""
 
-    def target_type(self) -> TargetType:
-        return TargetType(
-            name=NAME,
-            package=PACKAGE,
-            description="this machine: your own Python, or a cached venv built from "
-            "your environment",
-            compute_keys=COMPUTE_KEYS,
-        )
+    target_type = TargetType(
+        name=NAME,
+        package=PACKAGE,
+        description="this machine: your own Python, or a cached venv built from your environment",
+        compute_keys=COMPUTE_KEYS,
+    )
 
     # ------------------------------------------------------------------ attach
 
@@ -68,18 +69,8 @@ class LocalTarget:
                     hint=f"drop {flag}, or attach a target of another type "
                     "(e.g. --type remotedocker for a remote VM, --type docker for a container).",
                 )
-        runconfig: dict[str, Any] = {
-            "ArgumentVector": ["$file"],
-            "Target": request.name,
-            "Framework": "Python",
-        }
-        aml_config = Path(request.project) / "aml_config"
-        if (aml_config / "conda_dependencies.yml").is_file():
-            runconfig["CondaDependenciesFile"] = "aml_config/conda_dependencies.yml"
-        if (aml_config / "spark_dependencies.yml").is_file():
-            runconfig["SparkDependenciesFile"] = "aml_config/spark_dependencies.yml"
-        runconfig.update({"EnvironmentVariables": {}, "PrepareEnvironment": False,
-                          "TrackedRun": True})
+        # User-managed by default, as Workbench: nothing to prepare before each run.
+        runconfig = workbench_runconfig(request, prepare_environment=False)
         return AttachResult(compute={"type": NAME, "pythonLocation": "python"},
                             runconfig=runconfig)
 
@@ -162,19 +153,19 @@ class LocalTarget:
 
     # ------------------------------------------------------------------ collect
 
-    def collect(self, run: RunContext) -> Collected:
+    def collect(self, run: RunContext, execution: Execution) -> Collected:
         from expkit_local.outputs import collect_outputs
 
         return Collected(outputs=collect_outputs(run.snapshot / "outputs", run.outputs_dir))
 
     # ------------------------------------------------------------------ environments
 
-    def list_environments(self) -> list[EnvironmentInfo]:
+    def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         from expkit_local.venvs import list_envs
 
         return list_envs()
 
-    def remove_environment(self, env_id: str) -> bool:
+    def remove_environment(self, compute: ComputeTarget, env_id: str) -> bool:
         from expkit_local.venvs import remove_env
 
         return remove_env(env_id)

@@ -1,0 +1,226 @@
+"""Base classes for target plugins: write a target, not seven hook functions.
+
+The hook contract (expkit.hookspecs) asks every target plugin for seven
+hooks, six of them *firstresult* and each starting with "is this type mine?".
+That check and the forwarding are the same in every plugin, so they live
+here, once::
+
+    # expkit_slurm/target.py
+    class SlurmTarget(Target):
+        target_type = TargetType(name="slurm", package="expkit-slurm")
+
+        def attach(self, request): ...
+        def prepare(self, request): ...
+        def submit(self, run, environment): ...
+        def collect(self, run, execution): ...
+
+    # expkit_slurm/hooks.py   -- entry point: slurm = "expkit_slurm.hooks:plugin"
+    plugin = TargetPlugin(SlurmTarget())
+
+:class:`TargetPlugin` is the object pluggy registers: its methods carry the
+``hookimpl`` markers, answer for the target's name and aliases, and return
+None for every other type. The raw hooks stay the contract; a plugin may
+still implement them itself.
+
+Imported by every ``exp`` start through the plugins' hooks modules: standard
+library and expkit's light modules only.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NoReturn
+
+from expkit.errors import TargetNotAvailableError
+from expkit.hookspecs import hookimpl
+from expkit.model import AttachResult, TargetType
+
+if TYPE_CHECKING:
+    from expkit.model import (
+        AttachRequest,
+        Collected,
+        ComputeTarget,
+        EnvironmentInfo,
+        Execution,
+        PreparedEnvironment,
+        PrepareRequest,
+        RunContext,
+    )
+
+#: Dependency files a run configuration names when they exist at attach time.
+_DEPENDENCY_FILES = (
+    ("CondaDependenciesFile", "conda_dependencies.yml"),
+    ("SparkDependenciesFile", "spark_dependencies.yml"),
+)
+
+
+def workbench_runconfig(
+    request: AttachRequest, *, framework: str = "Python", prepare_environment: bool = True
+) -> dict[str, Any]:
+    """The ``.runconfig`` contents Workbench wrote on attach, for ``request``.
+
+    A dependency file is named only when it exists: a run configuration that
+    names a missing file does not load.
+    """
+    runconfig: dict[str, Any] = {
+        "ArgumentVector": ["$file"],
+        "Target": request.name,
+        "Framework": framework,
+        "EnvironmentVariables": {},
+    }
+    aml_config = Path(request.project) / "aml_config"
+    for key, filename in _DEPENDENCY_FILES:
+        if (aml_config / filename).is_file():
+            runconfig[key] = f"aml_config/{filename}"
+    runconfig.update({"PrepareEnvironment": prepare_environment, "TrackedRun": True})
+    return runconfig
+
+
+class Target(ABC):
+    """A compute target: subclass, set ``target_type``, implement the four steps.
+
+    Each method is called only for this target's own type (name or alias),
+    so none of them checks the type. Keep module-level imports light and
+    import SDKs inside the methods: ``exp`` creates every installed target at
+    start-up.
+    """
+
+    #: The ``type:`` this target answers for (its name and aliases).
+    target_type: ClassVar[TargetType]
+
+    def owns(self, type_name: str) -> bool:
+        """Whether ``type_name`` (a ``.compute`` ``type:``) is this target's name or alias."""
+        return type_name == self.target_type.name or type_name in self.target_type.aliases
+
+    @abstractmethod
+    def attach(self, request: AttachRequest) -> AttachResult:
+        """Validate ``exp target attach`` options; say what to write (see ``expkit_attach``)."""
+
+    @abstractmethod
+    def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
+        """Make the environment ready, cheaply on a cache hit (see ``expkit_prepare``)."""
+
+    @abstractmethod
+    def submit(self, run: RunContext, environment: PreparedEnvironment) -> Execution:
+        """Start the script without waiting (see ``expkit_submit``)."""
+
+    @abstractmethod
+    def collect(self, run: RunContext, execution: Execution) -> Collected:
+        """Bring back outputs and metrics, also for a failed run (see ``expkit_collect``)."""
+
+    def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
+        """The cached environments; a target that keeps no cache has none."""
+        return []
+
+    def remove_environment(self, compute: ComputeTarget, env_id: str) -> bool:
+        """Delete one cached environment; False when it did not exist."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({getattr(self, 'target_type', None)!r})"
+
+
+class TargetPlugin:
+    """The pluggy plugin object for one Target: each hook answers for the
+    target's type (name or alias) and returns None for every other type, as
+    the firstresult contract requires."""
+
+    def __init__(self, target: Target) -> None:
+        ttype = getattr(target, "target_type", None)
+        if not isinstance(ttype, TargetType):
+            # Caught when the plugin module is imported, not at the first run.
+            raise TypeError(
+                f"{type(target).__name__}.target_type must be an expkit.model.TargetType, "
+                f"got {ttype!r}"
+            )
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"TargetPlugin({self.target!r})"
+
+    @hookimpl
+    def expkit_target_types(self) -> list[TargetType]:
+        return [self.target.target_type]
+
+    @hookimpl
+    def expkit_attach(self, request: AttachRequest) -> AttachResult | None:
+        return self.target.attach(request) if self.target.owns(request.type) else None
+
+    @hookimpl
+    def expkit_prepare(self, request: PrepareRequest) -> PreparedEnvironment | None:
+        return self.target.prepare(request) if self.target.owns(request.compute.type) else None
+
+    @hookimpl
+    def expkit_submit(
+        self, run: RunContext, environment: PreparedEnvironment
+    ) -> Execution | None:
+        return self.target.submit(run, environment) if self.target.owns(run.compute.type) else None
+
+    @hookimpl
+    def expkit_collect(self, run: RunContext, execution: Execution) -> Collected | None:
+        return self.target.collect(run, execution) if self.target.owns(run.compute.type) else None
+
+    @hookimpl
+    def expkit_list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo] | None:
+        return self.target.list_environments(compute) if self.target.owns(compute.type) else None
+
+    @hookimpl
+    def expkit_remove_environment(self, compute: ComputeTarget, env_id: str) -> bool | None:
+        if not self.target.owns(compute.type):
+            return None
+        return self.target.remove_environment(compute, env_id)
+
+
+class PlaceholderTarget(Target):
+    """A declared-but-not-yet-runnable target (``TargetType.available`` False).
+
+    It is honest about it: ``exp target attach`` is fully validated and
+    writes the files Workbench wrote (the subclass checks the options in
+    :meth:`attach_files`), and prepare, submit and collect raise
+    TargetNotAvailableError saying what to use instead. It never fakes a
+    success; having built nothing, it lists no environments.
+    """
+
+    #: The ``Framework`` of the run configuration written on attach.
+    framework: ClassVar[str] = "Python"
+    #: Completes "this version validates its configuration but cannot ...".
+    cannot: ClassVar[str] = "run scripts on it"
+    #: What to use instead, for the error's "Instead:" line.
+    instead: ClassVar[str]
+
+    @abstractmethod
+    def attach_files(self, request: AttachRequest) -> Mapping[str, Any]:
+        """Validate the attach options; return the ``.compute`` keys besides ``type``.
+
+        Raise ConfigError for an option the type rejects. Never return a secret:
+        the result is written to the project folder.
+        """
+
+    def attach(self, request: AttachRequest) -> AttachResult:
+        compute = {"type": self.target_type.name, **self.attach_files(request)}
+        runconfig = workbench_runconfig(request, framework=self.framework)
+        return AttachResult(compute=compute, runconfig=runconfig)
+
+    def not_available_message(self, compute: ComputeTarget) -> str:
+        ttype = self.target_type
+        return (
+            f"target {compute.name!r} (type {ttype.name}, {ttype.package}) is not available "
+            f"yet: this version validates its configuration but cannot {self.cannot}.\n"
+            f"  Instead: {self.instead}"
+        )
+
+    def _not_available(self, compute: ComputeTarget) -> NoReturn:
+        raise TargetNotAvailableError(self.not_available_message(compute))
+
+    def prepare(self, request: PrepareRequest) -> NoReturn:
+        self._not_available(request.compute)
+
+    def submit(self, run: RunContext, environment: PreparedEnvironment) -> NoReturn:
+        self._not_available(run.compute)
+
+    def collect(self, run: RunContext, execution: Execution) -> NoReturn:
+        self._not_available(run.compute)
+
+
+__all__ = ["PlaceholderTarget", "Target", "TargetPlugin", "workbench_runconfig"]

@@ -1,0 +1,183 @@
+"""expkit.target: a Target subclass becomes a plugin whose hooks answer for its type only.
+
+The fakes here are plain Target subclasses (no engine); the hooks are called
+through a real pluggy manager, as ``exp`` calls them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from expkit.errors import ConfigError, TargetNotAvailableError
+from expkit.model import (
+    AttachRequest,
+    AttachResult,
+    Collected,
+    ComputeTarget,
+    PreparedEnvironment,
+    PrepareRequest,
+    RunConfig,
+    TargetType,
+)
+from expkit.plugins import Registry, make_plugin_manager
+from expkit.target import PlaceholderTarget, Target, TargetPlugin, workbench_runconfig
+from expkit.testing import make_run_context
+
+
+class Execution:
+    def wait(self, on_output) -> int:
+        return 0
+
+    def cancel(self) -> None:
+        pass
+
+
+class EchoTarget(Target):
+    """Records each call, so a test can tell which method was reached."""
+
+    target_type = TargetType(name="echo", package="expkit-echo", aliases=("echo2",))
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def attach(self, request: AttachRequest) -> AttachResult:
+        self.calls.append("attach")
+        return AttachResult(compute={"type": "echo"}, runconfig=workbench_runconfig(request))
+
+    def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
+        self.calls.append("prepare")
+        return PreparedEnvironment(env_id=None, location="here", python="python3")
+
+    def submit(self, run, environment) -> Execution:
+        self.calls.append("submit")
+        return Execution()
+
+    def collect(self, run, execution) -> Collected:
+        self.calls.append("collect")
+        return Collected(outputs=("a.txt",))
+
+
+class LaterTarget(PlaceholderTarget):
+    target_type = TargetType(name="later", package="expkit-later", available=False)
+    framework = "PySpark"
+    cannot = "reach the moon"
+    instead = "use `-c local`."
+
+    def attach_files(self, request: AttachRequest) -> dict[str, object]:
+        if request.address is None:
+            raise ConfigError("a later target needs --address", key="--address")
+        return {"address": request.address}
+
+
+def registry_with(*plugins: TargetPlugin) -> Registry:
+    registry = Registry(make_plugin_manager(entry_points=False))
+    for index, plugin in enumerate(plugins):
+        registry.register(plugin, name=f"p{index}")
+    return registry
+
+
+def prepare_request(project: Path, compute: ComputeTarget) -> PrepareRequest:
+    return PrepareRequest(project=project, compute=compute, environment=None, spark=None,
+                          runconfig=RunConfig(name="r", target=compute.name))  # fmt: skip
+
+
+def test_each_hook_reaches_the_target_that_owns_the_type(tmp_path: Path) -> None:
+    echo = EchoTarget()
+    registry = registry_with(TargetPlugin(echo), TargetPlugin(LaterTarget()))
+    assert registry.owner("echo") == registry.owner("echo2") == "p0"
+    assert registry.owner("later") == "p1" and not registry.types["later"].available
+
+    hook = registry.hook
+    attached = hook.expkit_attach(request=AttachRequest(name="e", type="echo2", project=tmp_path))
+    assert attached.compute == {"type": "echo"} and attached.runconfig["Target"] == "e"
+    compute = ComputeTarget(name="e", type="echo")
+    run = make_run_context(tmp_path, compute, "print(1)\n")
+    environment = hook.expkit_prepare(request=prepare_request(run.project, compute))
+    execution = hook.expkit_submit(run=run, environment=environment)
+    assert hook.expkit_collect(run=run, execution=execution).outputs == ("a.txt",)
+    assert echo.calls == ["attach", "prepare", "submit", "collect"]
+    # The defaults of a target that keeps no environment cache.
+    assert hook.expkit_list_environments(compute=compute) == []
+    assert hook.expkit_remove_environment(compute=compute, env_id="0" * 16) is False
+
+
+def test_foreign_types_get_none_from_every_hook(tmp_path: Path) -> None:
+    echo = EchoTarget()
+    plugin = TargetPlugin(echo)
+    other = ComputeTarget(name="o", type="other")
+    run = make_run_context(tmp_path, other, "print(1)\n")
+    assert plugin.expkit_attach(AttachRequest(name="o", type="other", project=tmp_path)) is None
+    assert plugin.expkit_prepare(prepare_request(tmp_path, other)) is None
+    assert plugin.expkit_submit(run, PreparedEnvironment(None, "x", "python3")) is None
+    assert plugin.expkit_collect(run, Execution()) is None
+    assert plugin.expkit_list_environments(other) is None
+    assert plugin.expkit_remove_environment(other, "0" * 16) is None
+    assert echo.calls == [], "a foreign type reached the target"
+
+
+def test_a_target_must_declare_its_type_and_implement_the_steps() -> None:
+    class Untyped(EchoTarget):
+        target_type = None  # type: ignore[assignment]
+
+    with pytest.raises(TypeError, match="Untyped.target_type must be an expkit.model.TargetType"):
+        TargetPlugin(Untyped())
+
+    class Incomplete(Target):
+        target_type = TargetType(name="x", package="x")
+
+        def attach(self, request):
+            raise NotImplementedError
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()  # type: ignore[abstract]
+
+
+def test_placeholder_attach_writes_type_entries_and_runconfig(tmp_path: Path) -> None:
+    (tmp_path / "aml_config").mkdir()
+    (tmp_path / "aml_config" / "spark_dependencies.yml").write_text("configuration: {}\n")
+    plugin = TargetPlugin(LaterTarget())
+    request = AttachRequest(name="moon", type="later", project=tmp_path, address="h")
+    result = plugin.expkit_attach(request)
+    assert dict(result.compute) == {"type": "later", "address": "h"}
+    assert result.runconfig == {
+        "ArgumentVector": ["$file"], "Target": "moon", "Framework": "PySpark",
+        "EnvironmentVariables": {}, "SparkDependenciesFile": "aml_config/spark_dependencies.yml",
+        "PrepareEnvironment": True, "TrackedRun": True,
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="needs --address"):
+        plugin.expkit_attach(AttachRequest(name="moon", type="later", project=tmp_path))
+
+
+def test_placeholder_refuses_every_run_step_saying_what_to_use(tmp_path: Path) -> None:
+    plugin = TargetPlugin(LaterTarget())
+    compute = ComputeTarget(name="moon", type="later")
+    run = make_run_context(tmp_path, compute, "print(1)\n")
+    steps = {
+        "prepare": lambda: plugin.expkit_prepare(prepare_request(tmp_path, compute)),
+        "submit": lambda: plugin.expkit_submit(run, PreparedEnvironment(None, "x", "python3")),
+        "collect": lambda: plugin.expkit_collect(run, Execution()),
+    }
+    for step, call in steps.items():
+        with pytest.raises(TargetNotAvailableError) as info:
+            call()
+        assert str(info.value) == (
+            "target 'moon' (type later, expkit-later) is not available yet: this version "
+            "validates its configuration but cannot reach the moon.\n  Instead: use `-c local`."
+        ), step
+    assert plugin.expkit_list_environments(compute) == []
+    assert not any(run.run_dir.iterdir())
+
+
+def test_workbench_runconfig_names_only_existing_dependency_files(tmp_path: Path) -> None:
+    request = AttachRequest(name="t", type="x", project=tmp_path)
+    assert workbench_runconfig(request, prepare_environment=False) == {
+        "ArgumentVector": ["$file"], "Target": "t", "Framework": "Python",
+        "EnvironmentVariables": {}, "PrepareEnvironment": False, "TrackedRun": True,
+    }  # fmt: skip
+    (tmp_path / "aml_config").mkdir()
+    (tmp_path / "aml_config" / "conda_dependencies.yml").write_text("dependencies: []\n")
+    named = workbench_runconfig(request)
+    assert named["CondaDependenciesFile"] == "aml_config/conda_dependencies.yml"
+    assert "SparkDependenciesFile" not in named and named["PrepareEnvironment"] is True
