@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from expkit.model import ComputeTarget
+from expkit.testing.run_checks import PLACEHOLDER_TESTS, RUN_TESTS
 from expkit.testing import TargetContract, compute_from_mapping, make_run_context
 
 pytest_plugins = ["pytester"]
@@ -197,6 +198,7 @@ class TestFakeAliasContract(TargetContract):
 
     target_type = "fake-alias"
     entry_point = "fake-contract"
+    bad_options = ({"address": "127.0.0.1"},)
     run_timeout = 30
 
     @pytest.fixture
@@ -288,7 +290,10 @@ def test_contract_catches_a_broken_plugin(pytester, variant):
 
 
 def _contract_tests() -> set[str]:
-    return {name for name in dir(TargetContract) if name.startswith("test_")}
+    """The checks a contract for a target that runs scripts collects."""
+    return {
+        name for name in dir(TargetContract) if name.startswith("test_")
+    } - set(PLACEHOLDER_TESTS)
 
 
 TEST_NAMES = _contract_tests()
@@ -307,3 +312,29 @@ def test_missing_entry_point_is_a_clear_failure(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "entry_point_loads")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*no entry point 'no-such-entry-point' in group 'expkit'*"])
+
+
+def test_only_the_checks_that_apply_are_collected():
+    runnable = {n for n in dir(TestFakeContract) if n.startswith("test_") and getattr(TestFakeContract, n)}
+    placeholder = {
+        n for n in dir(TestFakePlaceholderContract)
+        if n.startswith("test_") and getattr(TestFakePlaceholderContract, n)
+    }
+    assert set(RUN_TESTS) <= runnable and not set(PLACEHOLDER_TESTS) & runnable
+    assert set(PLACEHOLDER_TESTS) <= placeholder and not set(RUN_TESTS) & placeholder
+
+
+def test_a_contract_without_bad_options_fails(pytester, fake_site):
+    pytester.syspathinsert(fake_site)
+    pytester.makepyfile(
+        test_lazy="""
+        from expkit.testing import TargetContract
+
+        class TestLazy(TargetContract):
+            target_type = "fake"
+            entry_point = "fake-contract"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "bad_options")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*declare bad_options*"])

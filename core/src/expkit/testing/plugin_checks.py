@@ -123,6 +123,10 @@ class PluginChecks:
     def test_attach_rejects_bad_options(
         self, contract_registry: Registry, attach_request: AttachRequest, bad_option
     ) -> None:
+        assert bad_option is not None, (
+            "declare bad_options: attach options this type must reject (e.g. an address "
+            "for a local target, a port out of range)"
+        )
         try:
             request = dataclasses.replace(attach_request, **bad_option)
         except TypeError as exc:

@@ -77,10 +77,6 @@ class RunChecks:
         assert isinstance(collected, Collected), f"expkit_collect returned {collected!r}"
         return collected
 
-    def _needs_runs(self) -> None:
-        if not self.runs_scripts:
-            pytest.skip("placeholder target: runs_scripts = False")
-
     def test_run_succeeds(
         self,
         contract_registry: Registry,
@@ -88,7 +84,6 @@ class RunChecks:
         environment_spec: EnvironmentSpec | None,
         tmp_path: Path,
     ) -> None:
-        self._needs_runs()
         run = make_run_context(
             tmp_path,
             contract_compute,
@@ -135,7 +130,6 @@ class RunChecks:
         environment_spec: EnvironmentSpec | None,
         tmp_path: Path,
     ) -> None:
-        self._needs_runs()
         run = make_run_context(
             tmp_path,
             contract_compute,
@@ -159,7 +153,6 @@ class RunChecks:
         environment_spec: EnvironmentSpec | None,
         tmp_path: Path,
     ) -> None:
-        self._needs_runs()
         run = make_run_context(
             tmp_path, contract_compute, SLEEP_SCRIPT, environment_spec=environment_spec
         )
@@ -201,7 +194,6 @@ class RunChecks:
     def test_lists_its_environments(
         self, contract_registry: Registry, contract_compute: ComputeTarget
     ) -> None:
-        self._needs_runs()
         listed = contract_registry.hook.expkit_list_environments(compute=contract_compute)
         assert isinstance(listed, list), (
             "expkit_list_environments must return a list for its own type (empty when it keeps no cache)"
@@ -214,14 +206,9 @@ class RunChecks:
 
     # ------------------------------------------------------------------ placeholders
 
-    def _needs_placeholder(self) -> None:
-        if self.runs_scripts:
-            pytest.skip("runs scripts: the placeholder checks do not apply")
-
     def test_placeholder_prepare_is_not_available(
         self, contract_registry: Registry, contract_compute: ComputeTarget, tmp_path: Path
     ) -> None:
-        self._needs_placeholder()
         run = make_run_context(tmp_path, contract_compute, CONTRACT_SCRIPT)
         request = PrepareRequest(
             project=run.project,
@@ -236,8 +223,21 @@ class RunChecks:
     def test_placeholder_submit_is_not_available(
         self, contract_registry: Registry, contract_compute: ComputeTarget, tmp_path: Path
     ) -> None:
-        self._needs_placeholder()
         run = make_run_context(tmp_path, contract_compute, CONTRACT_SCRIPT)
         prepared = PreparedEnvironment(env_id=None, location="nowhere", python="python")
         with pytest.raises(TargetNotAvailableError, match="not available yet"):
             contract_registry.hook.expkit_submit(run=run, environment=prepared)
+
+
+#: Checks for targets that run scripts, and for placeholders (runs_scripts = False).
+#: TargetContract keeps only the set that applies, so nothing is skipped.
+RUN_TESTS = (
+    "test_run_succeeds",
+    "test_failing_run_returns_its_code_and_keeps_outputs",
+    "test_cancel_stops_the_run",
+    "test_lists_its_environments",
+)
+PLACEHOLDER_TESTS = (
+    "test_placeholder_prepare_is_not_available",
+    "test_placeholder_submit_is_not_available",
+)
