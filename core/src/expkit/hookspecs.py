@@ -12,6 +12,7 @@ Anyone may implement the event hooks (``expkit_run_started``,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -118,6 +119,25 @@ def expkit_remove_environment(compute: ComputeTarget, env_id: str) -> bool | Non
 
     Return True when it was removed, False when it did not exist, None when
     ``compute.type`` is not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_stop_orphan(compute: ComputeTarget, run_id: str, run_dir: Path) -> bool | None:
+    """Stop what a run left behind when its ``exp`` process died without ending it.
+
+    Called when the history finds a run whose owning ``exp`` process is gone
+    (killed with SIGKILL, a crash, a closed terminal) while the run was still
+    preparing or running, and by ``exp runs cancel`` for such a run. Stop the
+    script and everything it started (a process group, a container) and free
+    what the run held; never touch another run's resources.
+
+    :param compute: the run's compute target, as configured now.
+    :param run_id: the run's id (containers, processes may carry it as a label).
+    :param run_dir: the run's folder in the history, where ``expkit_submit``
+        may have left what it needs to find the run again.
+    :return: True when something was stopped, False when nothing was left,
+        None when ``compute.type`` is not this plugin's.
     """
 
 

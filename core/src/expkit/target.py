@@ -117,6 +117,10 @@ class Target(ABC):
         """Delete one cached environment; False when it did not exist."""
         return False
 
+    def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
+        """Stop what a run whose ``exp`` died left running (see ``expkit_stop_orphan``)."""
+        return False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self, 'target_type', None)!r})"
 
@@ -170,6 +174,12 @@ class TargetPlugin:
         if not self.target.owns(compute.type):
             return None
         return self.target.remove_environment(compute, env_id)
+
+    @hookimpl
+    def expkit_stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool | None:
+        if not self.target.owns(compute.type):
+            return None
+        return self.target.stop_orphan(compute, run_id, run_dir)
 
 
 class PlaceholderTarget(Target):
