@@ -234,6 +234,94 @@ def test_list_outputs(tmp_path: Path) -> None:
     assert list_outputs(tmp_path / "none") == ()
 
 
+def test_list_outputs_lists_regular_files_only(tmp_path: Path) -> None:
+    """Links are neither listed nor followed: the list is what `exp runs download` writes."""
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub/a.txt").write_text("a")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere/secret.txt").write_text("s")
+    os.symlink(tmp_path / "elsewhere", out / "dirlink")
+    os.symlink("sub/a.txt", out / "filelink")
+    os.symlink("/etc/passwd", out / "passwd")
+    os.mkfifo(out / "fifo")
+    assert list_outputs(out) == ("sub/a.txt",)
+    os.symlink(out, tmp_path / "outlink")
+    assert list_outputs(tmp_path / "outlink") == ()
+
+
+def test_records_with_undecodable_names_are_stored_and_read_back(history: History) -> None:
+    """A name that is not valid UTF-8 (held as lone surrogates) survives the index and
+    record.json byte for byte."""
+    name = os.fsdecode(b"model_\xff.bin")
+    record = history.create(target="local", runconfig="local", script="s.py", args=[name])
+    record = history.save(dataclasses.replace(record, status="completed", outputs=(name,)))
+    again = history.get(record.id)
+    assert os.fsencode(again.outputs[0]) == b"model_\xff.bin" and again.args == (name,)
+    on_disk = json.loads((history.run_dir(record.id) / "record.json").read_bytes())
+    assert os.fsencode(on_disk["outputs"][0]) == b"model_\xff.bin"
+
+
+def test_rebuilt_index_keeps_the_owner_of_active_runs(tmp_path: Path) -> None:
+    """Deleting the index while a run is active must not make the run look lost."""
+    with History(tmp_path) as history:
+        record = history.create(target="local", runconfig="local", script="s.py")
+        owner = history.owner_of(record.id)
+    assert owner == current()
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (tmp_path / ".exp" / name).unlink(missing_ok=True)
+    with History(tmp_path) as history:
+        assert history.owner_of(record.id) == owner
+        assert history.reap_lost() == []
+        assert history.get(record.id).status == "preparing"
+
+
+def test_rebuilt_run_without_any_owner_is_never_reaped(tmp_path: Path) -> None:
+    with History(tmp_path) as history:
+        record = history.create(target="local", runconfig="local", script="s.py")
+    (tmp_path / ".exp/runs" / record.id / "owner.json").unlink()
+    (tmp_path / ".exp/index.sqlite").unlink()
+    with History(tmp_path) as history:
+        assert history.owner_of(record.id) is None
+        assert history.reap_lost() == []
+        assert history.get(record.id).status == "preparing"
+
+
+def test_rebuilt_run_of_a_dead_owner_is_still_reaped(tmp_path: Path) -> None:
+    with History(tmp_path) as history:
+        record = history.create(target="local", runconfig="local", script="s.py")
+    owner_file = tmp_path / ".exp/runs" / record.id / "owner.json"
+    data = json.loads(owner_file.read_text())
+    owner_file.write_text(json.dumps({**data, "start": "1"}))  # another process's start time
+    (tmp_path / ".exp/index.sqlite").unlink()
+    with History(tmp_path) as history:
+        assert [r.id for r in history.reap_lost()] == [record.id]
+
+
+def test_the_end_of_a_run_reaches_an_index_replaced_under_it(tmp_path: Path) -> None:
+    """A run's exp writes its final record into the index that exists now, not into
+    the deleted file its connection opened."""
+    with History(tmp_path) as running:
+        record = running.create(target="local", runconfig="local", script="s.py")
+        running.save(dataclasses.replace(record, status="running"))
+        for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+            (tmp_path / ".exp" / name).unlink(missing_ok=True)
+        with History(tmp_path) as other:
+            assert other.get(record.id).status == "running"  # rebuilt, owner alive
+            running.save(dataclasses.replace(record, status="completed", exit_code=0))
+            assert other.get(record.id).status == "completed"
+
+
+def test_a_run_whose_end_only_reached_record_json_is_not_marked_lost(tmp_path: Path) -> None:
+    with History(tmp_path) as history:
+        record = history.create(target="local", runconfig="local", script="s.py")
+        history.conn.execute("UPDATE runs SET owner_start = '1' WHERE id = ?", (record.id,))
+        done = dataclasses.replace(record, status="completed", exit_code=0)
+        history._write_record(done)  # its exp wrote record.json, then lost the index
+        assert history.reap_lost() == []
+        assert history.get(record.id).status == "completed"
+
+
 def test_owner_start_time_is_read_from_proc() -> None:
     if not os.path.exists("/proc/self/stat"):
         pytest.skip("no /proc")

@@ -307,3 +307,34 @@ def test_deleted_objects_are_restored_from_the_project(root: Path, tmp_path: Pat
     assert take_snapshot(root, store, cache).id == snap.id
     materialize(store, snap.id, tmp_path / "dest")
     assert (tmp_path / "dest/a.py").read_text() == "a"
+
+
+def test_undecodable_file_names_are_snapshotted_byte_exact(root: Path, tmp_path: Path) -> None:
+    """Names that are not valid UTF-8 go through the SQLite scan cache (twice: the second
+    snapshot reads them back from it) and are materialized with their exact bytes."""
+    from expkit.history import History
+
+    raw = os.fsencode(root)
+    with open(raw + b"/data_\xff.txt", "wb") as handle:
+        handle.write(b"x")
+    os.mkdir(raw + b"/dir_\xfe")
+    with open(raw + b"/dir_\xfe/.gitignore", "wb") as handle:
+        handle.write(b"skip_\xfd.txt\n")
+    for name in (b"keep_\xfc.txt", b"skip_\xfd.txt"):
+        with open(raw + b"/dir_\xfe/" + name, "wb") as handle:
+            handle.write(name)
+    age(root / os.fsdecode(b"data_\xff.txt"))
+    with History(tmp_path / "history") as history:
+        first = take_snapshot(root, history.store, history.scan_cache())
+        second = take_snapshot(root, history.store, history.scan_cache())
+    assert first.id == second.id
+    dest = tmp_path / "dest"
+    materialize(tmp_path / "history" / ".exp", first.id, dest)
+    found = sorted(
+        os.path.relpath(os.path.join(folder, name), os.fsencode(dest))
+        for folder, _, names in os.walk(os.fsencode(dest))
+        for name in names
+    )
+    assert found == [b"data_\xff.txt", b"dir_\xfe/.gitignore", b"dir_\xfe/keep_\xfc.txt"]
+    with open(os.fsencode(dest) + b"/dir_\xfe/keep_\xfc.txt", "rb") as handle:
+        assert handle.read() == b"keep_\xfc.txt"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from docker_e2e import (
@@ -164,37 +165,105 @@ def test_conda_package_from_a_local_channel_is_installed_and_importable(docker_p
     assert f"{name}=0.1=py_0 (conda)" in rec["packages"]
 
 
-def test_host_pip_config_reaches_the_build_and_is_not_baked_in(docker_project, tmp_path):
-    """pip inside the build reaches PyPI through this machine's settings (CA bundle, index)."""
+def _marker_settings(tmp_path, token: str) -> tuple[dict[str, str], list[str]]:
+    """Host pip settings that carry marker values: index URL with credentials, trusted
+    host, CA bundle, proxies. Every address is a closed loopback port, and the build
+    installs a local wheel without dependencies, so nothing is ever contacted."""
+    bundle = tmp_path / "marker-ca.pem"
+    host_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    real = host_bundle.read_bytes() if host_bundle.is_file() else b""
+    bundle.write_bytes(f"# expkit-marker-ca-{token}\n".encode() + real)
+    env = {
+        "PIP_INDEX_URL": (
+            f"http://expkit-marker-user-{token}:expkit-marker-secret-{token}@127.0.0.1:9/simple"
+        ),
+        "PIP_TRUSTED_HOST": f"expkit-marker-host-{token}",
+        "PIP_CERT": str(bundle),
+        "HTTPS_PROXY": f"http://expkit-marker-proxy-{token}:pw@127.0.0.1:9",
+        "HTTP_PROXY": f"http://expkit-marker-proxy-{token}:pw@127.0.0.1:9",
+    }
+    markers = [
+        f"expkit-marker-secret-{token}", f"expkit-marker-user-{token}",
+        f"expkit-marker-host-{token}", f"expkit-marker-ca-{token}",
+        f"expkit-marker-proxy-{token}",
+    ]  # fmt: skip
+    return env, markers
+
+
+def _scan(chunks, markers: list[bytes], found: set[bytes]) -> None:
+    """Add to ``found`` each marker occurring in the byte ``chunks`` (also across chunks)."""
+    keep = max(len(m) for m in markers)
+    tail = b""
+    for chunk in chunks:
+        window = tail + chunk
+        found.update(m for m in markers if m in window)
+        tail = window[-keep:]
+
+
+def _markers_in_saved_image(ref: str, markers: list[str]) -> set[str]:
+    """Markers found anywhere in ``docker save ref``: every layer's files (names and
+    contents; a gzip-compressed layer is unpacked), the image config, the manifest."""
+    import itertools
+    import tarfile
+    import zlib
+
+    wanted = [m.encode() for m in markers]
+    found: set[bytes] = set()
+    layers = 0
+    proc = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as saved:
+            for member in saved:
+                found.update(m for m in wanted if m in member.name.encode())
+                if not member.isfile():
+                    continue
+                data = saved.extractfile(member)
+                chunks = iter(lambda: data.read(1 << 20), b"")
+                first = next(chunks, b"")
+                chunks = itertools.chain([first], chunks)
+                if first[:2] == b"\x1f\x8b":
+                    unzip = zlib.decompressobj(wbits=31)
+                    chunks = (unzip.decompress(c) for c in chunks)
+                _scan(chunks, wanted, found)
+                layers += member.name.endswith("layer.tar") or first[257:262] == b"ustar"
+    finally:
+        proc.stdout.close()
+        assert proc.wait(timeout=120) == 0, "docker save failed"
+    assert layers >= 2, "docker save gave no layers to check"
+    return {m.decode() for m in found}
+
+
+def test_host_pip_config_reaches_the_build_and_is_never_baked_in(docker_project, tmp_path):
+    """Both layers are built with the host's pip settings; none of them is in the image."""
     name = unique()
-    _with_wheel(docker_project, name, extra_pip=["six"])
-    marker = f"expkit-marker-{unique('m')}.invalid"
-    env = {"PIP_INDEX_URL": "https://pypi.org/simple", "PIP_TRUSTED_HOST": marker}
-    result = docker_project.exp("prepare", "-c", "docker", "--json", env=env, timeout=600)
-    if (
-        result.returncode != 0
-        and "six" in result.stderr
-        and "No matching distribution" in result.stderr
-    ):
-        pytest.skip("PyPI is not reachable from this machine")
+    _with_wheel(docker_project, name)
+    token = unique("m")
+    env, markers = _marker_settings(tmp_path, token)
+    # --force: the system layer is built now too, with these settings, not found cached.
+    result = docker_project.exp("prepare", "-c", "docker", "--force", "--json", env=env)
     assert result.returncode == 0, result.output
+    assert "building the system layer" in result.stderr
+    assert "building the pip layer" in result.stderr
     import json
 
     prepared = json.loads(result.stdout)
-    assert any(p.startswith("six==") for p in prepared["packages"])
+    assert any(p.startswith(name) for p in prepared["packages"])
     ref = prepared["location"]
-    # Nothing of the configuration is in the image: not in its config or history ...
+    # The settings did reach pip inside the build ("Looking in indexes: http://user:****@...") ...
+    assert f"expkit-marker-user-{token}" in result.stderr
+    # ... and nothing of them is in the image's config, labels, env or history ...
     inspect = subprocess.run(
         ["docker", "image", "inspect", ref], capture_output=True, text=True, check=True
-    )
+    ).stdout
     history = subprocess.run(
-        ["docker", "history", "--no-trunc", ref], capture_output=True, text=True, check=True
-    )
-    for text in (inspect.stdout, history.stdout):
-        assert marker not in text and "PIP_CERT" not in text and "ca.crt" not in text
-    # ... nor in any file of any layer.
-    saved = subprocess.run(["docker", "save", ref], capture_output=True, check=True).stdout
-    assert marker.encode() not in saved
-    # (the history names the build script that ran; its folder is gone from every layer)
-    for leaked in (b"expkit-build/net/", b"expkit-build/env.sh", b"expkit-build/requirements.txt"):
-        assert leaked not in saved
+        ["docker", "history", "--no-trunc", "--format", "{{json .}}", ref],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    config = json.loads(inspect)[0]["Config"]
+    for text in (inspect, history, json.dumps(config.get("Env")), json.dumps(config["Labels"])):
+        assert [m for m in markers if m in text] == []
+        assert "PIP_CERT" not in text and "ca.crt" not in text
+    # ... nor in any file of any layer, nor the build folder's files. (The package the
+    # build installed is found: the scan does read the layers' files.)
+    build_files = ["expkit-build/net/", "expkit-build/env.sh", "expkit-build/requirements.txt"]
+    assert _markers_in_saved_image(ref, [*markers, *build_files, name]) == {name}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -199,3 +201,37 @@ def test_engine_unreachable_is_a_clear_error(docker_project, tmp_path):
     assert f"cannot reach the Docker engine at unix://{dead}" in result.stderr
     assert "ensure-engine.sh" in result.stderr
     assert "Traceback" not in result.output
+
+
+ODD_NAME = "pd:x ü ☃"  # ":" broke "host:container" bind strings; a space and unicode too
+
+
+def test_colon_space_and_unicode_in_host_paths_mount_cleanly(docker_project, tmp_path):
+    """The project, its run folder (metrics mount), sharedVolumes and nativeSharedDirectory."""
+    root = tmp_path / ODD_NAME / "project"
+    shutil.copytree(docker_project.root, root)
+    project = dataclasses.replace(docker_project, root=root)
+    shared = tmp_path / f"share {ODD_NAME}"
+    shared.mkdir()
+    (shared / "in.txt").write_text("host data")
+    project.write(
+        "odd.py",
+        """
+        import os
+        from expkit import log
+        print("read:", open(os.path.join(os.environ["EXPKIT_SHARED_DIR"], "in.txt")).read())
+        open("outputs/out.txt", "w").write(os.getcwd())
+        log("ok", 1)
+    """,
+    )
+    for number, shared_volumes in enumerate((True, False), start=1):
+        project.write(
+            "aml_config/docker.compute",
+            docker_compute(sharedVolumes=shared_volumes, nativeSharedDirectory=str(shared)),
+        )
+        result = project.exp("run", "-c", "docker", "odd.py")
+        assert result.returncode == 0, result.output
+        assert "read: host data" in result.stdout
+        rec = record(project, str(number))
+        assert rec["status"] == "completed", rec
+        assert rec["metrics"] == {"ok": 1} and rec["outputs"] == ["out.txt"]

@@ -60,6 +60,17 @@ def runs_list(project, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def exp_bytes(project, *args: str, timeout: float = 300):
+    """``exp ARGS`` in ``project`` with stdout/stderr as bytes (exact ``\\r``, any encoding)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("exp", path=str(Path(sys.executable).parent)) or shutil.which("exp")
+    assert exe, "the `exp` console script is not installed"
+    return subprocess.run([exe, *args], cwd=project.root, env=project.env,
+                          capture_output=True, timeout=timeout)
+
+
 def read_until(stream, predicate: Callable[[str], bool], timeout: float = 60) -> list[str]:
     """Lines of ``stream`` up to the first one matching ``predicate`` (fails at EOF)."""
     lines: list[str] = []

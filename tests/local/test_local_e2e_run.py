@@ -6,9 +6,10 @@ import hashlib
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
-from local_e2e import REPO, run_record, runs_list
+from local_e2e import REPO, exp_bytes, run_record, runs_list
 
 HOSTILE_ARGS = [
     "two words", "it's", 'say "hi"', "$(touch pwned-arg)", "`touch pwned-tick`", "$HOME",
@@ -260,3 +261,52 @@ def test_runs_with_git_record_the_commit(local_project):
                           capture_output=True, text=True, check=True).stdout.strip()
     record = run_record(local_project)
     assert record["git_commit"] == head
+
+
+def test_a_huge_single_line_arrives_intact_and_fast(local_project):
+    """One 40 MiB line without a line end until the last byte takes linear time (it
+    took ~17 s when each read re-split the whole pending line; ~1 s now)."""
+    size = 40 << 20
+    local_project.write("big.py", f"""
+        import sys
+        sys.stdout.write("x" * {size} + "\\n")
+    """)
+    started = time.monotonic()
+    proc = exp_bytes(local_project, "run", "-c", "local", "big.py", timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert took < 10, f"{took:.1f} s"
+    assert proc.stdout == b"x" * size + b"\n"
+    record = run_record(local_project)
+    log = local_project.root / ".exp" / "runs" / record["id"] / "log.txt"
+    assert log.stat().st_size == size + 1
+    assert log.read_bytes() == proc.stdout
+
+
+def test_output_links_follow_one_rule_and_download_writes_no_link(local_project, tmp_path):
+    """A link to a file inside outputs/ is kept as a copy of it; a link out of outputs/
+    (here to /etc/passwd and to a folder) is dropped and named in the log."""
+    local_project.write("links.py", """
+        import os
+        os.makedirs("outputs/models", exist_ok=True)
+        open("outputs/models/final.txt", "w").write("weights")
+        os.symlink("models/final.txt", "outputs/latest.txt")
+        os.symlink("models", "outputs/models_link")
+        os.symlink("/etc/passwd", "outputs/passwd")
+        os.symlink("/etc", "outputs/etc")
+    """)
+    result = local_project.exp("run", "-c", "local", "links.py")
+    assert result.returncode == 0, result.output
+    assert "left out outputs/passwd -> /etc/passwd" in result.stderr
+    record = run_record(local_project)
+    assert record["outputs"] == ["latest.txt", "models/final.txt", "models_link/final.txt"]
+    logs = local_project.exp("runs", "logs", "1").stdout
+    assert "left out outputs/passwd" in logs and "left out outputs/etc" in logs
+    folder = tmp_path / "downloaded"
+    downloaded = local_project.exp("runs", "download", "1", "--to", str(folder))
+    assert downloaded.returncode == 0, downloaded.output
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                     if not p.is_dir() or p.is_symlink())
+    assert written == record["outputs"]
+    assert not [p for p in folder.rglob("*") if p.is_symlink()]
+    assert (folder / "latest.txt").read_text() == "weights"

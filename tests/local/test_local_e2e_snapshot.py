@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from local_e2e import run_record
 
@@ -70,3 +71,41 @@ def test_oversize_snapshot_is_refused_naming_the_largest_files(local_project):
     assert "Traceback" not in result.output
     ok = project.exp("run", "-c", "local", "list.py", env={"EXPKIT_SNAPSHOT_LIMIT_MB": "10"})
     assert ok.returncode == 0, ok.output
+
+
+BYTES_SCRIPT = """
+import os
+names = sorted(n for n in os.listdir(b".") if n not in (b"outputs",))
+with open(b"data_\\xff.txt", "rb") as f:
+    content = f.read()
+os.makedirs("outputs", exist_ok=True)
+with open(b"outputs/result_\\xfe.bin", "wb") as f:
+    f.write(content + b"!")
+print(names)
+"""
+
+
+def test_file_names_that_are_not_utf8_are_carried_byte_exact(local_project):
+    """A project file (and an output) whose name is not valid UTF-8 is run, recorded,
+    restored and downloaded with its exact bytes instead of crashing every run."""
+    project = local_project
+    project.write("bytes.py", BYTES_SCRIPT)
+    root = bytes(project.root)
+    with open(root + b"/data_\xff.txt", "wb") as handle:
+        handle.write(b"payload")
+    for ref in ("1", "2"):  # the second run reads the names back from the scan cache
+        result = project.exp("run", "-c", "local", "bytes.py")
+        assert result.returncode == 0, result.output
+        assert "b'data_\\xff.txt'" in result.stdout
+        record = run_record(project, ref)
+        assert record["status"] == "completed"
+        assert [os.fsencode(name) for name in record["outputs"]] == [b"result_\xfe.bin"]
+    shown = project.exp("runs", "show", "2")
+    assert shown.returncode == 0 and "result_\\xfe.bin" in shown.stdout
+    restored = project.root.parent / "restored"
+    assert project.exp("runs", "restore", "2", "--to", str(restored)).returncode == 0
+    with open(bytes(restored) + b"/data_\xff.txt", "rb") as handle:
+        assert handle.read() == b"payload"
+    downloaded = project.root.parent / "downloaded"
+    assert project.exp("runs", "download", "2", "--to", str(downloaded)).returncode == 0
+    assert os.listdir(bytes(downloaded)) == [b"result_\xfe.bin"]

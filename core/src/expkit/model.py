@@ -243,8 +243,12 @@ class Execution(Protocol):
     """A started run, returned by ``expkit_submit``."""
 
     def wait(self, on_output: Callable[[str], None]) -> int:
-        """Block until the script ends, calling ``on_output`` with each line of its
-        merged stdout/stderr (newline included) as it arrives; return the exit code."""
+        """Block until the script ends, calling ``on_output`` with its merged
+        stdout/stderr as it arrives; return the exit code.
+
+        Each call is normally one whole line (newline included); a ``\r`` that
+        ends a read, text idle for ~50 ms without a line end, or a line over
+        1 MiB may come as separate pieces. Joined, the pieces are the output."""
 
     def cancel(self) -> None:
         """Stop the script and everything it started. Must be quick, idempotent and

@@ -13,6 +13,7 @@ import socket
 import tarfile
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,8 @@ from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunConfig, RunContext, SparkSpec
 from expkit_docker import archives, runspec
 from expkit_docker.engine import Conflict, Engine, EngineError, EngineUnreachable, NotFound
-from expkit_docker.execution import LineSplitter
 from expkit_docker.pipconfig import host_build_network
-from expkit_docker.wire import frames
+from expkit_docker.wire import IDLE, frames
 
 
 def _run(tmp_path: Path, **compute) -> RunContext:
@@ -67,11 +67,15 @@ def test_container_config_command_env_labels_and_mounts(tmp_path):
     assert env["PATH"] == "/opt/expkit/env/bin:/usr/bin:/bin"
     assert env["PYTHONPATH"] == "/expkit/lib:/mine"
     assert config["Labels"]["expkit.run"] == "r1"
-    assert config["HostConfig"]["Binds"] == [
-        f"{tmp_path / 'run' / 'metrics.jsonl'}:/expkit/metrics.jsonl",
-        f"{tmp_path / 'snap'}:/expkit/project",
-        f"{shared}:/expkit/shared",
-    ]
+    # Structured mounts: no "host:container" strings that a ":" in a path would break.
+    assert "Binds" not in config["HostConfig"]
+    assert config["HostConfig"]["Mounts"] == [
+        {"Type": "bind", "Source": str(tmp_path / "run" / "metrics.jsonl"),
+         "Target": "/expkit/metrics.jsonl", "ReadOnly": False},
+        {"Type": "bind", "Source": str(tmp_path / "snap"), "Target": "/expkit/project",
+         "ReadOnly": False},
+        {"Type": "bind", "Source": str(shared), "Target": "/expkit/shared", "ReadOnly": False},
+    ]  # fmt: skip
     assert shared.is_dir()
 
 
@@ -171,15 +175,6 @@ def test_run_archive_holds_snapshot_shim_and_metrics(tmp_path):
     bound = archives.run_archive("/expkit", snapshot=None, project="/expkit/project", shim=shim)
     with tarfile.open(fileobj=io.BytesIO(bound)) as tar:
         assert not any(n.startswith("expkit/project") for n in tar.getnames())
-
-
-def test_line_splitter_keeps_lines_whole_across_frames():
-    seen = []
-    lines = LineSplitter(seen.append)
-    for chunk in (b"hel", b"lo\nwor", b"ld\r", b"\n50%\r60%\r", b"tail"):
-        lines.feed(chunk)
-    lines.flush()
-    assert seen == ["hello\n", "world\r\n", "50%\r", "60%\r", "tail"]
 
 
 def test_pip_settings_forwarded_and_host_folders_dropped(tmp_path):
@@ -378,6 +373,34 @@ def test_hijacked_attach_stream_keeps_every_frame_in_order(fake_engine):
         assert next(got) == (1, b"one\n") and next(got) == (2, b"tw")
         later.set()
         assert list(got) == [(2, b"o\n"), (1, b"x" * 200000), (1, b"end\n")]
+    finally:
+        stream.close()
+
+
+def test_attach_stream_reports_a_quiet_spell_once(fake_engine):
+    fake, engine = fake_engine
+    resume = threading.Event()
+
+    def upgrade(conn: socket.socket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+            + _frame(1, b"\rbar 50%")
+        )
+        resume.wait(5)
+        conn.sendall(_frame(1, b"\rbar 60%\n"))
+        conn.shutdown(socket.SHUT_WR)
+
+    fake.answers.append(upgrade)
+    stream, pending = engine.hijack("/containers/c1/attach", {"stream": 1, "stdout": 1})
+    try:
+        got = frames(stream, pending, idle=0.05)
+        assert next(got) == (1, b"\rbar 50%")
+        started = time.monotonic()
+        # Quiet after data: the reader's cue to show the unfinished bar, then it waits on.
+        assert next(got) == (IDLE, b"")
+        assert time.monotonic() - started < 2
+        resume.set()
+        assert list(got) == [(1, b"\rbar 60%\n")]
     finally:
         stream.close()
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from expkit_local import execution
+from expkit_local import execution, lines
 from expkit_local.execution import LocalExecution, exit_status
+from expkit_local.lines import LineSplitter
 from local_helpers import Lines
 
 
@@ -74,6 +75,65 @@ def test_carriage_returns_and_unterminated_last_line(tmp_path):
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == ["10%\r", "50%\r", "100%\r\n", "done"]
+
+
+def test_a_trailing_carriage_return_is_passed_on_at_once(tmp_path):
+    """A progress update reaches the reader before the script writes the next one."""
+    gates = [tmp_path / f"gate{i}" for i in range(3)]
+    ex = start(tmp_path, f"""
+        import os, sys, time
+        for gate in {[str(g) for g in gates]!r}:
+            sys.stdout.write("progress\\r")
+            sys.stdout.flush()
+            deadline = time.time() + 30
+            while not os.path.exists(gate):  # opened by the reader only
+                if time.time() > deadline:
+                    sys.exit(5)
+                time.sleep(0.01)
+        sys.stdout.write("\\n")
+    """)
+    opened = iter(gates)
+    seen = []
+
+    def on_output(piece):
+        seen.append(piece)
+        if piece == "progress\r":
+            next(opened).touch()
+
+    assert ex.wait(on_output) == 0
+    assert seen == ["progress\r"] * 3 + ["\n"]
+
+
+def test_unfinished_text_is_passed_on_after_a_short_idle(tmp_path):
+    gate = tmp_path / "gate"
+    ex = start(tmp_path, f"""
+        import os, sys, time
+        sys.stdout.write("your name? ")
+        sys.stdout.flush()
+        deadline = time.time() + 30
+        while not os.path.exists({str(gate)!r}) and time.time() < deadline:
+            time.sleep(0.01)
+        print("ok" if os.path.exists({str(gate)!r}) else "gate never opened")
+    """)
+    lines = Lines(triggers={"your name?": gate.touch})
+    assert ex.wait(lines) == 0
+    assert lines.seen == ["your name? ", "ok\n"]
+
+
+def test_a_huge_single_line_is_fast_and_intact(tmp_path):
+    size = 20 << 20
+    ex = start(tmp_path, f"""
+        import sys
+        sys.stdout.write("é" + "x" * {size} + "\\nend\\n")
+    """)
+    pieces = []
+    started = time.monotonic()
+    assert ex.wait(pieces.append) == 0
+    took = time.monotonic() - started
+    assert "".join(pieces) == "é" + "x" * size + "\nend\n"
+    assert took < 10, f"{took:.1f} s for one {size >> 20} MiB line"
+    # Bounded memory: a long line is passed on in pieces, never held whole.
+    assert len(pieces) > 10 and max(map(len, pieces)) <= lines.MAX_PENDING + 65536
 
 
 def test_unicode_and_undecodable_bytes(tmp_path):
@@ -148,3 +208,32 @@ def test_stdin_is_closed(tmp_path):
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == ["''\n"]
+
+
+# --------------------------------------------------------------------------- LineSplitter
+
+
+def split(chunks):
+    pieces = []
+    splitter = LineSplitter(pieces.append)
+    for chunk in chunks:
+        splitter.feed(chunk)
+    splitter.close()
+    return pieces
+
+
+def test_line_ends_in_any_chunking():
+    data = b"a\nb\r\nc\rd\n\ne"
+    whole = split([data])
+    assert whole == ["a\n", "b\r\n", "c\r", "d\n", "\n", "e"]
+    for cut in range(1, len(data)):
+        pieces = split([data[:cut], data[cut:]])
+        assert "".join(pieces) == data.decode()  # never a byte lost, added or reordered
+    # A \r\n cut between its bytes: the \r goes on at once, its \n follows alone.
+    assert split([b"50%\r", b"\ndone\n"]) == ["50%\r", "\n", "done\n"]
+
+
+def test_a_character_cut_by_the_size_bound_is_not_garbled(monkeypatch):
+    monkeypatch.setattr(lines, "MAX_PENDING", 3)
+    pieces = split([b"ab", "é".encode()[:1], "é".encode()[1:] + b"cd\n"])
+    assert pieces == ["ab", "écd\n"]  # "ab" + half an "é" reached the bound

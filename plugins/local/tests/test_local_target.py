@@ -240,6 +240,52 @@ def test_outputs_symlink_is_not_followed(hook, tmp_path):
     assert (secret / "key").exists()
 
 
+def test_outputs_links_inside_are_copied_and_links_outside_dropped(hook, tmp_path):
+    """The rule for links in outputs/: content inside outputs/ is copied in their place;
+    anything else is dropped unread and named in the run's log."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("private")
+    run = make_run(tmp_path, f"""
+        import os
+        os.chdir("outputs")
+        open("real.txt", "w").write("content")
+        os.makedirs("dir/sub")
+        open("dir/sub/a.txt", "w").write("a")
+        os.symlink("real.txt", "copy.txt")
+        os.symlink(os.path.abspath("real.txt"), "absolute.txt")
+        os.symlink("dir", "dirlink")
+        os.symlink("../../real.txt", "dir/sub/up.txt")
+        os.symlink({str(secret / "key")!r}, "key")
+        os.symlink({str(secret)!r}, "secretdir")
+        os.symlink("/etc/passwd", "passwd")
+        os.symlink("../main.py", "outside_relative")
+        os.symlink("missing", "dangling")
+        os.symlink(".", "loop")
+        os.symlink("..", "dir/up")
+        os.mkfifo("fifo")
+    """)
+    run.run_dir.mkdir(exist_ok=True)
+    code, _, collected = run_to_end(hook, run)
+    assert code == 0
+    assert collected.outputs == (
+        "absolute.txt", "copy.txt", "dir/sub/a.txt", "dir/sub/up.txt",
+        "dirlink/sub/a.txt", "dirlink/sub/up.txt", "real.txt",
+    )
+    links = [p for p in run.outputs_dir.rglob("*") if p.is_symlink()]
+    assert links == []
+    assert (run.outputs_dir / "copy.txt").read_text() == "content"
+    assert (run.outputs_dir / "dirlink/sub/up.txt").read_text() == "content"
+    assert (run.outputs_dir / "dirlink/sub/a.txt").read_text() == "a"
+    log = (run.run_dir / "log.txt").read_text()
+    for name in ("key", "secretdir", "passwd", "outside_relative", "dangling", "loop",
+                 "dir/up", "fifo"):
+        assert f"left out outputs/{name}" in log, name
+    assert "private" not in "".join(p.read_text() for p in run.outputs_dir.rglob("*")
+                                    if p.is_file())
+    assert (secret / "key").read_text() == "private"
+
+
 def test_local_keeps_no_environment_cache_by_default(hook, tmp_path):
     compute = ComputeTarget(name="local", type="local")
     listed = hook.expkit_list_environments(compute=compute)

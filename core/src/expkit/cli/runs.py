@@ -32,14 +32,37 @@ def _history():
     from expkit.history import History
 
     history = History(find_project_root())
-    history.reap_lost()
+    _reap(history)
     return history
 
 
-def _json(data) -> None:
-    import json
+def _note(message: str) -> None:
+    typer.echo(f"exp: note: {message}", err=True)
 
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+def _reap(history) -> None:
+    """Mark runs whose `exp` died as lost and stop what they left running.
+
+    With nothing lost (the usual case) this is one query: no configuration is
+    read and no plugin is called.
+    """
+    lost = history.reap_lost()
+    if lost:
+        from expkit.runner.orphans import clean_up
+
+        clean_up(history, lost, _note)
+
+
+def _json(data) -> None:
+    from expkit.history import dumps
+
+    typer.echo(dumps(data, indent=2))
+
+
+def _shown(text: str) -> str:
+    """``text`` printable on any terminal: the bytes of a name that is not valid
+    UTF-8 (held as lone surrogates) are shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _when(stamp: float | None) -> str:
@@ -85,7 +108,7 @@ def list_command(
             r.number,
             r.status,
             r.target,
-            _short(" ".join([r.script, *r.args]), 32),
+            _shown(_short(" ".join([r.script, *r.args]), 32)),
             _when(r.started),
             "" if r.duration_s is None else f"{r.duration_s:.1f}s",
             r.exit_code,
@@ -104,30 +127,34 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
     with _history() as history:
         record = history.get(run)
     data = to_dict(record)
+
+    def echo(line: str) -> None:
+        typer.echo(_shown(line))
+
     if as_json:
         _json(data)
         return
     for key in ("id", "number", "status", "target", "runconfig", "script", "args", "exit_code"):
-        typer.echo(f"{key + ':':13} {_short(data[key], 200) if key == 'args' else data[key]}")
-    typer.echo(f"{'started:':13} {_when(record.started)}")
-    typer.echo(f"{'ended:':13} {_when(record.ended)}")
-    typer.echo(f"{'duration_s:':13} {'' if record.duration_s is None else record.duration_s}")
+        echo(f"{key + ':':13} {_short(data[key], 200) if key == 'args' else data[key]}")
+    echo(f"{'started:':13} {_when(record.started)}")
+    echo(f"{'ended:':13} {_when(record.ended)}")
+    echo(f"{'duration_s:':13} {'' if record.duration_s is None else record.duration_s}")
     for key in ("env_id", "snapshot_id", "git_commit", "git_dirty", "error"):
         if data[key] is not None:
-            typer.echo(f"{key + ':':13} {data[key]}")
+            echo(f"{key + ':':13} {data[key]}")
     if record.metrics:
-        typer.echo("metrics:")
+        echo("metrics:")
         for name, value in record.metrics.items():
             count = len(record.series.get(name, ()))
-            typer.echo(
+            echo(
                 f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else "")
             )
     if record.outputs:
-        typer.echo("outputs:")
+        echo("outputs:")
         for path in record.outputs:
-            typer.echo(f"  {path}")
+            echo(f"  {path}")
     if record.packages:
-        typer.echo(f"packages:     {len(record.packages)} (see --json)")
+        echo(f"packages:     {len(record.packages)} (see --json)")
 
 
 @runs_app.command("logs")
@@ -148,7 +175,7 @@ def logs_command(
         while follow and record.status in ACTIVE:
             time.sleep(POLL_S)
             offset = _copy_new(log, offset, out)
-            history.reap_lost()
+            _reap(history)
             record = history.get(record.id)
         _copy_new(log, offset, out)
 
@@ -173,40 +200,18 @@ def cancel_command(
         30.0, "--wait", metavar="SECONDS", help="How long to wait for the run to stop."
     ),
 ) -> None:
-    """Cancel an active run: its `exp` process stops the script and records it as canceled."""
-    import os
-    import signal
+    """Cancel an active run: its `exp` process stops the script and records it as canceled.
 
-    from expkit.errors import UsageError
-    from expkit.history import ACTIVE
-    from expkit.history.owner import is_alive
+    A lost run (its `exp` process died) is stopped by its target's plugin and
+    stays failed ("lost").
+    """
+    from expkit.config import find_project_root
+    from expkit.history import History
+    from expkit.runner.cancel import cancel
 
-    with _history() as history:
-        record = history.get(run)
-        if record.status not in ACTIVE:
-            typer.echo(f"run {record.number} is not active: it {record.status}.", err=True)
-            return
-        owner = history.owner_of(record.id)
-        if owner is not None and owner.host != os.uname().nodename:
-            raise UsageError(
-                f"run {record.number} is run by `exp` on host {owner.host!r} (pid {owner.pid}); "
-                "cancel it there."
-            )
-        if owner is not None and is_alive(owner):
-            try:
-                os.kill(owner.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while record.status in ACTIVE and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-            history.reap_lost()
-            record = history.get(record.id)
-    if record.status in ACTIVE:
-        raise UsageError(
-            f"run {record.number} did not stop within {wait:g} s; it is still {record.status}."
-        )
-    typer.echo(f"run {record.number} {record.status}.")
+    with History(find_project_root()) as history:
+        message, remark = cancel(history, run, wait=wait, poll=POLL_S, note=_note)
+    typer.echo(message, err=remark)
 
 
 def _compare_data(records) -> dict:
@@ -288,15 +293,24 @@ def download_command(
     """Copy a run's collected outputs/ to a folder."""
     import shutil
 
+    from expkit.history import list_outputs
+
     with _history() as history:
         record = history.get(run)
         source = history.run_dir(record.id) / "outputs"
-        if not record.outputs and not source.is_dir():
+        files = list_outputs(source)
+        if not files:
             typer.echo(f"run {record.number} has no outputs.", err=True)
             return
         dest = _target_dir(to, f"run-{record.number}-outputs", force, "outputs")
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
-    typer.echo(f"{len(record.outputs)} output file(s) of run {record.number} written to {dest}")
+        # Regular files only, as listed in the record: a link is never written or followed.
+        for rel in files:
+            target = dest.joinpath(*rel.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink():  # --force into a folder holding a link: replace, not follow
+                target.unlink()
+            shutil.copy2(source.joinpath(*rel.split("/")), target)
+    typer.echo(f"{len(files)} output file(s) of run {record.number} written to {dest}")
 
 
 @runs_app.command("restore")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from expkit.history.records import (
     ACTIVE,
     FINISHED,
+    dumps,
     from_dict,
     list_outputs,
     new_run_id,
@@ -22,6 +23,7 @@ __all__ = [
     "FINISHED",
     "LOST",
     "History",
+    "dumps",
     "from_dict",
     "list_outputs",
     "new_run_id",

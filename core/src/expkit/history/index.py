@@ -9,6 +9,7 @@ must not interleave (allocating a run number, reaping a lost run) use
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -73,6 +74,25 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     return conn, created
 
 
+def _key(path: str) -> str | bytes:
+    """A scan-cache path as SQLite can store it.
+
+    A file name that is not valid UTF-8 reaches Python as a str with lone
+    surrogates (PEP 383), which sqlite3 refuses to encode: it is stored as
+    the name's exact bytes (a BLOB) instead. A BLOB never equals a TEXT
+    value, and only names that cannot be TEXT become BLOBs, so keys stay unique.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _path(key: str | bytes) -> str:
+    return os.fsdecode(key) if isinstance(key, bytes) else key
+
+
 class SqliteScanCache:
     """expkit.snapshot.walk.ScanCache stored in the index (one read, one write transaction)."""
 
@@ -83,16 +103,16 @@ class SqliteScanCache:
         rows = self.conn.execute(
             "SELECT path, rules, kind, ignored, size, mtime_ns, ino, sha FROM scancache"
         )
-        return {row[0]: tuple(row[1:]) for row in rows}
+        return {_path(row[0]): tuple(row[1:]) for row in rows}
 
     def save(self, changed: dict[str, tuple], removed: Iterable[str]) -> None:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany("DELETE FROM scancache WHERE path = ?", [(p,) for p in removed])
+            conn.executemany("DELETE FROM scancache WHERE path = ?", [(_key(p),) for p in removed])
             conn.executemany(
                 "INSERT OR REPLACE INTO scancache VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(path, *row) for path, row in changed.items()],
+                [(_key(path), *row) for path, row in changed.items()],
             )
             conn.execute("COMMIT")
         except BaseException:

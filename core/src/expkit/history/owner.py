@@ -8,8 +8,10 @@ having been reused by an unrelated process since.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,28 @@ def process_start(pid: int) -> str:
 def current() -> Owner:
     pid = os.getpid()
     return Owner(pid=pid, host=_host(), start=process_start(pid))
+
+
+#: The owner of a run, kept in its folder beside record.json so that a rebuilt
+#: index still knows it (record.json holds only the public record fields).
+OWNER_FILE = "owner.json"
+
+
+def save(folder: Path, owner: Owner) -> None:
+    from expkit.fsutil import atomic_write_text
+
+    data = {"pid": owner.pid, "host": owner.host, "start": owner.start}
+    # Not fsynced: after a power cut the owner is dead anyway.
+    atomic_write_text(folder / OWNER_FILE, json.dumps(data), durable=False)
+
+
+def load(folder: Path) -> Owner | None:
+    """The owner saved in a run folder, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        return Owner(int(data["pid"]), str(data["host"]), str(data.get("start") or ""))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def is_alive(owner: Owner) -> bool:

@@ -42,8 +42,24 @@ def to_dict(record: RunRecord) -> dict[str, Any]:
     return {name: _plain(getattr(record, name)) for name in FIELDS}
 
 
+def dumps(data: Any, **options: Any) -> str:
+    """JSON text that can always be encoded as UTF-8.
+
+    Readable non-ASCII text is kept as is. A file name or argument that was
+    not valid UTF-8 reaches Python with lone surrogates (PEP 383); then the
+    whole text is written with ``\\uXXXX`` escapes, which json.loads turns
+    back into the same string, so the name's bytes survive (os.fsencode).
+    """
+    text = json.dumps(data, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, ensure_ascii=True, **options)
+    return text
+
+
 def to_json(record: RunRecord) -> str:
-    return json.dumps(to_dict(record), ensure_ascii=False, separators=(",", ":"))
+    return dumps(to_dict(record), separators=(",", ":"))
 
 
 def from_dict(data: dict[str, Any]) -> RunRecord:
@@ -78,12 +94,27 @@ def read_metrics(path: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]]
 
 
 def list_outputs(outputs_dir: Path) -> tuple[str, ...]:
-    """Files under a run's ``outputs/``, relative POSIX paths, sorted."""
+    """Regular files under a run's ``outputs/``, relative POSIX paths, sorted.
+
+    Symbolic links are neither listed nor followed (plugins replace links that
+    stay inside ``outputs/`` by their content and drop the others at collect;
+    see docs/plugins.md), so the list is exactly what ``exp runs download``
+    writes. Special files are not listed either.
+    """
+    if os.path.islink(outputs_dir):
+        return ()
     found: list[str] = []
-    base = str(outputs_dir)
-    for folder, dirs, files in os.walk(base):
-        dirs.sort()
-        rel = os.path.relpath(folder, base)
-        for name in files:
-            found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+    stack = [("", os.fspath(outputs_dir))]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:  # missing, or not a folder
+            continue
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((name, entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(name)
     return tuple(sorted(found))

@@ -13,36 +13,31 @@ index is rebuilt from them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from expkit.errors import ConfigError, UsageError
 from expkit.history import owner as owners
-from expkit.history.records import (
-    ACTIVE,
-    from_dict,
-    list_outputs,
-    new_run_id,
-    read_metrics,
-    to_dict,
-    to_json,
-)
+from expkit.history.lost import LOST, LostRuns
+from expkit.history.records import ACTIVE, dumps, from_dict, new_run_id, to_dict, to_json
 from expkit.model import RUN_STATUSES, RunRecord
 from expkit.paths import HISTORY_DIRNAME
 
-LOST = "lost"
+__all__ = ["LOST", "History"]
 
 
-class History:
+class History(LostRuns):
     """The run history of the project at ``root``; opens its index on first use."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.store = self.root / HISTORY_DIRNAME
         self._conn = None
+        #: (st_dev, st_ino) of the index file this connection opened.
+        self._index_id: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -55,10 +50,32 @@ class History:
                 self.store.mkdir(parents=True, exist_ok=True)
                 # Keep the history out of the user's git repository without editing theirs.
                 (self.store / ".gitignore").write_text("*\n", encoding="utf-8")
-            self._conn, created = connect(self.store / "index.sqlite")
+            self._conn, created = connect(self._index_path())
+            self._index_id = self._current_index_id()
             if created:
                 self._rebuild()
         return self._conn
+
+    def _index_path(self) -> Path:
+        return self.store / "index.sqlite"
+
+    def _current_index_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self._index_path())
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _reopen_if_replaced(self) -> None:
+        """Reconnect when the index file was deleted or replaced since it was opened.
+
+        A long run writes its final record well after it started; if the user
+        deleted ``index.sqlite`` meanwhile (another ``exp`` then rebuilt it from
+        the run folders), writing through the old connection would update a
+        file nobody reads any more.
+        """
+        if self._conn is not None and self._current_index_id() != self._index_id:
+            self.close()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -110,25 +127,37 @@ class History:
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, number, record.status, target, to_json(record), me.pid, me.host, me.start),
             )
-        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+        folder = self.run_dir(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        owners.save(folder, me)
         self._write_record(record)
         return record
 
     def save(self, record: RunRecord) -> RunRecord:
         """Write ``record`` (its folder's record.json first, then its index row)."""
         self._write_record(record)
-        self.conn.execute(
+        self._reopen_if_replaced()
+        data = to_json(record)
+        updated = self.conn.execute(
             "UPDATE runs SET status = ?, target = ?, record = ? WHERE id = ?",
-            (record.status, record.target, to_json(record), record.id),
-        )
+            (record.status, record.target, data, record.id),
+        ).rowcount
+        if not updated:  # a rebuilt index that missed this run: add it back with its owner
+            me = owners.load(self.run_dir(record.id))
+            self.conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.number, record.status, record.target, data,
+                 *((me.pid, me.host, me.start) if me else (None, None, None))),
+            )
         return record
 
     def _write_record(self, record: RunRecord) -> None:
-        from expkit.fsutil import atomic_write_json
+        from expkit.fsutil import atomic_write_text
 
         folder = self.run_dir(record.id)
         if folder.is_dir():
-            atomic_write_json(folder / "record.json", to_dict(record))
+            text = dumps(to_dict(record), indent=2, sort_keys=True) + "\n"
+            atomic_write_text(folder / "record.json", text)
 
     def _rebuild(self) -> None:
         """Refill a fresh index from the run folders (the index was deleted or is new)."""
@@ -141,64 +170,14 @@ class History:
                 record = from_dict(json.loads(path.read_text(encoding="utf-8")))
             except (ValueError, TypeError, KeyError):
                 continue
-            rows.append((record.id, record.number, record.status, record.target, to_json(record)))
-        with self._transaction() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO runs (id, number, status, target, record) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
+            # Without its owner an active run would look orphaned (see reap_lost).
+            me = owners.load(path.parent) if record.status in ACTIVE else None
+            owner = (me.pid, me.host, me.start) if me else (None, None, None)
+            rows.append(
+                (record.id, record.number, record.status, record.target, to_json(record), *owner)
             )
-
-    # ------------------------------------------------------------------ lost runs
-
-    def reap_lost(self) -> list[RunRecord]:
-        """Mark active runs whose owning ``exp`` process is gone as failed ("lost")."""
-        if self._empty():
-            return []
-        rows = self.conn.execute(
-            "SELECT id, owner_pid, owner_host, owner_start FROM runs WHERE status IN (?, ?)", ACTIVE
-        ).fetchall()
-        reaped = []
-        for run_id, pid, host, start in rows:
-            if pid is not None and owners.is_alive(owners.Owner(pid, host or "", start or "")):
-                continue
-            with self._transaction() as conn:
-                row = conn.execute(
-                    "SELECT status, record FROM runs WHERE id = ?", (run_id,)
-                ).fetchone()
-                if row is None or row[0] not in ACTIVE:
-                    continue  # finished meanwhile
-                record = self._as_lost(from_dict(json.loads(row[1])))
-                conn.execute(
-                    "UPDATE runs SET status = ?, record = ? WHERE id = ?",
-                    (record.status, to_json(record), run_id),
-                )
-            self._write_record(record)
-            reaped.append(record)
-        return reaped
-
-    def _as_lost(self, record: RunRecord) -> RunRecord:
-        folder = self.run_dir(record.id)
-        metrics, series = read_metrics(folder / "metrics.jsonl")
-        ended = time.time()
-        return dataclasses.replace(
-            record,
-            status="failed",
-            error=LOST,
-            ended=ended,
-            duration_s=round(ended - record.started, 3) if record.started else None,
-            metrics=metrics or record.metrics,
-            series=series or record.series,
-            outputs=list_outputs(folder / "outputs") or record.outputs,
-        )
-
-    def owner_of(self, run_id: str) -> owners.Owner | None:
-        row = self.conn.execute(
-            "SELECT owner_pid, owner_host, owner_start FROM runs WHERE id = ?", (run_id,)
-        ).fetchone()
-        if row is None or row[0] is None:
-            return None
-        return owners.Owner(row[0], row[1] or "", row[2] or "")
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     # ------------------------------------------------------------------ reading
 

@@ -22,11 +22,9 @@ def check_script_word(script: str) -> None:
 
 
 def print_record(record) -> None:
-    import json
+    from expkit.history import dumps, to_dict
 
-    from expkit.history import to_dict
-
-    sys.stdout.write(json.dumps(to_dict(record), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(dumps(to_dict(record), indent=2) + "\n")
     sys.stdout.flush()
 
 

@@ -99,13 +99,18 @@ class _Rules:
     def child(self, base: str, text: str | None) -> _Rules:
         if text is None:
             return self
-        key = hashlib.sha1(f"{self.key}\0{base}\0{text}".encode()).hexdigest()
+        # surrogateescape: names and rules need not be valid UTF-8 (see _read_text).
+        key = hashlib.sha1(
+            f"{self.key}\0{base}\0{text}".encode("utf-8", "surrogateescape")
+        ).hexdigest()
         return _Rules(self, base, text.splitlines(), key)
 
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        # surrogateescape, as file names are decoded: a pattern naming a file whose
+        # name is not valid UTF-8 still matches it (git compares bytes too).
+        return path.read_text(encoding="utf-8", errors="surrogateescape")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
@@ -114,7 +119,8 @@ def _root_rules(root: Path) -> _Rules:
     texts = [_read_text(root / name) for name in IGNORE_FILES]
     # .amlignore comes last, so its patterns (and negations) override .gitignore's.
     lines = [line for text in texts if text for line in text.splitlines()]
-    key = hashlib.sha1("\0".join(t or "" for t in texts).encode()).hexdigest()
+    joined = "\0".join(t or "" for t in texts)
+    key = hashlib.sha1(joined.encode("utf-8", "surrogateescape")).hexdigest()
     return _Rules(None, "", lines, key)
 
 

@@ -2,11 +2,12 @@
 
 Into a container (``put_archive``): the snapshot and the ``expkit`` metrics
 shim, in one archive. Out of it (``get_archive``): the outputs folder,
-extracted without path traversal —
-absolute names, ``..`` and links leading outside the destination are
-refused (tarfile's ``data`` filter where available, the same checks by hand
-on older Pythons) — and owned by the user who ran ``exp`` (``SUDO_UID`` when
-it ran under sudo), never by the container's root.
+extracted without path traversal (absolute names and ``..`` refused by
+tarfile's ``data`` filter where available, the same checks by hand on older
+Pythons), its symbolic links settled by outlinks' rule (copied when they stay
+inside outputs/, dropped with a note otherwise, never followed out), and
+owned by the user who ran ``exp`` (``SUDO_UID`` when it ran under sudo),
+never by the container's root.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import os
 import posixpath
 import tarfile
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
+
+from expkit_docker import outlinks
 
 _HAS_FILTERS = hasattr(tarfile, "data_filter")
 
@@ -120,43 +123,95 @@ def _checked(member: tarfile.TarInfo, dest: Path) -> tarfile.TarInfo | None:
     return member
 
 
-def extract(stream: IO[bytes], dest: Path, strip: str) -> list[str]:
-    """Extract the tar ``stream`` (from ``get_archive``) into ``dest``.
+def extract(
+    stream: IO[bytes],
+    dest: Path,
+    strip: str,
+    *,
+    source: str | None = None,
+    note: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Extract the tar ``stream`` of a collected folder (``get_archive``) into ``dest``.
 
-    Member names start with ``strip`` (the archived folder's own name),
-    which is removed. Returns the paths extracted (files and links), relative
-    to ``dest``; unsafe members are skipped.
+    Member names start with ``strip`` (the archived folder's own name), which
+    is removed; ``source`` is that folder's path in the container (default
+    ``/<strip>``), which relative and absolute link texts are read against.
+    Files and folders are extracted without path traversal; symbolic links
+    follow outlinks' rule (copied when they stay inside, else dropped, each
+    drop and each special file told to ``note``). Returns the regular files
+    now under ``dest``, relative POSIX paths, sorted.
     """
+    tell = note or (lambda _message: None)
+    source = posixpath.normpath(source or "/" + strip)
     dest.mkdir(parents=True, exist_ok=True)
-    owner = _owner()
-    found: list[str] = []
     prefix = strip.rstrip("/") + "/"
+    links: list[tuple[str, str]] = []
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
+            if member.name.rstrip("/") == strip and member.issym():
+                tell(f"left out outputs -> {member.linkname}: outputs/ itself is a link "
+                     "(never followed)")  # fmt: skip
             if not member.name.startswith(prefix):
                 continue
             item = copy.copy(member)
-            item.name = member.name[len(prefix) :]
+            item.name = member.name[len(prefix) :].rstrip("/")
+            if _unsafe(item.name):
+                continue
+            if member.issym():
+                links.append((item.name, member.linkname))  # written once all folders exist
+                continue
             if member.islnk():
                 if not member.linkname.startswith(prefix):
                     continue
                 item.linkname = member.linkname[len(prefix) :]
-            if _unsafe(item.name):
+            elif not (member.isfile() or member.isdir()):
+                tell(f"left out outputs/{item.name}: not a regular file or folder")
                 continue
-            try:
-                if _HAS_FILTERS:
-                    tar.extract(item, dest, filter="data")
-                else:
-                    checked = _checked(item, dest)
-                    if checked is None:
-                        continue
-                    tar.extract(checked, dest, set_attrs=True)
-            except (tarfile.TarError, OSError):
-                continue  # a refused or unwritable member: keep the rest
-            if owner is not None:
-                os.lchown(dest / item.name, *owner)
-            if not item.isdir():
-                found.append(item.name)
+            _extract_one(tar, item, dest)
+    _place_links(dest, links, source, tell)
+    outlinks.settle(str(os.path.realpath(dest)), dict(links), tell)
+    found = outlinks.files_under(str(dest))
+    owner = _owner()
     if owner is not None:
+        for name in found:
+            os.lchown(dest / name, *owner)
+        for folder, dirs, _files in os.walk(dest):
+            for name in dirs:
+                os.lchown(os.path.join(folder, name), *owner)
         os.chown(dest, *owner)
-    return sorted(found)
+    return found
+
+
+def _extract_one(tar: tarfile.TarFile, item: tarfile.TarInfo, dest: Path) -> None:
+    try:
+        if _HAS_FILTERS:
+            tar.extract(item, dest, filter="data")
+        else:
+            checked = _checked(item, dest)
+            if checked is not None:
+                tar.extract(checked, dest, set_attrs=True)
+    except (tarfile.TarError, OSError):
+        pass  # a refused or unwritable member: keep the rest
+
+
+def _place_links(
+    dest: Path, links: list[tuple[str, str]], source: str, note: Callable[[str], None]
+) -> None:
+    """Write the links that stay inside ``source`` (in the container) as relative links."""
+    real_dest = os.path.realpath(dest)
+    for name, linkname in links:
+        shown = f"outputs/{name} -> {linkname}"
+        text = outlinks.placed(name, linkname, source)
+        if text is None:
+            note(f"left out {shown}: {outlinks.OUTSIDE}")
+            continue
+        # Never write through a link: the folder must be a plain folder of dest.
+        parent = os.path.join(real_dest, os.path.dirname(name))
+        if os.path.realpath(parent) != os.path.normpath(parent):
+            note(f"left out {shown}: a link in its folder's path")
+            continue
+        try:
+            os.makedirs(parent, exist_ok=True)
+            os.symlink(text, os.path.join(real_dest, name))
+        except OSError as exc:
+            note(f"left out {shown}: {exc.strerror or exc}")

@@ -28,7 +28,7 @@ from expkit.errors import InfrastructureError
 from expkit_docker.archives import files_archive
 from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.execution import LineSplitter
+from expkit_docker.lines import LineSplitter
 from expkit_docker.names import BUILD_LABEL, label
 from expkit_docker.wire import frames
 
@@ -149,7 +149,7 @@ def build_layer(
             lines = LineSplitter(lambda text: log.feed(text, lambda s: line(f"» {s}"), line))
             for _stream, data in frames(sock, pending):
                 lines.feed(data)
-            lines.flush()
+            lines.close()
         finally:
             sock.close()
         code = engine.wait(container)

@@ -227,9 +227,9 @@ class Engine:
     def hijack(self, path: str, params: Mapping[str, Any]) -> tuple[Reply, bytes]:
         """POST ``path`` and take over the connection (container attach).
 
-        Returns the upgraded stream (``.recv(n)``, for wire.frames; close it when
-        done) and the stream bytes already read past the response head, which
-        are none: they wait in the stream's own buffer.
+        Returns the upgraded stream (``.recv(n[, timeout])``, for wire.frames;
+        close it when done) and the stream bytes already read past the
+        response head (they came in the same packet).
         """
         upgrade = {"Connection": "Upgrade", "Upgrade": "tcp"}
         what = f"attaching to container {path.split('/')[2]}"
@@ -238,7 +238,7 @@ class Engine:
         if reply.status not in (101, 200):
             reply.close()
             raise EngineError(reply.status, "unexpected answer to an attach", what)
-        return reply, b""
+        return reply, reply.upgrade()
 
     # ------------------------------------------------------------------ calls used by the plugin
 

@@ -2,8 +2,9 @@
 
 The container is created from the environment image, the run's files are
 copied in, the output stream is attached *before* the container starts (so
-no early line is lost), and then it starts. ``wait`` hands on complete lines
-of stdout and stderr as they arrive and returns the exit code.
+no early line is lost), and then it starts. ``wait`` hands on the lines of
+stdout and stderr as they arrive (lines.py: live, also unfinished ones once
+the output pauses) and returns the exit code.
 
 ``cancel`` (safe inside a signal handler: no locks, each call its own
 connection, errors swallowed) kills the container, keeps the outputs
@@ -15,7 +16,8 @@ they are written (each archive request costs the engine a mount of the
 container's file system, 50-150 ms here, which a run should pay once).
 An ``atexit`` hook removes a container that nothing else did (a crash
 between submit and collect), so runs never leave containers behind; each
-carries the label ``expkit.run=<run id>``.
+carries the label ``expkit.run=<run id>``, by which ``DockerTarget.stop_orphan``
+finds and removes them when ``exp`` was killed outright (no hook runs then).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from collections.abc import Callable, Mapping
 from expkit.errors import InfrastructureError
 
 from expkit_docker.engine import Engine, EngineError, NotFound
-from expkit_docker.wire import Reply, frames
+from expkit_docker.lines import IDLE_FLUSH, LineSplitter
+from expkit_docker.wire import IDLE, Reply, frames
 
 #: Where things are inside a run's container (documented in the README).
 ROOT = "/expkit"
@@ -50,28 +53,6 @@ def _remove_leftovers() -> None:
             engine.remove_container(container)
         except Exception:  # noqa: BLE001 - best effort at interpreter exit
             pass
-
-
-class LineSplitter:
-    """Splits one output stream into complete lines (``\\r`` counts, for progress bars)."""
-
-    def __init__(self, on_output: Callable[[str], None]) -> None:
-        self.on_output = on_output
-        self.pending = b""
-
-    def feed(self, data: bytes) -> None:
-        lines = (self.pending + data).splitlines(keepends=True)
-        self.pending = b""
-        if lines and (not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")):
-            # An unfinished line, or a "\r" whose "\n" may be in the next frame.
-            self.pending = lines.pop()
-        for line in lines:
-            self.on_output(line.decode("utf-8", "replace"))
-
-    def flush(self) -> None:
-        if self.pending:
-            self.on_output(self.pending.decode("utf-8", "replace"))
-            self.pending = b""
 
 
 def start_error(exc: EngineError, cmd: list[str], config_hint: str) -> InfrastructureError:
@@ -145,8 +126,12 @@ class DockerExecution:
         attached = self._stream
         if attached is not None:
             try:
-                for stream, data in frames(attached, self._pending):
-                    streams.get(stream, streams[1]).feed(data)
+                for stream, data in frames(attached, self._pending, idle=IDLE_FLUSH):
+                    if stream == IDLE:  # quiet: show an unfinished line (a progress bar)
+                        for lines in streams.values():
+                            lines.flush()
+                    else:
+                        streams.get(stream, streams[1]).feed(data)
             except OSError:
                 if not self.canceled:
                     raise
@@ -154,7 +139,7 @@ class DockerExecution:
                 attached.close()
                 self._stream = None
         for lines in streams.values():
-            lines.flush()
+            lines.close()
         try:
             return self.engine.wait(self.container)
         except NotFound:

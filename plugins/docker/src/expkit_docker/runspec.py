@@ -98,16 +98,27 @@ def variables(
     return with_pythonpath(env, paths.LIB_DIR, image_env.get("PYTHONPATH"))
 
 
+def bind_mount(source: Path, target: str, *, read_only: bool = False) -> dict[str, Any]:
+    """A ``HostConfig.Mounts`` bind of host ``source`` at ``target``.
+
+    Structured mounts, not ``Binds`` strings (``host:container[:mode]``):
+    a ``:`` in a host path (a project folder named ``exp:2``) would split
+    the string in the wrong place. Unlike ``Binds``, the engine does not
+    create a missing source; every source here exists before the run starts.
+    """
+    return {"Type": "bind", "Source": str(source), "Target": target, "ReadOnly": read_only}
+
+
 def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[str, Any]:
     """The ``POST /containers/create`` body for ``run``."""
     compute = run.compute
     shared = shared_directory(compute)
-    binds = [f"{run.metrics_file}:{paths.METRICS_FILE}"]
+    mounts = [bind_mount(run.metrics_file, paths.METRICS_FILE)]
     if compute.shared_volumes:
-        binds.append(f"{run.snapshot}:{paths.PROJECT_DIR}")
+        mounts.append(bind_mount(run.snapshot, paths.PROJECT_DIR))
     if shared is not None:
-        binds.append(f"{shared}:{paths.SHARED_DIR}")
-    host: dict[str, Any] = {"Init": True, "Binds": binds}
+        mounts.append(bind_mount(shared, paths.SHARED_DIR))
+    host: dict[str, Any] = {"Init": True, "Mounts": mounts}
     if compute.nvidia_docker:
         host["DeviceRequests"] = [dict(GPU_REQUEST)]
     env = variables(run, environment, shared)

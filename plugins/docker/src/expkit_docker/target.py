@@ -10,6 +10,7 @@ them: ``exp`` loads this plugin for every command.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from expkit.errors import ConfigError, InfrastructureError, UsageError
@@ -146,14 +147,38 @@ class DockerTarget(Target):
         if not isinstance(execution, DockerExecution):
             return Collected()
         found: list[str] = []
+        notes: list[str] = []
         try:
             outputs = execution.results()
             if outputs is not None:
-                found = extract(outputs, run.outputs_dir, strip="outputs")
+                found = extract(
+                    outputs, run.outputs_dir, strip="outputs",
+                    source=execution.outputs_path, note=notes.append,
+                )  # fmt: skip
         finally:
             execution.remove()
+            _tell_run_log(run, notes)
         # The metrics are in run.metrics_file already: it was mounted into the container.
         return Collected(outputs=tuple(found))
+
+    # ------------------------------------------------------------------ lost runs
+
+    def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
+        """Kill and remove the containers of a run whose ``exp`` died (SIGKILL, crash).
+
+        The run's containers carry the label ``expkit.run=<run id>`` (runspec.py):
+        exactly those are removed, whatever their name or state, and nothing else.
+        """
+        from expkit_docker.names import RUN_LABEL
+
+        engine = _engine()
+        removed = 0
+        for container in engine.containers(f"{RUN_LABEL}={run_id}"):
+            if (container.get("Labels") or {}).get(RUN_LABEL) == run_id:
+                # A forced removal kills it first (SIGKILL), in one call.
+                engine.remove_container(container["Id"])
+                removed += 1
+        return removed > 0
 
     # ------------------------------------------------------------------ environments
 
@@ -213,6 +238,22 @@ class DockerTarget(Target):
             ) from None
         usage.forget(env_id)
         return True
+
+
+def _tell_run_log(run: RunContext, notes: list[str]) -> None:
+    """Notes about the collected outputs, into the run's log and onto stderr."""
+    if not notes:
+        return
+    import sys
+
+    text = "".join(f"exp: note: {message}\n" for message in notes)
+    try:
+        # The run's log (`exp runs logs`): the script's output, then these lines.
+        with open(run.run_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
+            log.write(text)
+    except OSError:
+        pass
+    sys.stderr.write(text)
 
 
 def _json(text: str | None) -> Any:

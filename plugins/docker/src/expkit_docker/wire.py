@@ -9,6 +9,7 @@ and the split of the multiplexed stdout/stderr stream, Docker's own format.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -47,10 +48,11 @@ class Reply:
         self._conn = conn
         self._response = response
         # The head was read through this buffered file, so stream bytes that
-        # came with it are in its buffer: read an upgraded stream from it, never
-        # from the bare socket.
+        # came with it are in its buffer: upgrade() takes them out before the
+        # bare socket is read.
         self._file = response.fp
         self._failure = failure
+        self._raw: socket.socket | None = None  # the socket, once upgrade() was called
 
     def read(self, amount: int = -1) -> bytes:
         """Up to ``amount`` bytes of the HTTP body (all of it when -1); b"" at its end."""
@@ -59,40 +61,98 @@ class Reply:
         except (OSError, http.client.HTTPException) as exc:
             raise self._failure(exc) from None
 
-    def recv(self, size: int) -> bytes:
-        """Raw bytes past the response head as they arrive (one socket read at most):
-        the stream of an upgraded connection, which carries no HTTP framing. b"" at its end."""
-        return self._file.read1(size)
+    def upgrade(self) -> bytes:
+        """Read the rest of an upgraded (hijacked) connection from its socket from now on.
+
+        Returns the stream bytes that arrived with the response head and wait
+        in http.client's buffer. Reading the bare socket afterwards lets
+        :meth:`recv` wait with a time limit: a timeout on the buffered file
+        would leave it unusable ("cannot read from timed out object").
+        """
+        # http.client drops conn.sock when it expects the server to close (an old
+        # engine's plain 200 answer); the buffered file still holds the socket then.
+        sock = self._conn.sock or getattr(getattr(self._file, "raw", None), "_sock", None)
+        if sock is None:  # pragma: no cover - neither http.client keeps one
+            return b""
+        sock.setblocking(False)
+        try:
+            # Non-blocking: what the buffer holds, or what the socket has ready, or b"".
+            buffered = self._file.read1(1 << 20) or b""
+        except OSError:  # e.g. ssl.SSLWantReadError: nothing ready
+            buffered = b""
+        finally:
+            sock.settimeout(None)
+        self._raw = sock
+        return buffered
+
+    def recv(self, size: int, timeout: float | None = None) -> bytes | None:
+        """Raw bytes past the response head as they arrive (one read at most): the stream
+        of an upgraded connection, which carries no HTTP framing. b"" at its end; None when
+        nothing arrived within ``timeout`` seconds (only after :meth:`upgrade`)."""
+        raw = self._raw
+        if raw is None:
+            return self._file.read1(size)
+        if timeout is not None and not _readable(raw, timeout):
+            return None
+        return raw.recv(size)
 
     def close(self) -> None:
         self._response.close()
         self._conn.close()
 
 
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has bytes to read within ``timeout`` seconds."""
+    pending = getattr(sock, "pending", None)  # TLS: decrypted bytes select cannot see
+    if pending is not None and pending():
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
 class Receiver(Protocol):
-    def recv(self, size: int, /) -> bytes: ...
+    def recv(self, size: int, timeout: float | None = None, /) -> bytes | None: ...
 
 
-def frames(stream: Receiver, pending: bytes = b"") -> Iterator[tuple[int, bytes]]:
+#: The stream id ``frames`` yields (with no payload) when the stream went quiet.
+IDLE = -1
+
+
+def frames(
+    stream: Receiver, pending: bytes = b"", idle: float | None = None
+) -> Iterator[tuple[int, bytes]]:
     """The (stream, payload) frames of a non-TTY attach stream: 1 = stdout, 2 = stderr.
 
     Each frame is an 8-byte header (stream id, three zero bytes, payload size
     as a big-endian u32) and the payload. ``stream`` is an upgraded Reply (or
-    a socket); ``pending`` holds bytes already read from it.
+    a socket, without ``idle``); ``pending`` holds bytes already read from it.
+    With ``idle``, a quiet spell of that many seconds after data yields
+    ``(IDLE, b"")`` once, so the reader can pass on an unfinished line (a
+    progress bar), and then waits on without a limit.
     """
     # bytearray: deleting from the front is cheap, so long outputs stay linear.
     buf = bytearray(pending)
+    armed = idle is not None and bool(pending)  # only a quiet spell *after data* counts
     while True:
-        while len(buf) < 8:
-            chunk = stream.recv(65536)
-            if not chunk:
-                return
-            buf += chunk
-        kind, size = buf[0], int.from_bytes(buf[4:8], "big")
-        while len(buf) < 8 + size:
-            chunk = stream.recv(max(65536, 8 + size - len(buf)))
-            if not chunk:
-                return
-            buf += chunk
-        yield kind, bytes(buf[8 : 8 + size])
-        del buf[: 8 + size]
+        if len(buf) >= 8:
+            size = int.from_bytes(buf[4:8], "big")
+            if len(buf) >= 8 + size:
+                yield buf[0], bytes(buf[8 : 8 + size])
+                del buf[: 8 + size]
+                continue
+            want = 8 + size - len(buf)
+        else:
+            want = 8 - len(buf)
+        size_hint = max(65536, want)
+        chunk = stream.recv(size_hint, idle) if armed else stream.recv(size_hint)
+        if chunk is None:  # quiet for `idle` seconds
+            armed = False
+            yield IDLE, b""
+            continue
+        if not chunk:
+            return
+        buf += chunk
+        armed = idle is not None

@@ -4,8 +4,8 @@ The script starts in a new session (its own process group), so the
 terminal's Ctrl-C reaches ``exp`` alone and ``exp`` decides what to stop:
 ``cancel`` signals the whole group — the script and everything it started.
 stdout and stderr share one pipe so their interleaving is kept, and lines
-are handed on as soon as they are complete (``\\r``-terminated progress
-updates count as lines, so progress bars move live too).
+are handed on as soon as they are complete; progress updates (``\\r``) and
+unfinished lines are passed on live too (see expkit_local.lines).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import threading
 import time
 from typing import Callable, Mapping, Sequence
+
+from expkit_local.lines import LineSplitter
 
 #: Seconds between SIGTERM and SIGKILL when a run is canceled.
 KILL_GRACE = 3.0
@@ -88,31 +90,39 @@ class LocalExecution:
         self._killer.daemon = True
         self._killer.start()
 
+    @property
+    def ended(self) -> bool:
+        """True once the script exited and was reaped (its process group is gone)."""
+        return self._reaped
+
     # ------------------------------------------------------------------ output
 
     def wait(self, on_output: Callable[[str], None]) -> int:
-        """Hand every output line to ``on_output`` as it arrives; return the exit code.
+        """Hand the script's output to ``on_output`` as it arrives; return the exit code.
 
         A negative return code (killed by a signal) is reported as 128 + signal.
+        See :class:`LineSplitter` for what each call of ``on_output`` holds.
         """
         pipe = self._proc.stdout
         assert pipe is not None
         fd = pipe.fileno()
-        pending = b""
+        lines = LineSplitter(on_output)
         selector = selectors.DefaultSelector()
         selector.register(fd, selectors.EVENT_READ)
         exited_at: float | None = None
         try:
             while True:
                 # Wake up now and then to notice a script that exited while
-                # something it started still holds the pipe open.
-                events = selector.select(timeout=0.25)
+                # something it started still holds the pipe open, and to pass
+                # on an unfinished line once it waited long enough.
+                events = selector.select(timeout=lines.timeout(0.25))
                 if events:
                     chunk = os.read(fd, _CHUNK)
                     if not chunk:
                         break
-                    pending = self._emit(pending + chunk, on_output)
+                    lines.feed(chunk)
                     continue
+                lines.flush_if_due()
                 if exited_at is None:
                     if self._exited(block=False):
                         exited_at = time.monotonic()
@@ -122,8 +132,7 @@ class LocalExecution:
         finally:
             selector.close()
             pipe.close()
-        if pending:
-            on_output(pending.decode("utf-8", "replace"))
+        lines.close()
         self._exited(block=True)
         # Whatever of the group survived the script (started in the background
         # and detached from the pipe) goes with it.
@@ -134,17 +143,3 @@ class LocalExecution:
         if self._killer is not None:
             self._killer.cancel()
         return exit_status(code)
-
-    @staticmethod
-    def _emit(data: bytes, on_output: Callable[[str], None]) -> bytes:
-        """Pass on every complete line of ``data``; return the incomplete rest."""
-        lines = data.splitlines(keepends=True)
-        rest = b""
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
-            rest = lines.pop()
-        elif lines and lines[-1].endswith(b"\r"):
-            # "\r\n" may be split across reads: wait for the next byte.
-            rest = lines.pop()
-        for line in lines:
-            on_output(line.decode("utf-8", "replace"))
-        return rest

@@ -145,18 +145,36 @@ class LocalTarget(Target):
         else:
             argv = [environment.python, *run.argv]
         try:
-            return LocalExecution(argv, cwd=str(run.snapshot), env=env)
+            execution = LocalExecution(argv, cwd=str(run.snapshot), env=env)
         except OSError as exc:
             raise InfrastructureError(
                 f"cannot start {argv[0]}: {exc.strerror}",
             ) from None
+        from expkit_local.orphans import remember
+
+        # So that stop_orphan can find the script if this exp process dies.
+        remember(run.run_dir, execution.pid)
+        return execution
 
     # ------------------------------------------------------------------ collect
 
     def collect(self, run: RunContext, execution: Execution) -> Collected:
+        from expkit_local.orphans import forget
         from expkit_local.outputs import collect_outputs
 
-        return Collected(outputs=collect_outputs(run.snapshot / "outputs", run.outputs_dir))
+        if getattr(execution, "ended", False):
+            forget(run.run_dir)  # the script's group is gone: nothing to find any more
+        outputs = collect_outputs(run.snapshot / "outputs", run.outputs_dir, _RunNotes(run))
+        return Collected(outputs=outputs)
+
+    # ------------------------------------------------------------------ lost runs
+
+    def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
+        """Stop the process group of a run whose exp died (see expkit_local.orphans)."""
+        from expkit_local.execution import KILL_GRACE
+        from expkit_local.orphans import stop
+
+        return stop(run_dir, KILL_GRACE)
 
     # ------------------------------------------------------------------ environments
 
@@ -169,3 +187,24 @@ class LocalTarget(Target):
         from expkit_local.venvs import remove_env
 
         return remove_env(env_id)
+
+
+class _RunNotes:
+    """Notes about the collected outputs, for the user now and in the run's log for later."""
+
+    def __init__(self, run: RunContext) -> None:
+        # The log the core writes the script's output to (expkit.runner.lifecycle);
+        # it is still open there, in append mode, so whole-line appends interleave safely.
+        self.log = run.run_dir / "log.txt"
+
+    def __call__(self, message: str) -> None:
+        import sys
+
+        line = f"exp: note: {message}\n"
+        try:
+            with open(self.log, "ab") as handle:
+                handle.write(line.encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass
+        sys.stderr.write(line)
+        sys.stderr.flush()
