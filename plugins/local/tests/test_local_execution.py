@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from expkit_local import execution, lines
+from expkit.streams import MAX_LINE
+from expkit_local import execution
 from expkit_local.execution import LocalExecution, exit_status
-from expkit_local.lines import LineSplitter
 from local_helpers import Lines
 
 
@@ -133,7 +133,7 @@ def test_a_huge_single_line_is_fast_and_intact(tmp_path):
     assert "".join(pieces) == "é" + "x" * size + "\nend\n"
     assert took < 10, f"{took:.1f} s for one {size >> 20} MiB line"
     # Bounded memory: a long line is passed on in pieces, never held whole.
-    assert len(pieces) > 10 and max(map(len, pieces)) <= lines.MAX_PENDING + 65536
+    assert len(pieces) > 10 and max(map(len, pieces)) <= MAX_LINE + 65536
 
 
 def test_unicode_and_undecodable_bytes(tmp_path):
@@ -208,32 +208,3 @@ def test_stdin_is_closed(tmp_path):
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == ["''\n"]
-
-
-# --------------------------------------------------------------------------- LineSplitter
-
-
-def split(chunks):
-    pieces = []
-    splitter = LineSplitter(pieces.append)
-    for chunk in chunks:
-        splitter.feed(chunk)
-    splitter.close()
-    return pieces
-
-
-def test_line_ends_in_any_chunking():
-    data = b"a\nb\r\nc\rd\n\ne"
-    whole = split([data])
-    assert whole == ["a\n", "b\r\n", "c\r", "d\n", "\n", "e"]
-    for cut in range(1, len(data)):
-        pieces = split([data[:cut], data[cut:]])
-        assert "".join(pieces) == data.decode()  # never a byte lost, added or reordered
-    # A \r\n cut between its bytes: the \r goes on at once, its \n follows alone.
-    assert split([b"50%\r", b"\ndone\n"]) == ["50%\r", "\n", "done\n"]
-
-
-def test_a_character_cut_by_the_size_bound_is_not_garbled(monkeypatch):
-    monkeypatch.setattr(lines, "MAX_PENDING", 3)
-    pieces = split([b"ab", "é".encode()[:1], "é".encode()[1:] + b"cd\n"])
-    assert pieces == ["ab", "écd\n"]  # "ab" + half an "é" reached the bound

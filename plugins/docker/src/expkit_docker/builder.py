@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from expkit.errors import InfrastructureError
+from expkit.streams import LineSplitter
 
 from expkit_docker.archives import files_archive
 from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.lines import LineSplitter
 from expkit_docker.names import BUILD_LABEL, label
 from expkit_docker.wire import frames
 

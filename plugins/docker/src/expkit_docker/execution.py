@@ -3,8 +3,8 @@
 The container is created from the environment image, the run's files are
 copied in, the output stream is attached *before* the container starts (so
 no early line is lost), and then it starts. ``wait`` hands on the lines of
-stdout and stderr as they arrive (lines.py: live, also unfinished ones once
-the output pauses) and returns the exit code.
+stdout and stderr as they arrive (expkit.streams: live, also unfinished ones
+once they waited a moment) and returns the exit code.
 
 ``cancel`` (safe inside a signal handler: no locks, each call its own
 connection, errors swallowed) kills the container, keeps the outputs
@@ -27,9 +27,9 @@ import io
 from collections.abc import Callable, Mapping
 
 from expkit.errors import InfrastructureError
+from expkit.streams import IDLE_S, LineSplitter
 
 from expkit_docker.engine import Engine, EngineError, NotFound
-from expkit_docker.lines import IDLE_FLUSH, LineSplitter
 from expkit_docker.wire import IDLE, Reply, frames
 
 #: Where things are inside a run's container (documented in the README).
@@ -126,12 +126,15 @@ class DockerExecution:
         attached = self._stream
         if attached is not None:
             try:
-                for stream, data in frames(attached, self._pending, idle=IDLE_FLUSH):
+                for stream, data in frames(attached, self._pending, idle=IDLE_S):
                     if stream == IDLE:  # quiet: show an unfinished line (a progress bar)
                         for lines in streams.values():
                             lines.flush()
-                    else:
-                        streams.get(stream, streams[1]).feed(data)
+                        continue
+                    streams.get(stream, streams[1]).feed(data)
+                    # A busy stream must not hold back the other's unfinished line.
+                    for lines in streams.values():
+                        lines.flush_if_due()
             except OSError:
                 if not self.canceled:
                     raise

@@ -5,7 +5,7 @@ terminal's Ctrl-C reaches ``exp`` alone and ``exp`` decides what to stop:
 ``cancel`` signals the whole group — the script and everything it started.
 stdout and stderr share one pipe so their interleaving is kept, and lines
 are handed on as soon as they are complete; progress updates (``\\r``) and
-unfinished lines are passed on live too (see expkit_local.lines).
+unfinished lines are passed on live too (see expkit.streams).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Callable, Mapping, Sequence
 
-from expkit_local.lines import LineSplitter
+from expkit.streams import LineSplitter
 
 #: Seconds between SIGTERM and SIGKILL when a run is canceled.
 KILL_GRACE = 3.0
