@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
-from expkit.model import PreparedEnvironment, PrepareRequest, RunRecord
+from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
-from expkit.runner.lifecycle import Lifecycle, unowned
+from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
 from expkit.runner.signals import CancelSignals, Interrupted
 
 
@@ -45,18 +45,6 @@ def _stderr_note(message: str) -> None:
     print(f"exp: note: {message}", file=sys.stderr)
 
 
-def _prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareRequest:
-    return PrepareRequest(
-        project=Path(resolved.project),
-        compute=resolved.compute,
-        runconfig=resolved.runconfig,
-        environment=resolved.environment,
-        spark=resolved.spark,
-        force=force,
-        progress=progress,
-    )
-
-
 def refuse_unavailable(resolved, registry) -> None:
     """Stop before any run record exists when the target type cannot run yet.
 
@@ -67,7 +55,7 @@ def refuse_unavailable(resolved, registry) -> None:
 
     if resolved.target_type.available:
         return
-    registry.hook.expkit_prepare(request=_prepare_request(resolved))
+    registry.hook.expkit_prepare(request=prepare_request(resolved))
     require_available(resolved.target_type)
 
 
@@ -80,7 +68,7 @@ def prepare_environment(
 
     registry = registry or get_registry()
     refuse_unavailable(resolved, registry)
-    request = _prepare_request(resolved, force=force, progress=progress)
+    request = prepare_request(resolved, force=force, progress=progress)
     try:
         prepared = registry.hook.expkit_prepare(request=request)
     finally:

@@ -51,6 +51,19 @@ def _exit_status(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
+def prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareRequest:
+    """The expkit_prepare request for a resolved run configuration."""
+    return PrepareRequest(
+        project=Path(resolved.project),
+        compute=resolved.compute,
+        runconfig=resolved.runconfig,
+        environment=resolved.environment,
+        spark=resolved.spark,
+        force=force,
+        progress=progress,
+    )
+
+
 class Lifecycle:
     """One run from ``preparing`` to its final status (see expkit.runner)."""
 
@@ -153,16 +166,7 @@ class Lifecycle:
     def _prepare(self, progress, force: bool):
         from expkit.progress import close_progress
 
-        resolved = self.resolved
-        request = PrepareRequest(
-            project=Path(resolved.project),
-            compute=resolved.compute,
-            runconfig=resolved.runconfig,
-            environment=resolved.environment,
-            spark=resolved.spark,
-            force=force,
-            progress=progress,
-        )
+        request = prepare_request(self.resolved, force=force, progress=progress)
         try:
             prepared = self.registry.hook.expkit_prepare(request=request)
         finally:
