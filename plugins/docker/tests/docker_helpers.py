@@ -107,6 +107,26 @@ def build_wheel(folder: Path, name: str, version: str, module_source: str) -> Pa
     return wheel
 
 
+def tar_stream(entries) -> io.BytesIO:
+    """A ``get_archive``-shaped stream of ``(name, kind, data or link text)`` entries;
+    kind is ``file``, ``dir``, ``symlink`` or ``fifo``."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, kind, data in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                continue
+            info.type = {
+                "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "fifo": tarfile.FIFOTYPE,
+            }[kind]  # fmt: skip
+            info.linkname = data or ""
+            tar.addfile(info)
+    buf.seek(0)
+    return buf
+
+
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)

@@ -3,38 +3,18 @@ inside outputs/, dropped with a note otherwise, never followed out."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
+from docker_helpers import tar_stream
 from expkit_docker import archives
 
 SOURCE = "/expkit/project/outputs"
 
 
-def _tar(entries) -> io.BytesIO:
-    """A get_archive-shaped stream: (name, kind, data or link text)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, kind, data in entries:
-            info = tarfile.TarInfo(name)
-            if kind == "file":
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-                continue
-            info.type = {
-                "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "fifo": tarfile.FIFOTYPE,
-            }[kind]  # fmt: skip
-            info.linkname = data or ""
-            tar.addfile(info)
-    buf.seek(0)
-    return buf
-
-
 def _extract(tmp_path: Path, entries) -> tuple[Path, list[str], list[str]]:
     dest = tmp_path / "run" / "outputs"
     notes: list[str] = []
-    found = archives.extract(_tar(entries), dest, "outputs", source=SOURCE, note=notes.append)
+    found = archives.extract(tar_stream(entries), dest, "outputs", source=SOURCE, note=notes.append)
     return dest, found, notes
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from docker_helpers import tar_stream
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunConfig, RunContext, SparkSpec
 from expkit_docker import archives, runspec
@@ -109,28 +110,9 @@ def test_relative_native_shared_directory_is_rejected(tmp_path):
         runspec.container_config(_run(tmp_path, native_shared_directory="rel/dir"), ENV)
 
 
-def _tar(entries) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, kind, data in entries:
-            info = tarfile.TarInfo(name)
-            if kind == "file":
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            elif kind == "dir":
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            elif kind == "symlink":
-                info.type = tarfile.SYMTYPE
-                info.linkname = data
-                tar.addfile(info)
-    buf.seek(0)
-    return buf
-
-
 def test_extract_refuses_traversal_and_escaping_links(tmp_path):
     dest = tmp_path / "out"
-    stream = _tar([
+    stream = tar_stream([
         ("outputs", "dir", None),
         ("outputs/ok.txt", "file", b"fine"),
         ("outputs/sub/deep.txt", "file", b"deep"),
@@ -152,7 +134,7 @@ def test_collected_files_belong_to_the_sudo_user(tmp_path, monkeypatch):
     monkeypatch.setenv("SUDO_UID", "12345")
     monkeypatch.setenv("SUDO_GID", "23456")
     dest = tmp_path / "out"
-    archives.extract(_tar([("outputs/a.txt", "file", b"a")]), dest, strip="outputs")
+    archives.extract(tar_stream([("outputs/a.txt", "file", b"a")]), dest, strip="outputs")
     assert (dest / "a.txt").stat().st_uid == 12345 and (dest / "a.txt").stat().st_gid == 23456
 
 

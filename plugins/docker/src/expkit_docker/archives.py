@@ -20,6 +20,8 @@ import tarfile
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
+from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
+
 from expkit_docker import outlinks
 
 _HAS_FILTERS = hasattr(tarfile, "data_filter")
@@ -149,8 +151,7 @@ def extract(
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             if member.name.rstrip("/") == strip and member.issym():
-                tell(f"left out outputs -> {member.linkname}: outputs/ itself is a link "
-                     "(never followed)")  # fmt: skip
+                tell(left_out("", OUTPUTS_IS_A_LINK, member.linkname))
             if not member.name.startswith(prefix):
                 continue
             item = copy.copy(member)
@@ -165,7 +166,7 @@ def extract(
                     continue
                 item.linkname = member.linkname[len(prefix) :]
             elif not (member.isfile() or member.isdir()):
-                tell(f"left out outputs/{item.name}: not a regular file or folder")
+                tell(left_out(item.name, NOT_REGULAR))
                 continue
             _extract_one(tar, item, dest)
     _place_links(dest, links, source, tell)
@@ -200,18 +201,17 @@ def _place_links(
     """Write the links that stay inside ``source`` (in the container) as relative links."""
     real_dest = os.path.realpath(dest)
     for name, linkname in links:
-        shown = f"outputs/{name} -> {linkname}"
         text = outlinks.placed(name, linkname, source)
         if text is None:
-            note(f"left out {shown}: {outlinks.OUTSIDE}")
+            note(left_out(name, outlinks.OUTSIDE, linkname))
             continue
         # Never write through a link: the folder must be a plain folder of dest.
         parent = os.path.join(real_dest, os.path.dirname(name))
         if os.path.realpath(parent) != os.path.normpath(parent):
-            note(f"left out {shown}: a link in its folder's path")
+            note(left_out(name, "a link in its folder's path", linkname))
             continue
         try:
             os.makedirs(parent, exist_ok=True)
             os.symlink(text, os.path.join(real_dest, name))
         except OSError as exc:
-            note(f"left out {shown}: {exc.strerror or exc}")
+            note(left_out(name, str(exc.strerror or exc), linkname))

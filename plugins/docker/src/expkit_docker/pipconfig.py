@@ -2,12 +2,13 @@
 
 A build inside a container must reach the same package index the user's pip
 reaches: a private index URL, the trusted CA bundle of a TLS-inspecting
-proxy, proxy variables. These are read here — pip's configuration files
-(lowest priority first, as pip documents them), then ``PIP_*`` variables,
-then the CA bundle pip or requests would use — and delivered to the build
-container as files under its build folder, which the build deletes before
-the layer is saved (see builder.py). Nothing of this ends up in an image:
-not in a layer, not in the image's config or history.
+proxy, proxy variables. These are read here — pip's settings as pip would
+use them (expkit.pipconfig: its configuration files, then ``PIP_*``
+variables), the CA bundle pip or requests would use, the proxy variables —
+and delivered to the build container as files under its build folder, which
+the build deletes before the layer is saved (see builder.py). Nothing of
+this ends up in an image: not in a layer, not in the image's config or
+history.
 
 What cannot work inside a container is dropped with a note: ``file://``
 indexes and local find-links folders name host paths.
@@ -15,7 +16,6 @@ indexes and local find-links folders name host paths.
 
 from __future__ import annotations
 
-import configparser
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -81,38 +81,6 @@ class BuildNetwork:
         return files
 
 
-def _config_files(env: Mapping[str, str]) -> list[Path]:
-    home = Path(os.path.expanduser("~"))
-    xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep)
-    files = [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs) if d]
-    files.append(Path("/etc/pip.conf"))
-    files.append(home / ".pip" / "pip.conf")
-    files.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "pip" / "pip.conf")
-    if env.get("PIP_CONFIG_FILE") and env["PIP_CONFIG_FILE"] != os.devnull:
-        files.append(Path(env["PIP_CONFIG_FILE"]))
-    return files
-
-
-def _pip_settings(env: Mapping[str, str]) -> dict[str, str]:
-    settings: dict[str, str] = {}
-    if env.get("PIP_CONFIG_FILE") != os.devnull:
-        for path in _config_files(env):
-            parser = configparser.RawConfigParser()
-            try:
-                parser.read(path, encoding="utf-8")
-            except (configparser.Error, OSError, UnicodeDecodeError):
-                continue
-            for section in ("global", "install"):
-                for key in PIP_KEYS:
-                    if parser.has_option(section, key):
-                        settings[key] = parser.get(section, key)
-    for key in PIP_KEYS:
-        value = env.get("PIP_" + key.upper().replace("-", "_"))
-        if value:
-            settings[key] = value
-    return settings
-
-
 def _reachable_urls(value: str, key: str, notes: list[str]) -> str:
     kept = []
     for url in value.split():
@@ -127,9 +95,11 @@ def _reachable_urls(value: str, key: str, notes: list[str]) -> str:
 
 def host_build_network(env: Mapping[str, str] | None = None) -> BuildNetwork:
     """What this machine's pip uses to reach its index, ready to hand to a build."""
+    from expkit.pipconfig import host_pip_settings
+
     env = os.environ if env is None else env
     notes: list[str] = []
-    pip = _pip_settings(env)
+    pip = host_pip_settings(PIP_KEYS, env)
     for key in ("index-url", "extra-index-url"):
         if key in pip:
             pip[key] = _reachable_urls(pip[key], key, notes)
