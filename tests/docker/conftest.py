@@ -24,12 +24,12 @@ from docker_e2e import DOCKER_RUNCONFIG, docker_compute  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def docker_ready():
+def docker_ready(tmp_path_factory):
     """The engine and base image are there; afterwards nothing is left behind."""
     docker_helpers.require_engine()
     started = time.time()
     yield
-    leftovers = docker_helpers.run_containers()
+    leftovers = docker_helpers.run_containers(under=tmp_path_factory.getbasetemp())
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
     _remove_images_since(started)

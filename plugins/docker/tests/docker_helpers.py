@@ -58,18 +58,29 @@ def require_engine() -> None:
         pytest.skip(message)
 
 
-def run_containers() -> list[str]:
-    """Ids of containers a run or build left behind (labels expkit.run / expkit.build)."""
-    out = []
+def run_containers(under: Path | None = None) -> list[str]:
+    """Ids of containers a run or build left behind (labels expkit.run / expkit.build).
+
+    With ``under``, a run's container counts only when its project (label
+    ``expkit.project``) is inside that folder: someone else's runs on the same
+    engine are not this test session's leftovers.
+    """
+    out: list[str] = []
     for label in ("expkit.run", "expkit.build"):
         result = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label={label}"],
+            ["docker", "ps", "-a", "--filter", f"label={label}",
+             "--format", '{{.ID}}\t{{.Label "expkit.project"}}'],
             capture_output=True,
             text=True,
             timeout=30,
             check=True,
-        )
-        out += result.stdout.split()
+        )  # fmt: skip
+        for line in result.stdout.splitlines():
+            cid, _, project = line.partition("\t")
+            if under is not None and project and not Path(project).is_relative_to(under):
+                continue
+            if cid and cid not in out:
+                out.append(cid)
     return out
 
 
