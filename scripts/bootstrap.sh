@@ -8,11 +8,28 @@ cd "$(dirname "$0")/.."
 mode=${1:-dev}
 
 PY=${PYTHON:-python3}
-if ! command -v uv >/dev/null 2>&1; then
-  echo "bootstrap: installing uv (fast Python installer) with pip"
-  "$PY" -m pip install --quiet --disable-pip-version-check uv
+command -v "$PY" >/dev/null 2>&1 || {
+  echo "bootstrap: $PY not found: install Python 3.10+ with venv (Debian: apt-get install python3 python3-venv)" >&2
+  exit 1
+}
+
+UV=$(command -v uv || true)
+if [ -z "$UV" ] && [ -x .venv/bin/uv ]; then
+  UV=.venv/bin/uv
 fi
-UV=$(command -v uv || echo "$("$PY" -c 'import sysconfig;print(sysconfig.get_path("scripts"))')/uv")
+if [ -z "$UV" ]; then
+  # Distributions that mark their Python "externally managed" (PEP 668) refuse
+  # a system-wide pip install, so uv goes into the project's own venv.
+  if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv || {
+      echo "bootstrap: could not create .venv: install the venv module (Debian: apt-get install python3-venv)" >&2
+      exit 1
+    }
+  fi
+  echo "bootstrap: installing uv (fast Python installer) into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+  UV=.venv/bin/uv
+fi
 
 if [ ! -x .venv/bin/python ]; then
   interp=$("$PY" -c 'import sys; print(sys.executable)')
