@@ -13,6 +13,7 @@ from test_config_fakes import SECRET, WORKBENCH, write
 
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project
+exp = fakes.exp
 registry = fakes.registry
 workbench = fakes.workbench
 
@@ -156,6 +157,26 @@ def test_password_is_kept_out_of_sight(empty_project: Path) -> None:
     assert SECRET not in repr(resolved)
     assert any("password authentication is not supported" in n and "keyFile" in n for n in resolved.notes)
     assert not any(SECRET in n for n in resolved.notes)
+
+
+PASSWORD_NOTE = "password authentication is not supported"
+
+
+def test_password_note_appears_once_per_command(empty_project: Path, exp) -> None:
+    write(empty_project, "aml_config/vm.compute",
+          f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n")
+    write(empty_project, "aml_config/vm.runconfig", "Target: vm\n")
+    resolved = Project.find().resolve("vm")
+    assert sum(PASSWORD_NOTE in n for n in resolved.notes) == 1
+    for args in (("runconfig", "show", "vm"), ("target", "show", "vm")):
+        result = exp(*args)
+        assert result.code == 0, result.output
+        assert result.err.count(PASSWORD_NOTE) == 1, (args, result.err)
+        assert PASSWORD_NOTE not in result.out and SECRET not in result.output
+    # --json: the note is data on stdout (the `notes` list) and a remark on stderr, once each.
+    result = exp("runconfig", "show", "vm", "--json")
+    assert result.code == 0, result.output
+    assert (result.out.count(PASSWORD_NOTE), result.err.count(PASSWORD_NOTE)) == (1, 1)
 
 
 def test_windows_separators_in_dependency_paths(workbench: Path, registry) -> None:

@@ -56,20 +56,27 @@ class Registry:
             for ttype in impl.function() or ():
                 for name in (ttype.name, *ttype.aliases):
                     if name in self._owners and self._owners[name] != owner:
-                        raise ExpkitError(
+                        first = self._owners[name]
+                        raise UsageError(
                             f"two plugins claim target type {name!r}: "
-                            f"{self._owners[name]} ({self._types[name].package}) and "
+                            f"{first} ({self._types[name].package}) and "
                             f"{owner} ({ttype.package}).\n"
                             f"  Uninstall one of them, or disable one with "
-                            f"{DISABLE_ENV}={owner}."
+                            f"{DISABLE_ENV}={first} or {DISABLE_ENV}={owner}."
                         )
                     self._owners[name] = owner
                     self._types[name] = ttype
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register a plugin object (tests, embedding) and re-read its types."""
-        self.pm.register(plugin, name=name)
-        self._refresh()
+        registered = self.pm.register(plugin, name=name)
+        try:
+            self._refresh()
+        except ExpkitError:
+            # A conflicting plugin must not stay half-registered.
+            self.pm.unregister(plugin, name=registered)
+            self._refresh()
+            raise
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
@@ -105,8 +112,8 @@ class Registry:
             hint = "installed target types: " + ", ".join(installed) + "."
         provider = KNOWN_PROVIDERS.get(type_name)
         if provider:
-            state = "disabled" if provider.removeprefix("expkit-") in disabled_plugins() else ""
-            if state:
+            plugin_name = provider.removeprefix("expkit-")
+            if plugin_name in disabled_plugins() and _has_entry_point(plugin_name):
                 hint += f"\n  {provider} is installed but disabled by {DISABLE_ENV}."
             else:
                 hint += f"\n  install {provider} to use it: `pip install {provider}`."
@@ -157,6 +164,11 @@ def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) ->
         pm.register(plugin, name=name)
         if dist_name:
             pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
+
+
+def _has_entry_point(name: str) -> bool:
+    """Whether an ``expkit`` entry point called ``name`` is installed (cached lookup)."""
+    return any(entry[0] == name for entry in _expkit_entry_points())
 
 
 def _load_object(value: str) -> object:
