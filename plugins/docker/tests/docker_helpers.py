@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,20 @@ def image_id(ref: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def build_wheel(folder: Path, name: str, version: str, module_source: str) -> Path:
-    """A minimal pure-Python wheel (deterministic bytes for the same input)."""
+def build_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    module_source: str,
+    *,
+    console_scripts: Mapping[str, str] | None = None,
+) -> Path:
+    """A minimal pure-Python wheel (deterministic bytes for the same input).
+
+    ``console_scripts`` maps a command name to ``module:function`` (e.g.
+    ``{"spark-submit": "pyspark:main"}``); pip writes the command's launcher
+    into the environment's ``bin/`` when it installs the wheel.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}.dist-info"
     files = {
@@ -104,6 +117,9 @@ def build_wheel(folder: Path, name: str, version: str, module_source: str) -> Pa
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: expkit-tests\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
     }
+    if console_scripts:
+        lines = [f"{command} = {target}" for command, target in sorted(console_scripts.items())]
+        files[f"{dist}/entry_points.txt"] = "[console_scripts]\n" + "\n".join(lines) + "\n"
     record = []
     for path, text in files.items():
         data = text.encode()
