@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -10,6 +9,11 @@ import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+# Re-exported: the e2e tests import these from here.
+from expkit.testing import build_wheel  # noqa: F401
+from expkit.testing import process_alive as alive  # noqa: F401
+from expkit.testing import wait_gone as _wait_gone
 
 REPO = Path(__file__).resolve().parents[2]
 #: As in tests/conftest.py: under CI a missing engine fails instead of skipping.
@@ -32,20 +36,6 @@ Framework: "Python"
 PrepareEnvironment: false
 TrackedRun: true
 """
-
-
-def _load_plugin_helpers():
-    """expkit-local's own test helpers (one wheel builder for both test suites)."""
-    path = REPO / "plugins" / "local" / "tests" / "local_helpers.py"
-    spec = importlib.util.spec_from_file_location("expkit_local_test_helpers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-build_wheel = _load_plugin_helpers().build_wheel
 
 
 def run_record(project, ref: str = "1") -> dict:
@@ -85,22 +75,9 @@ def read_until(stream, predicate: Callable[[str], bool], timeout: float = 60) ->
     raise AssertionError("timed out waiting for a line:\n" + "".join(lines))
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_gone(pid: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
+def wait_gone(*pids: int, timeout: float = 15.0) -> bool:
+    """expkit.testing.wait_gone, with more time: these processes start through the real `exp`."""
+    return _wait_gone(*pids, timeout=timeout)
 
 
 def kill_quietly(pid: int) -> None:

@@ -1,13 +1,13 @@
 """Test helpers for expkit-docker, shared by its own tests and tests/docker/.
 
 Packages are built at test time with the standard library, so no index or
-channel is needed: a pure-Python wheel, and a noarch python conda package in
-a local file channel (DESIGN.md, "Conda packages without a public channel").
+channel is needed: a pure-Python wheel (expkit.testing.build_wheel), and a
+noarch python conda package in a local file channel (DESIGN.md, "Conda
+packages without a public channel").
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -15,11 +15,10 @@ import os
 import shutil
 import subprocess
 import tarfile
-import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from expkit.testing import build_wheel  # noqa: F401 - the wheel builder tests/docker imports here
 
 BASE_IMAGE = os.environ.get("EXPKIT_TEST_BASE_IMAGE", "expkit-base:bookworm")
 REQUIRE_ENGINES = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
@@ -93,45 +92,6 @@ def image_id(ref: str) -> str | None:
         timeout=30,
     )
     return result.stdout.strip() if result.returncode == 0 else None
-
-
-def build_wheel(
-    folder: Path,
-    name: str,
-    version: str,
-    module_source: str,
-    *,
-    console_scripts: Mapping[str, str] | None = None,
-) -> Path:
-    """A minimal pure-Python wheel (deterministic bytes for the same input).
-
-    ``console_scripts`` maps a command name to ``module:function`` (e.g.
-    ``{"spark-submit": "pyspark:main"}``); pip writes the command's launcher
-    into the environment's ``bin/`` when it installs the wheel.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}/__init__.py": module_source,
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: expkit-tests\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    if console_scripts:
-        lines = [f"{command} = {target}" for command, target in sorted(console_scripts.items())]
-        files[f"{dist}/entry_points.txt"] = "[console_scripts]\n" + "\n".join(lines) + "\n"
-    record = []
-    for path, text in files.items():
-        data = text.encode()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{dist}/RECORD,,")
-    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
-    return wheel
 
 
 def tar_stream(entries) -> io.BytesIO:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from expkit.streams import MAX_LINE
+from expkit.testing import process_alive, wait_gone
 from expkit_local import execution
 from expkit_local.execution import LocalExecution, exit_status
 from local_helpers import Lines
@@ -22,24 +23,6 @@ def start(tmp_path: Path, source: str, *args: str) -> LocalExecution:
     script.write_text(textwrap.dedent(source), encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return LocalExecution([sys.executable, str(script), *args], cwd=str(tmp_path), env=env)
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_first_line_arrives_while_the_script_still_runs(tmp_path):
@@ -173,7 +156,7 @@ def test_cancel_stops_the_script_and_its_grandchild(tmp_path):
     assert time.monotonic() - started < 10
     assert ex.canceled
     assert wait_gone(int(pidfile.read_text()))
-    assert not alive(ex.pid)
+    assert not process_alive(ex.pid)
     ex.cancel()  # idempotent, also after the end
 
 

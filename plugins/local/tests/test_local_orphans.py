@@ -9,12 +9,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from expkit.model import ComputeTarget
 from expkit.plugins import Registry, make_plugin_manager
+from expkit.testing import process_alive, wait_gone
 from expkit_local.hooks import plugin
 from expkit_local.orphans import PROCESS_FILE, remember, stop
 from local_helpers import Lines, make_run, prepare_request
@@ -29,24 +29,6 @@ print(child.pid, flush=True)
 if sys.argv[1] != "exit":
     time.sleep(600)
 """
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture
@@ -95,7 +77,7 @@ def test_a_group_ignoring_sigterm_is_killed_after_the_grace(group):
 def test_leftovers_of_an_exited_script_are_stopped(group):
     proc, child, run_dir = group("exit")
     proc.wait(timeout=30)  # the script is gone (and reaped); its child still runs
-    assert alive(child)
+    assert process_alive(child)
     assert stop(run_dir, grace=3.0) is True
     assert wait_gone(child)
 
@@ -108,7 +90,7 @@ def test_a_reused_pid_is_never_signalled(group):
     assert stop(run_dir, grace=0.1) is False
     path.write_text(json.dumps({**data, "boot": "another-boot"}))  # before a reboot
     assert stop(run_dir, grace=0.1) is False
-    assert alive(proc.pid) and alive(child)
+    assert process_alive(proc.pid) and process_alive(child)
 
 
 def test_no_record_means_nothing_to_stop(tmp_path):

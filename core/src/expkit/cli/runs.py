@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,6 +24,7 @@ runs_app = typer.Typer(
 
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 _RUN = typer.Argument(..., metavar="RUN", help="Run number, id or unique id prefix.")
+_FORCE = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files.")
 #: How often `logs -f` and `cancel` look for news; a person watching does not notice 0.1 s.
 POLL_S = 0.1
 
@@ -266,6 +268,13 @@ def compare_command(
     print_table(headers, rows)
 
 
+def _to(default: str) -> Any:
+    """The ``--to DIR`` option of a command writing a run's files out (download, restore)."""
+    return typer.Option(
+        None, "--to", metavar="DIR", help=f"Folder to write to (default ./{default})."
+    )
+
+
 def _target_dir(to: Path | None, default: str, force: bool, what: str) -> Path:
     from expkit.errors import UsageError
 
@@ -282,13 +291,7 @@ def _target_dir(to: Path | None, default: str, force: bool, what: str) -> Path:
 
 @runs_app.command("download")
 def download_command(
-    run: str = _RUN,
-    to: Path | None = typer.Option(
-        None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-outputs)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Write into a non-empty folder, overwriting files."
-    ),
+    run: str = _RUN, to: Path | None = _to("run-N-outputs"), force: bool = _FORCE
 ) -> None:
     """Copy a run's collected outputs/ to a folder."""
     import shutil
@@ -315,13 +318,7 @@ def download_command(
 
 @runs_app.command("restore")
 def restore_command(
-    run: str = _RUN,
-    to: Path | None = typer.Option(
-        None, "--to", metavar="DIR", help="Folder to write to (default ./run-N-code)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Write into a non-empty folder, overwriting files."
-    ),
+    run: str = _RUN, to: Path | None = _to("run-N-code"), force: bool = _FORCE
 ) -> None:
     """Write the code snapshot a run executed to a folder."""
     from expkit.errors import UsageError

@@ -64,16 +64,31 @@ methods with ``@pytest.fixture`` in the subclass):
 - ``environment_spec(self)`` -> EnvironmentSpec or None for the contract runs;
 - ``contract_plugin(self, contract_entry_point)`` -> the plugin object.
 
+Extra checks in the subclass can drive the plugin as the run checks do, with
+the ``contract_runs`` fixture (``expkit.testing.run_checks.ContractRuns``:
+``new_run(script, **make_run_context options)``, ``prepare``, ``submit``,
+``start`` = all three, ``collect``).
+
 To skip the run checks when an engine is absent, add an autouse fixture to the
 subclass that skips (or fails, on CI) before the tests run. The runs use a
 registry holding only the plugin under test, and ``EXPKIT_CACHE_DIR`` points at
 a per-session temporary folder unless already set.
 
-Helpers for a plugin's own tests: :func:`make_run_context` (project, snapshot
-and run folder laid out as ``exp run`` does), :func:`compute_from_mapping`
-(``.compute`` contents -> ComputeTarget), :func:`wait_for` (``wait`` with a
-timeout), :func:`read_metrics`. This package imports pytest and must only be
-imported from tests; it never imports docker or paramiko.
+Helpers for a plugin's own tests (they need no engine and no package beyond the core):
+
+- :func:`make_run_context` -> RunContext: project, snapshot and run folder
+  laid out as ``exp run`` does; :func:`compute_from_mapping`: ``.compute``
+  contents -> ComputeTarget;
+- :func:`wait_for`: ``Execution.wait`` with a timeout; :func:`read_metrics`;
+- ``build_wheel(folder, name, version, module_source, *, console_scripts=None)
+  -> Path``: a tiny pure-Python wheel (same input, same bytes), to prepare an
+  environment from a local file with no package index;
+- ``process_alive(pid) -> bool`` and ``wait_gone(*pids, timeout=10.0) ->
+  bool`` (True once none of them runs): e.g. to check that ``cancel()``
+  stopped the processes a script started.
+
+This package imports pytest and must only be imported from tests; it never
+imports docker or paramiko.
 """
 
 from __future__ import annotations
@@ -86,6 +101,7 @@ pytest.register_assert_rewrite(
 )
 
 from expkit.testing.contract import TargetContract
+from expkit.testing.processes import process_alive, wait_gone
 from expkit.testing.runs import (
     WaitTimeout,
     compute_from_mapping,
@@ -103,6 +119,7 @@ from expkit.testing.support import (
     find_entry_point,
     read_metrics,
 )
+from expkit.testing.wheels import build_wheel
 
 __all__ = [
     "CONTRACT_ARGS",
@@ -112,11 +129,14 @@ __all__ = [
     "RecordingProgress",
     "TargetContract",
     "WaitTimeout",
+    "build_wheel",
     "compute_from_mapping",
     "find_entry_point",
     "make_run_context",
     "new_run_id",
+    "process_alive",
     "read_metrics",
     "tree_digest",
     "wait_for",
+    "wait_gone",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,6 +34,58 @@ from expkit.testing.support import (
 )
 
 
+@dataclass(frozen=True)
+class ContractRuns:
+    """The plugin under test, driven as the runner drives it (the ``contract_runs`` fixture).
+
+    new run -> prepare -> submit -> collect; each step asserts the type of what
+    its hook returned, so a wrong return value is reported with the hook's name.
+    """
+
+    registry: Registry
+    compute: ComputeTarget
+    spec: EnvironmentSpec | None
+    tmp_path: Path
+    prepare_timeout: float
+
+    def new_run(self, script: str, **options: Any) -> RunContext:
+        """A fresh project, snapshot and run folder for ``script`` (make_run_context options)."""
+        return make_run_context(
+            self.tmp_path, self.compute, script, environment_spec=self.spec, **options
+        )
+
+    def prepare(self, run: RunContext, progress: Any = None) -> PreparedEnvironment:
+        request = PrepareRequest(
+            project=run.project,
+            compute=run.compute,
+            runconfig=run.runconfig,
+            environment=self.spec,
+            spark=None,
+            progress=progress,
+        )
+        started = time.monotonic()
+        prepared = self.registry.hook.expkit_prepare(request=request)
+        assert isinstance(prepared, PreparedEnvironment), f"expkit_prepare returned {prepared!r}"
+        assert prepared.python, "PreparedEnvironment.python must name the interpreter to start"
+        assert time.monotonic() - started < self.prepare_timeout
+        return prepared
+
+    def submit(self, run: RunContext, prepared: PreparedEnvironment) -> Execution:
+        execution = self.registry.hook.expkit_submit(run=run, environment=prepared)
+        assert isinstance(execution, Execution), f"expkit_submit returned {execution!r}"
+        return execution
+
+    def start(self, script: str, **options: Any) -> tuple[RunContext, Execution]:
+        """``new_run``, ``prepare`` and ``submit`` in one: a run that is under way."""
+        run = self.new_run(script, **options)
+        return run, self.submit(run, self.prepare(run))
+
+    def collect(self, run: RunContext, execution: Execution) -> Collected:
+        collected = self.registry.hook.expkit_collect(run=run, execution=execution)
+        assert isinstance(collected, Collected), f"expkit_collect returned {collected!r}"
+        return collected
+
+
 class RunChecks:
     """prepare -> submit -> wait -> collect on trivial scripts (mixed into TargetContract)."""
 
@@ -41,66 +94,32 @@ class RunChecks:
     prepare_timeout: ClassVar[float]
     cancel_timeout: ClassVar[float]
 
-    # ------------------------------------------------------------------ runs
-
-    def _prepare(
-        self,
-        registry: Registry,
-        run: RunContext,
-        spec: EnvironmentSpec | None,
-        progress: Any = None,
-    ) -> PreparedEnvironment:
-        request = PrepareRequest(
-            project=run.project,
-            compute=run.compute,
-            runconfig=run.runconfig,
-            environment=spec,
-            spark=None,
-            progress=progress,
-        )
-        started = time.monotonic()
-        prepared = registry.hook.expkit_prepare(request=request)
-        assert isinstance(prepared, PreparedEnvironment), f"expkit_prepare returned {prepared!r}"
-        assert prepared.python, "PreparedEnvironment.python must name the interpreter to start"
-        assert time.monotonic() - started < self.prepare_timeout
-        return prepared
-
-    def _start(
-        self, registry: Registry, run: RunContext, prepared: PreparedEnvironment
-    ) -> Execution:
-        execution = registry.hook.expkit_submit(run=run, environment=prepared)
-        assert isinstance(execution, Execution), f"expkit_submit returned {execution!r}"
-        return execution
-
-    def _collect(self, registry: Registry, run: RunContext, execution: Execution) -> Collected:
-        collected = registry.hook.expkit_collect(run=run, execution=execution)
-        assert isinstance(collected, Collected), f"expkit_collect returned {collected!r}"
-        return collected
-
-    def test_run_succeeds(
+    @pytest.fixture
+    def contract_runs(
         self,
         contract_registry: Registry,
         contract_compute: ComputeTarget,
         environment_spec: EnvironmentSpec | None,
         tmp_path: Path,
-    ) -> None:
-        run = make_run_context(
-            tmp_path,
-            contract_compute,
-            CONTRACT_SCRIPT,
-            args=CONTRACT_ARGS,
-            env={"CONTRACT_VAR": CONTRACT_VALUE},
-            environment_spec=environment_spec,
+    ) -> ContractRuns:
+        return ContractRuns(
+            contract_registry, contract_compute, environment_spec, tmp_path, self.prepare_timeout
+        )
+
+    # ------------------------------------------------------------------ runs
+
+    def test_run_succeeds(self, contract_runs: ContractRuns) -> None:
+        runs = contract_runs
+        run = runs.new_run(
+            CONTRACT_SCRIPT, args=CONTRACT_ARGS, env={"CONTRACT_VAR": CONTRACT_VALUE}
         )
         before = tree_digest(run.project)
-        prepared = self._prepare(contract_registry, run, environment_spec)
-        again = self._prepare(
-            contract_registry, run, environment_spec, progress=RecordingProgress()
-        )
+        prepared = runs.prepare(run)
+        again = runs.prepare(run, progress=RecordingProgress())
         assert again.env_id == prepared.env_id, (
             "preparing the same environment twice changed its id"
         )
-        execution = self._start(contract_registry, run, prepared)
+        execution = runs.submit(run, prepared)
         code, lines = wait_for(execution, self.run_timeout)
         text = "".join(lines)
         assert code == 0, f"exit code {code}; output:\n{text}"
@@ -111,7 +130,7 @@ class RunChecks:
         assert "contract: to stderr\n" in lines, "stderr must reach on_output too"
         assert "contract: line one\n" in lines and "contract: line two\n" in lines
         assert lines.index("contract: line one\n") < lines.index("contract: line two\n")
-        collected = self._collect(contract_registry, run, execution)
+        collected = runs.collect(run, execution)
         assert {"result.txt", "seen.json"} <= set(collected.outputs), collected.outputs
         assert (run.outputs_dir / "result.txt").read_text(encoding="utf-8") == "contract result\n"
         seen = json.loads((run.outputs_dir / "seen.json").read_text(encoding="utf-8"))
@@ -124,40 +143,18 @@ class RunChecks:
         assert tree_digest(run.project) == before, "a run must never write into the project folder"
 
     def test_failing_run_returns_its_code_and_keeps_outputs(
-        self,
-        contract_registry: Registry,
-        contract_compute: ComputeTarget,
-        environment_spec: EnvironmentSpec | None,
-        tmp_path: Path,
+        self, contract_runs: ContractRuns
     ) -> None:
-        run = make_run_context(
-            tmp_path,
-            contract_compute,
-            CONTRACT_SCRIPT,
-            env={"CONTRACT_EXIT_CODE": "3"},
-            environment_spec=environment_spec,
-        )
-        prepared = self._prepare(contract_registry, run, environment_spec)
-        execution = self._start(contract_registry, run, prepared)
+        run, execution = contract_runs.start(CONTRACT_SCRIPT, env={"CONTRACT_EXIT_CODE": "3"})
         code, lines = wait_for(execution, self.run_timeout)
         assert code == 3, f"the script exited 3, wait() returned {code}; output:\n{''.join(lines)}"
-        collected = self._collect(contract_registry, run, execution)
+        collected = contract_runs.collect(run, execution)
         assert "result.txt" in collected.outputs, "outputs must be collected from failed runs too"
         assert (run.outputs_dir / "result.txt").is_file()
         assert read_metrics(run.metrics_file).get("contract_metric") == [0.5]
 
-    def test_cancel_stops_the_run(
-        self,
-        contract_registry: Registry,
-        contract_compute: ComputeTarget,
-        environment_spec: EnvironmentSpec | None,
-        tmp_path: Path,
-    ) -> None:
-        run = make_run_context(
-            tmp_path, contract_compute, SLEEP_SCRIPT, environment_spec=environment_spec
-        )
-        prepared = self._prepare(contract_registry, run, environment_spec)
-        execution = self._start(contract_registry, run, prepared)
+    def test_cancel_stops_the_run(self, contract_runs: ContractRuns) -> None:
+        run, execution = contract_runs.start(SLEEP_SCRIPT)
         sleeping = threading.Event()
         outcome: dict[str, Any] = {}
 
@@ -189,7 +186,7 @@ class RunChecks:
         code, _ = outcome["result"]
         assert code != 0, "a canceled run must not report success"
         assert elapsed < self.cancel_timeout
-        self._collect(contract_registry, run, execution)
+        contract_runs.collect(run, execution)
 
     def test_lists_its_environments(
         self, contract_registry: Registry, contract_compute: ComputeTarget
@@ -206,27 +203,16 @@ class RunChecks:
 
     # ------------------------------------------------------------------ placeholders
 
-    def test_placeholder_prepare_is_not_available(
-        self, contract_registry: Registry, contract_compute: ComputeTarget, tmp_path: Path
-    ) -> None:
-        run = make_run_context(tmp_path, contract_compute, CONTRACT_SCRIPT)
-        request = PrepareRequest(
-            project=run.project,
-            compute=contract_compute,
-            runconfig=run.runconfig,
-            environment=None,
-            spark=None,
-        )
+    def test_placeholder_prepare_is_not_available(self, contract_runs: ContractRuns) -> None:
+        run = contract_runs.new_run(CONTRACT_SCRIPT)
         with pytest.raises(TargetNotAvailableError, match="not available yet"):
-            contract_registry.hook.expkit_prepare(request=request)
+            contract_runs.prepare(run)
 
-    def test_placeholder_submit_is_not_available(
-        self, contract_registry: Registry, contract_compute: ComputeTarget, tmp_path: Path
-    ) -> None:
-        run = make_run_context(tmp_path, contract_compute, CONTRACT_SCRIPT)
+    def test_placeholder_submit_is_not_available(self, contract_runs: ContractRuns) -> None:
+        run = contract_runs.new_run(CONTRACT_SCRIPT)
         prepared = PreparedEnvironment(env_id=None, location="nowhere", python="python")
         with pytest.raises(TargetNotAvailableError, match="not available yet"):
-            contract_registry.hook.expkit_submit(run=run, environment=prepared)
+            contract_runs.submit(run, prepared)
 
 
 #: Checks for targets that run scripts, and for placeholders (runs_scripts = False).
