@@ -33,6 +33,8 @@ def build_wheel(
     ``{"spark-submit": "pyspark:main"}``); the installer writes that command
     into the environment's ``bin/``.
     """
+    if not name.isidentifier():
+        raise ValueError(f"build_wheel: {name!r} is not an importable package name")
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}.dist-info"
     files = {
