@@ -98,3 +98,18 @@ def shared_conftest(config):
         if Path(getattr(plugin, "__file__", "") or "") == wanted:
             return plugin
     raise LookupError(f"{wanted} is not loaded")
+
+
+def write_gated_script(project, name: str, first: str, last: str) -> Path:
+    """Write script ``name``: prints ``first``, waits (at most 60 s) until the returned
+    gate file exists, then prints ``last``. Lets a test act while a run is live."""
+    gate = project.root.parent / "gate"
+    project.write(name, f"""
+        import os, time
+        print({first!r}, flush=True)
+        deadline = time.time() + 60
+        while not os.path.exists({str(gate)!r}) and time.time() < deadline:
+            time.sleep(0.01)
+        print({last!r})
+    """)
+    return gate

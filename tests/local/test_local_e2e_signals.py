@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from local_e2e import alive, kill_quietly, read_until, run_record, runs_list, wait_gone
+from local_e2e import (
+    alive,
+    kill_quietly,
+    read_until,
+    run_record,
+    runs_list,
+    wait_gone,
+    write_gated_script,
+)
 
 # Starts a grandchild, writes both pids and a first output, then waits "forever".
 TREE_SCRIPT = """
@@ -184,15 +192,7 @@ def test_runs_cancel_stops_a_run_from_another_terminal(local_project):
 
 
 def test_logs_follow_streams_a_running_run_until_it_ends(local_project):
-    gate = local_project.root.parent / "gate"
-    local_project.write("slow.py", f"""
-        import os, time
-        print("early line", flush=True)
-        deadline = time.time() + 60
-        while not os.path.exists({str(gate)!r}) and time.time() < deadline:
-            time.sleep(0.01)
-        print("late line")
-    """)
+    gate = write_gated_script(local_project, "slow.py", "early line", "late line")
     run = local_project.popen("run", "-c", "local", "slow.py")
     follow = None
     try:
@@ -257,15 +257,7 @@ def test_progress_updates_reach_the_terminal_before_the_next_one(local_project):
 def test_deleting_the_index_during_a_run_does_not_lose_it(local_project):
     """The index is rebuilt from the run folders with each active run's owner, so a live
     run stays running, and its end reaches the rebuilt index."""
-    gate = local_project.root.parent / "gate"
-    local_project.write("slow.py", f"""
-        import os, time
-        print("ready", flush=True)
-        deadline = time.time() + 60
-        while not os.path.exists({str(gate)!r}) and time.time() < deadline:
-            time.sleep(0.01)
-        print("done")
-    """)
+    gate = write_gated_script(local_project, "slow.py", "ready", "done")
     proc = local_project.popen("run", "-c", "local", "slow.py")
     try:
         read_until(proc.stdout, lambda line: line.strip() == "ready")
