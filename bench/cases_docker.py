@@ -110,8 +110,9 @@ def _next_plain_tag(ws: Workspace) -> None:
 
 
 def _remove_images(ws: Workspace) -> None:
-    listed = subprocess.run(["docker", "images", "-q", "expkit-bench-plain"],
-                            capture_output=True, text=True)
+    listed = subprocess.run(
+        ["docker", "images", "-q", "expkit-bench-plain"], capture_output=True, text=True
+    )
     if listed.stdout.split():
         subprocess.run(["docker", "rmi", "-f", *set(listed.stdout.split())], capture_output=True)
 
@@ -155,8 +156,15 @@ CASES = [
         commands=[
             Command(
                 "docker build --no-cache (equivalent Dockerfile)",
-                lambda ws: ["docker", "build", "-q", "--no-cache", "-t",
-                            f"expkit-bench-plain:{ws.data['plain']}", "."],
+                lambda ws: [
+                    "docker",
+                    "build",
+                    "-q",
+                    "--no-cache",
+                    "-t",
+                    f"expkit-bench-plain:{ws.data['plain']}",
+                    ".",
+                ],
                 before=_next_plain_tag,
             ),
             Command(

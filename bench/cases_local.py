@@ -15,13 +15,14 @@ def _project(root: Path) -> Workspace:
     project = root / "project"
     (project / "aml_config").mkdir(parents=True)
     (project / "aml_config" / "local.compute").write_text(
-        f'type: "local"\npythonLocation: "{python_executable()}"\n')
+        f'type: "local"\npythonLocation: "{python_executable()}"\n'
+    )
     (project / "aml_config" / "local.runconfig").write_text(
         'ArgumentVector:\n  - "$file"\nTarget: "local"\nFramework: "Python"\n'
-        "EnvironmentVariables: {}\nPrepareEnvironment: false\nTrackedRun: true\n")
+        "EnvironmentVariables: {}\nPrepareEnvironment: false\nTrackedRun: true\n"
+    )
     (project / "trivial.py").write_text(TRIVIAL)
-    return Workspace(root=root, cwd=project, env=clean_env(root),
-                     data={"exp": exp_executable()})
+    return Workspace(root=root, cwd=project, env=clean_env(root), data={"exp": exp_executable()})
 
 
 def _managed_project(root: Path) -> Workspace:
@@ -29,7 +30,8 @@ def _managed_project(root: Path) -> Workspace:
     ws = _project(root)
     aml = ws.cwd / "aml_config"
     (aml / "local.compute").write_text(
-        f'type: "local"\npythonLocation: "{python_executable()}"\nuserManagedEnvironment: false\n')
+        f'type: "local"\npythonLocation: "{python_executable()}"\nuserManagedEnvironment: false\n'
+    )
     major, minor = sys.version_info[:2]
     (aml / "conda_dependencies.yml").write_text(f"dependencies:\n  - python={major}.{minor}\n")
     with (aml / "local.runconfig").open("a") as handle:
@@ -44,8 +46,10 @@ CASES = [
         setup=_project,
         commands=[
             Command("python trivial.py", [python_executable(), "trivial.py"]),
-            Command("exp run -c local trivial.py",
-                    lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"]),
+            Command(
+                "exp run -c local trivial.py",
+                lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"],
+            ),
         ],
         target=Target(max_overhead_s=0.15),
     ),
@@ -55,8 +59,10 @@ CASES = [
         setup=_managed_project,
         commands=[
             Command("python trivial.py", [python_executable(), "trivial.py"]),
-            Command("exp run -c local trivial.py (venv)",
-                    lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"]),
+            Command(
+                "exp run -c local trivial.py (venv)",
+                lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"],
+            ),
         ],
         target=Target(max_overhead_s=0.15),
     ),

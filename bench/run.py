@@ -80,8 +80,14 @@ def timed(command: Command, ws: Workspace) -> tuple[float, float]:
     argv = command.resolve(ws)
     cpu = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ws.cwd, env=ws.env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.run(
+        argv,
+        cwd=ws.cwd,
+        env=ws.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     elapsed = time.perf_counter() - start
     cpu = _children_cpu() - cpu
     if proc.returncode not in command.ok_codes:
@@ -135,16 +141,26 @@ def report(results: list[tuple[Case, list[Timing]]]) -> tuple[str, bool]:
                 ok = case.target.met(base, timing.median)
                 all_ok &= ok
                 verdict = "PASS" if ok else "FAIL"
-            rows.append([case.name if i == 0 else "", timing.label, f"{timing.median:.3f}s",
-                         f"{timing.best:.3f}s", f"{timing.cpu_median:.3f}s", diff, target,
-                         verdict])
+            rows.append(
+                [
+                    case.name if i == 0 else "",
+                    timing.label,
+                    f"{timing.median:.3f}s",
+                    f"{timing.best:.3f}s",
+                    f"{timing.cpu_median:.3f}s",
+                    diff,
+                    target,
+                    verdict,
+                ]
+            )
     return table(rows), all_ok
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", metavar="CASE",
-                        help="case names or globs (default: all)")
+    parser.add_argument(
+        "cases", nargs="*", metavar="CASE", help="case names or globs (default: all)"
+    )
     parser.add_argument("--repeat", type=int, default=15, help="timed rounds per case (default 15)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
@@ -184,10 +200,25 @@ def main(argv: list[str] | None = None) -> int:
     text, ok = report(results)
     print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [{"case": t.case, "command": t.label, "median": t.median, "min": t.best,
-              "cpu_median": t.cpu_median, "samples": t.samples, "cpu": t.cpu}
-             for _, ts in results for t in ts], indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {
+                        "case": t.case,
+                        "command": t.label,
+                        "median": t.median,
+                        "min": t.best,
+                        "cpu_median": t.cpu_median,
+                        "samples": t.samples,
+                        "cpu": t.cpu,
+                    }
+                    for _, ts in results
+                    for t in ts
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if ok and not failed else 1
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +26,6 @@ END = "<!-- END GENERATED -->"
 
 def root_command() -> Any:
     import typer.main
-
     from expkit.cli import app
 
     return typer.main.get_command(app)

@@ -16,8 +16,14 @@ exp = fakes.exp
 registry = fakes.registry
 workbench = fakes.workbench
 
-INIT_FILES = ["conda_dependencies.yml", "docker.compute", "docker.runconfig", "local.compute",
-              "local.runconfig", "spark_dependencies.yml"]
+INIT_FILES = [
+    "conda_dependencies.yml",
+    "docker.compute",
+    "docker.runconfig",
+    "local.compute",
+    "local.runconfig",
+    "spark_dependencies.yml",
+]
 
 
 def files(root: Path) -> list[str]:
@@ -66,7 +72,9 @@ def test_init_refuses_to_overwrite_unless_forced(empty_project: Path, exp) -> No
 
 
 def test_attach_writes_compute_and_runconfig(workbench: Path, exp) -> None:
-    result = exp("target", "attach", "--name", "box", "--type", "localdocker", "--base-image", "img:1")
+    result = exp(
+        "target", "attach", "--name", "box", "--type", "localdocker", "--base-image", "img:1"
+    )
     assert result.code == 0, result.output
     assert "aml_config/box.compute" in result.out and "aml_config/box.runconfig" in result.out
     project = Project.find()
@@ -83,24 +91,66 @@ def test_attach_never_writes_a_password(workbench: Path, exp, tmp_path: Path, mo
     sub = workbench / "notebooks"
     sub.mkdir()
     monkeypatch.chdir(key.parent)  # the key file is given relative to where the user is
-    result = exp("target", "attach", "--name", "vm", "--type", "remote", "--address", "127.0.0.1",
-                 "--port", "2222", "--username", "me", "--key-file", "id_ed25519")
+    result = exp(
+        "target",
+        "attach",
+        "--name",
+        "vm",
+        "--type",
+        "remote",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "2222",
+        "--username",
+        "me",
+        "--key-file",
+        "id_ed25519",
+    )
     assert result.code == 2  # not inside the project
     monkeypatch.chdir(sub)
-    result = exp("target", "attach", "--name", "vm", "--type", "remote", "--address", "127.0.0.1",
-                 "--port", "2222", "--username", "me", "--key-file", str(key))
+    result = exp(
+        "target",
+        "attach",
+        "--name",
+        "vm",
+        "--type",
+        "remote",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "2222",
+        "--username",
+        "me",
+        "--key-file",
+        str(key),
+    )
     assert result.code == 0, result.output
     for path in (workbench / "aml_config").iterdir():
         assert SECRET not in path.read_text() and "password" not in path.read_text()
     compute = Project.find().load_compute("vm")
     assert (compute.type, compute.address, compute.port, compute.username) == (
-        "remotedocker", "127.0.0.1", 2222, "me")
+        "remotedocker",
+        "127.0.0.1",
+        2222,
+        "me",
+    )
     assert compute.key_file == str(key) and compute.password is None
 
 
 def test_attach_relative_key_file_is_made_absolute(workbench: Path, exp) -> None:
-    result = exp("target", "attach", "-n", "vm", "-t", "remotedocker", "--address", "127.0.0.1",
-                 "--key-file", "keys/id")
+    result = exp(
+        "target",
+        "attach",
+        "-n",
+        "vm",
+        "-t",
+        "remotedocker",
+        "--address",
+        "127.0.0.1",
+        "--key-file",
+        "keys/id",
+    )
     assert result.code == 0, result.output
     assert Project.find().load_compute("vm").key_file == str(workbench.resolve() / "keys" / "id")
 
@@ -119,16 +169,29 @@ def test_attach_refuses_to_overwrite_unless_forced(workbench: Path, exp) -> None
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--name", "x", "--type", "cluster"],
-         ["unknown target type 'cluster'", "installed target types: docker, local, remotedocker, slurm",
-          "pip install expkit-hdinsight"]),
-        (["--name", "x", "--type", "dokcer"], ["unknown target type 'dokcer'", "did you mean 'docker'?"]),
+        (
+            ["--name", "x", "--type", "cluster"],
+            [
+                "unknown target type 'cluster'",
+                "installed target types: docker, local, remotedocker, slurm",
+                "pip install expkit-hdinsight",
+            ],
+        ),
+        (
+            ["--name", "x", "--type", "dokcer"],
+            ["unknown target type 'dokcer'", "did you mean 'docker'?"],
+        ),
         (["--name", "x", "--type", "slurm"], ["'slurm' (expkit-slurm) does not support attach"]),
         (["--name", "x", "--type", "remote"], ["--address: an address is required"]),
-        (["--name", "../evil", "--type", "docker"], ["--name: target name '../evil' is not allowed"]),
+        (
+            ["--name", "../evil", "--type", "docker"],
+            ["--name: target name '../evil' is not allowed"],
+        ),
         (["--name", ".hidden", "--type", "docker"], ["is not allowed", "not starting with '.'"]),
-        (["--name", "x", "--type", "remote", "--address", "h", "--port", "0"],
-         ["--port: must be from 1 to 65535"]),
+        (
+            ["--name", "x", "--type", "remote", "--address", "h", "--port", "0"],
+            ["--port: must be from 1 to 65535"],
+        ),
     ],
     ids=["not-installed", "typo", "no-attach", "plugin-rejects", "traversal", "hidden", "port"],
 )
@@ -148,7 +211,11 @@ def test_attach_errors(workbench: Path, exp, args: list[str], says: list[str]) -
 
 def test_target_list_json_and_table(workbench: Path, exp) -> None:
     write(workbench, "aml_config/broken.compute", "type: local\nnvidiaDocker: perhaps\n")
-    write(workbench, "aml_config/vm.compute", f"type: remote\naddress: 127.0.0.1\npassword: {SECRET}\n")
+    write(
+        workbench,
+        "aml_config/vm.compute",
+        f"type: remote\naddress: 127.0.0.1\npassword: {SECRET}\n",
+    )
     result = exp("target", "list", "--json")
     assert result.code == 0, result.output
     entries = json.loads(result.out)
@@ -167,12 +234,17 @@ def test_target_list_json_and_table(workbench: Path, exp) -> None:
     lines = table.out.splitlines()
     assert lines[0].split() == ["NAME", "TYPE", "WHERE", "RUNCONFIGS", "STATUS"]
     assert any(line.startswith("broken") and "invalid" in line for line in lines)
-    assert any(line.split()[:3] == ["docker", "docker", "microsoft/mmlspark:plus-0.9.9"] for line in lines)
+    assert any(
+        line.split()[:3] == ["docker", "docker", "microsoft/mmlspark:plus-0.9.9"] for line in lines
+    )
 
 
 def test_target_show_masks_the_password(workbench: Path, exp) -> None:
-    write(workbench, "aml_config/vm.compute",
-          f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n")
+    write(
+        workbench,
+        "aml_config/vm.compute",
+        f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n",
+    )
     text = exp("target", "show", "vm")
     assert text.code == 0, text.output
     assert "password: ***" in text.out and "address: 127.0.0.1" in text.out
@@ -187,7 +259,9 @@ def test_target_show_masks_the_password(workbench: Path, exp) -> None:
 def test_target_show_unknown(workbench: Path, exp) -> None:
     result = exp("target", "show", "dockr")
     assert result.code == 2
-    assert "no compute target named 'dockr'" in result.err and "did you mean 'docker'?" in result.err
+    assert (
+        "no compute target named 'dockr'" in result.err and "did you mean 'docker'?" in result.err
+    )
 
 
 def test_detach_removes_target_and_its_runconfig(workbench: Path, exp) -> None:
@@ -215,10 +289,30 @@ def test_detach_keeps_a_same_named_runconfig_for_another_target(workbench: Path,
 
 
 def test_runconfig_create(workbench: Path, exp, monkeypatch) -> None:
-    monkeypatch.chdir(workbench / "aml_config")  # file options are relative to the working directory
-    result = exp("runconfig", "create", "--name", "spark", "--target", "local", "--framework", "pyspark",
-                 "--conda-file", "conda_dependencies.yml", "--spark-file", "spark_dependencies.yml",
-                 "--env", "A=1", "--env", "MSG=a b=c $(x)", "-e", "EMPTY=", "--prepare")
+    monkeypatch.chdir(
+        workbench / "aml_config"
+    )  # file options are relative to the working directory
+    result = exp(
+        "runconfig",
+        "create",
+        "--name",
+        "spark",
+        "--target",
+        "local",
+        "--framework",
+        "pyspark",
+        "--conda-file",
+        "conda_dependencies.yml",
+        "--spark-file",
+        "spark_dependencies.yml",
+        "--env",
+        "A=1",
+        "--env",
+        "MSG=a b=c $(x)",
+        "-e",
+        "EMPTY=",
+        "--prepare",
+    )
     assert result.code == 0, result.output
     rc = Project.find().resolve("spark")
     assert rc.runconfig.framework == "PySpark" and rc.runconfig.target == "local"
@@ -235,15 +329,30 @@ def test_runconfig_create(workbench: Path, exp, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--name", "r", "--target", "dokcer"], ["--target: no compute target named 'dokcer'",
-                                                 "did you mean 'docker'?"]),
-        (["--name", "r", "--target", "local", "--framework", "Scala"],
-         ["--framework: 'Scala' is not allowed", "allowed: Python, PySpark"]),
-        (["--name", "r", "--target", "local", "--env", "NOVALUE"], ["--env: 'NOVALUE' is not KEY=VALUE"]),
-        (["--name", "r", "--target", "local", "--conda-file", "nope.yml"], ["--conda-file: file not found"]),
-        (["--name", "r", "--target", "local", "--conda-file", "/etc/hostname"],
-         ["--conda-file: /etc/hostname is outside the project"]),
-        (["--name", "a/b", "--target", "local"], ["--name: run configuration name 'a/b' is not allowed"]),
+        (
+            ["--name", "r", "--target", "dokcer"],
+            ["--target: no compute target named 'dokcer'", "did you mean 'docker'?"],
+        ),
+        (
+            ["--name", "r", "--target", "local", "--framework", "Scala"],
+            ["--framework: 'Scala' is not allowed", "allowed: Python, PySpark"],
+        ),
+        (
+            ["--name", "r", "--target", "local", "--env", "NOVALUE"],
+            ["--env: 'NOVALUE' is not KEY=VALUE"],
+        ),
+        (
+            ["--name", "r", "--target", "local", "--conda-file", "nope.yml"],
+            ["--conda-file: file not found"],
+        ),
+        (
+            ["--name", "r", "--target", "local", "--conda-file", "/etc/hostname"],
+            ["--conda-file: /etc/hostname is outside the project"],
+        ),
+        (
+            ["--name", "a/b", "--target", "local"],
+            ["--name: run configuration name 'a/b' is not allowed"],
+        ),
     ],
     ids=["missing-target", "framework", "env", "conda-missing", "conda-outside", "name"],
 )
@@ -274,7 +383,15 @@ def test_runconfig_show_json_shape(workbench: Path, exp) -> None:
     result = exp("runconfig", "show", "docker", "--json")
     assert result.code == 0, result.output
     data = json.loads(result.out)
-    assert set(data) == {"project", "runconfig", "compute", "target_type", "environment", "spark", "notes"}
+    assert set(data) == {
+        "project",
+        "runconfig",
+        "compute",
+        "target_type",
+        "environment",
+        "spark",
+        "notes",
+    }
     assert data["runconfig"]["target"] == "docker" and data["compute"]["type"] == "docker"
     assert data["target_type"]["package"] == "expkit-docker"
     assert data["environment"]["python"] == "3.5.2" and data["spark"] is None
@@ -282,7 +399,10 @@ def test_runconfig_show_json_shape(workbench: Path, exp) -> None:
     assert "UseSampling is accepted" in result.err  # notes also reach people, on stderr
     text = exp("runconfig", "show", "docker")
     assert text.code == 0
-    assert "Target: docker" in text.out and "baseDockerImage: microsoft/mmlspark:plus-0.9.9" in text.out
+    assert (
+        "Target: docker" in text.out
+        and "baseDockerImage: microsoft/mmlspark:plus-0.9.9" in text.out
+    )
     assert "python: 3.5.2" in text.out
 
 

@@ -25,7 +25,11 @@ def test_workbench_sample_parses_unchanged(workbench: Path, registry) -> None:
     assert project.compute_names() == ["docker", "local"]
 
     local = project.load_compute("local")
-    assert (local.type, local.python_location, local.user_managed_environment) == ("local", "python", True)
+    assert (local.type, local.python_location, local.user_managed_environment) == (
+        "local",
+        "python",
+        True,
+    )
     docker = project.load_compute("docker")
     # The Workbench alias resolves to the canonical type the plugin owns.
     assert docker.type == "docker"
@@ -106,15 +110,22 @@ def test_find_project_root_outside_a_project(tmp_path: Path) -> None:
 
 
 def test_defaults_and_value_coercion(empty_project: Path) -> None:
-    write(empty_project, "aml_config/t.compute", """
+    write(
+        empty_project,
+        "aml_config/t.compute",
+        """
         type: "remote"
         address: 127.0.0.1
         port: "2222"
         sharedVolumes: "True"
         nvidiaDocker: "FALSE"
         userManagedEnvironment: false
-    """)
-    write(empty_project, "aml_config/t.runconfig", """
+    """,
+    )
+    write(
+        empty_project,
+        "aml_config/t.runconfig",
+        """
         Target: t
         EnvironmentVariables:
           EMPTY:
@@ -125,7 +136,8 @@ def test_defaults_and_value_coercion(empty_project: Path) -> None:
         UseSampling: false
         DataSourceSettings: {}
         ArgumentVector: ["$file", 1, "--x"]
-    """)
+    """,
+    )
     project = Project.find()
     compute = project.load_compute("t")
     assert compute.type == "remotedocker"
@@ -149,13 +161,18 @@ def test_plugin_declared_keys_go_to_options(empty_project: Path) -> None:
 
 
 def test_password_is_kept_out_of_sight(empty_project: Path) -> None:
-    write(empty_project, "aml_config/vm.compute",
-          f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n")
+    write(
+        empty_project,
+        "aml_config/vm.compute",
+        f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n",
+    )
     write(empty_project, "aml_config/vm.runconfig", "Target: vm\n")
     resolved = Project.find().resolve("vm")
     assert resolved.compute.password == SECRET
     assert SECRET not in repr(resolved)
-    assert any("password authentication is not supported" in n and "keyFile" in n for n in resolved.notes)
+    assert any(
+        "password authentication is not supported" in n and "keyFile" in n for n in resolved.notes
+    )
     assert not any(SECRET in n for n in resolved.notes)
 
 
@@ -163,8 +180,11 @@ PASSWORD_NOTE = "password authentication is not supported"
 
 
 def test_password_note_appears_once_per_command(empty_project: Path, exp) -> None:
-    write(empty_project, "aml_config/vm.compute",
-          f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n")
+    write(
+        empty_project,
+        "aml_config/vm.compute",
+        f"type: remotedocker\naddress: 127.0.0.1\nusername: me\npassword: {SECRET}\n",
+    )
     write(empty_project, "aml_config/vm.runconfig", "Target: vm\n")
     resolved = Project.find().resolve("vm")
     assert sum(PASSWORD_NOTE in n for n in resolved.notes) == 1
@@ -180,8 +200,11 @@ def test_password_note_appears_once_per_command(empty_project: Path, exp) -> Non
 
 
 def test_windows_separators_in_dependency_paths(workbench: Path, registry) -> None:
-    write(workbench, "aml_config/w.runconfig",
-          'Target: local\nCondaDependenciesFile: "aml_config\\\\conda_dependencies.yml"\n')
+    write(
+        workbench,
+        "aml_config/w.runconfig",
+        'Target: local\nCondaDependenciesFile: "aml_config\\\\conda_dependencies.yml"\n',
+    )
     rc = Project.find().load_runconfig("w")
     assert rc.conda_dependencies_file == "aml_config/conda_dependencies.yml"
 
@@ -189,7 +212,9 @@ def test_windows_separators_in_dependency_paths(workbench: Path, registry) -> No
 def test_write_is_atomic_and_never_writes_a_password(empty_project: Path) -> None:
     (empty_project / "aml_config").mkdir()
     project = Project.find()
-    path = project.write_compute("vm", {"type": "remotedocker", "address": "127.0.0.1", "password": SECRET})
+    path = project.write_compute(
+        "vm", {"type": "remotedocker", "address": "127.0.0.1", "password": SECRET}
+    )
     text = path.read_text()
     assert SECRET not in text and "password" not in text
     assert project.load_compute("vm").address == "127.0.0.1"
@@ -215,8 +240,15 @@ def test_fixture_matches_the_workbench_layout() -> None:
     assert 'type: "local"' in local and 'pythonLocation: "python"' in local
     for name in ("local", "docker"):
         rc = (WORKBENCH / "aml_config" / f"{name}.runconfig").read_text()
-        for key in ('ArgumentVector:\n  - "$file"', "Target:", "EnvironmentVariables:", "Framework:",
-                    "CondaDependenciesFile:", "SparkDependenciesFile:", "PrepareEnvironment:",
-                    "TrackedRun:"):
+        for key in (
+            'ArgumentVector:\n  - "$file"',
+            "Target:",
+            "EnvironmentVariables:",
+            "Framework:",
+            "CondaDependenciesFile:",
+            "SparkDependenciesFile:",
+            "PrepareEnvironment:",
+            "TrackedRun:",
+        ):
             assert key in rc
     assert (WORKBENCH / "iris_sklearn.py").is_file()

@@ -42,23 +42,36 @@ class FakeTargets:
     def expkit_attach(self, request: AttachRequest) -> AttachResult | None:
         if request.type == "docker":
             return AttachResult(
-                compute={"type": "docker", "baseDockerImage": request.base_image or "python:3.11-slim"},
-                runconfig={"Target": request.name, "Framework": "Python", "PrepareEnvironment": True,
-                           "CondaDependenciesFile": "aml_config/conda_dependencies.yml"},
+                compute={
+                    "type": "docker",
+                    "baseDockerImage": request.base_image or "python:3.11-slim",
+                },
+                runconfig={
+                    "Target": request.name,
+                    "Framework": "Python",
+                    "PrepareEnvironment": True,
+                    "CondaDependenciesFile": "aml_config/conda_dependencies.yml",
+                },
             )
         if request.type == "remotedocker":
             if not request.address:
                 raise ConfigError("an address is required for a remote target", key="--address")
-            compute = {"type": "remotedocker", "address": request.address,
-                       "username": request.username or "root", "keyFile": request.key_file,
-                       # A careless plugin: the core must still never write it.
-                       "password": SECRET}
+            compute = {
+                "type": "remotedocker",
+                "address": request.address,
+                "username": request.username or "root",
+                "keyFile": request.key_file,
+                # A careless plugin: the core must still never write it.
+                "password": SECRET,
+            }
             if request.port:
                 compute["port"] = request.port
             return AttachResult(compute=compute, runconfig={"Target": request.name})
         if request.type == "local":
-            return AttachResult(compute={"type": "local", "pythonLocation": "python"},
-                                runconfig={"Target": request.name})
+            return AttachResult(
+                compute={"type": "local", "pythonLocation": "python"},
+                runconfig={"Target": request.name},
+            )
         return None
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from expkit.model import ComputeTarget
-from expkit.testing.run_checks import PLACEHOLDER_TESTS, RUN_TESTS
 from expkit.testing import TargetContract, compute_from_mapping, make_run_context
+from expkit.testing.run_checks import PLACEHOLDER_TESTS, RUN_TESTS
 
 pytest_plugins = ["pytester"]
 
@@ -291,9 +291,9 @@ def test_contract_catches_a_broken_plugin(pytester, variant):
 
 def _contract_tests() -> set[str]:
     """The checks a contract for a target that runs scripts collects."""
-    return {
-        name for name in dir(TargetContract) if name.startswith("test_")
-    } - set(PLACEHOLDER_TESTS)
+    return {name for name in dir(TargetContract) if name.startswith("test_")} - set(
+        PLACEHOLDER_TESTS
+    )
 
 
 TEST_NAMES = _contract_tests()
@@ -315,9 +315,12 @@ def test_missing_entry_point_is_a_clear_failure(pytester):
 
 
 def test_only_the_checks_that_apply_are_collected():
-    runnable = {n for n in dir(TestFakeContract) if n.startswith("test_") and getattr(TestFakeContract, n)}
+    runnable = {
+        n for n in dir(TestFakeContract) if n.startswith("test_") and getattr(TestFakeContract, n)
+    }
     placeholder = {
-        n for n in dir(TestFakePlaceholderContract)
+        n
+        for n in dir(TestFakePlaceholderContract)
         if n.startswith("test_") and getattr(TestFakePlaceholderContract, n)
     }
     assert set(RUN_TESTS) <= runnable and not set(PLACEHOLDER_TESTS) & runnable

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from expkit import pipconfig
 from expkit.pipconfig import host_pip_settings, pip_config_files
 

@@ -142,9 +142,7 @@ def test_runs_list_with_nothing_lost_reads_no_configuration(root: Path, cache_en
     assert listed.stderr == ""
 
 
-def test_runs_list_survives_a_lost_run_with_a_broken_configuration(
-    root: Path, cache_env
-) -> None:
+def test_runs_list_survives_a_lost_run_with_a_broken_configuration(root: Path, cache_env) -> None:
     run_id = lost_run(root)
     (root / "aml_config" / "fake.compute").write_text("type: [unclosed\n")
     listed = exp(root, cache_env, "runs", "list", "--json")

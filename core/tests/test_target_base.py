@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.model import (
     AttachRequest,

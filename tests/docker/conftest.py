@@ -89,9 +89,7 @@ def _remove_session_images(basetemp: Path, before: set[str]) -> None:
     images = _env_images()
     ours = {ref for ref in images if ref in built and ref not in before}
     our_ids = {images[ref] for ref in ours}
-    ours |= {
-        ref for ref in images if ref in used and ref not in before and images[ref] in our_ids
-    }
+    ours |= {ref for ref in images if ref in used and ref not in before and images[ref] in our_ids}
     # Environment tags before system tags: the system image is the parent.
     refs = sorted(ours, key=lambda ref: (ref.startswith(f"{names.REPO}:sys-"), ref))
     if refs:

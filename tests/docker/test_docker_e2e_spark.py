@@ -18,7 +18,6 @@ import pytest
 from docker_e2e import conda_file, record
 from docker_helpers import build_wheel
 from expkit.config import load_spark_file
-
 from expkit_docker.names import ENV_PREFIX, ENV_PYTHON
 
 pytestmark = pytest.mark.docker

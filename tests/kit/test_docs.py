@@ -12,7 +12,6 @@ import inspect
 import re
 
 import pytest
-
 from kit_venvs import REPO
 
 DOCS = REPO / "docs"

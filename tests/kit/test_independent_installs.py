@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from kit_venvs import REPO, make_venv, write_project
 
 if sys.version_info >= (3, 11):

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from kit_venvs import REPO, write_project
 
 GIT_ENV = {

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from kit_venvs import REPO, Venv, make_venv, write_project
 
 TEMPLATE = REPO / "plugin_template"

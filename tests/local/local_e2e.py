@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Re-exported: the e2e tests import these from here.
 from expkit.testing import build_wheel  # noqa: F401
@@ -57,8 +57,9 @@ def exp_bytes(project, *args: str, timeout: float = 300):
 
     exe = shutil.which("exp", path=str(Path(sys.executable).parent)) or shutil.which("exp")
     assert exe, "the `exp` console script is not installed"
-    return subprocess.run([exe, *args], cwd=project.root, env=project.env,
-                          capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [exe, *args], cwd=project.root, env=project.env, capture_output=True, timeout=timeout
+    )
 
 
 def read_until(stream, predicate: Callable[[str], bool], timeout: float = 60) -> list[str]:
@@ -104,12 +105,15 @@ def write_gated_script(project, name: str, first: str, last: str) -> Path:
     """Write script ``name``: prints ``first``, waits (at most 60 s) until the returned
     gate file exists, then prints ``last``. Lets a test act while a run is live."""
     gate = project.root.parent / "gate"
-    project.write(name, f"""
+    project.write(
+        name,
+        f"""
         import os, time
         print({first!r}, flush=True)
         deadline = time.time() + 60
         while not os.path.exists({str(gate)!r}) and time.time() < deadline:
             time.sleep(0.01)
         print({last!r})
-    """)
+    """,
+    )
     return gate

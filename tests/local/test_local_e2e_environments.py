@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from local_e2e import (
     REQUIRE_ENGINES,
     build_wheel,
@@ -43,20 +42,26 @@ def managed_project(project, pkg: str, pin: str | None = None):
     pin = pin or f"{sys.version_info.major}.{sys.version_info.minor}"
     project.write("aml_config/local.compute", MANAGED_COMPUTE)
     project.write("aml_config/local.runconfig", RUNCONFIG_WITH_ENV)
-    project.write("aml_config/conda_dependencies.yml", f"""
+    project.write(
+        "aml_config/conda_dependencies.yml",
+        f"""
         name: project_environment
         dependencies:
           - python={pin}
           - pip:
             - ./wheels/{pkg}-1.0-py3-none-any.whl
-    """)
-    project.write("use.py", f"""
+    """,
+    )
+    project.write(
+        "use.py",
+        f"""
         import sys, {pkg}
         from expkit import log  # not installed in the venv: the run's shim provides it
         log("greeting", {pkg}.GREETING)
         print({pkg}.GREETING)
         print(sys.prefix)
-    """)
+    """,
+    )
     return project
 
 
@@ -82,8 +87,11 @@ def test_managed_venv_is_built_once_then_reused(project, exp_cache, tmp_path):
     second = project.exp("run", "-c", "local", "use.py")
     assert second.returncode == 0, second.output
     assert run_record(project, "2")["env_id"] == env_id
-    assert (built.stat().st_mtime_ns, built.stat().st_ino,
-            json.loads(built.read_text())["created"]) == stamp, "the venv was rebuilt"
+    assert (
+        built.stat().st_mtime_ns,
+        built.stat().st_ino,
+        json.loads(built.read_text())["created"],
+    ) == stamp, "the venv was rebuilt"
 
     prepared = project.exp("prepare", "-c", "local", "--json")
     assert prepared.returncode == 0, prepared.output
@@ -110,12 +118,15 @@ def test_python_pin_the_interpreter_cannot_meet(project):
 
 def test_conda_packages_in_managed_mode_point_to_docker(project):
     managed_project(project, f"conda_{uuid.uuid4().hex[:8]}")
-    project.write("aml_config/conda_dependencies.yml", """
+    project.write(
+        "aml_config/conda_dependencies.yml",
+        """
         dependencies:
           - scikit-learn
           - pip:
             - requests
-    """)
+    """,
+    )
     result = project.exp("run", "-c", "local", "use.py")
     assert result.returncode == 2, result.output
     assert "pip packages only" in result.stderr and "scikit-learn" in result.stderr
@@ -148,8 +159,10 @@ configuration:
 
 
 def test_pyspark_without_spark_submit_is_a_clear_error(project):
-    project.write("aml_config/local.compute",
-                  'type: "local"\nsparkSubmitLocation: "spark-submit-not-installed"\n')
+    project.write(
+        "aml_config/local.compute",
+        'type: "local"\nsparkSubmitLocation: "spark-submit-not-installed"\n',
+    )
     project.write("aml_config/local.runconfig", SPARK_RUNCONFIG)
     project.write("aml_config/spark_dependencies.yml", SPARK_DEPENDENCIES)
     project.write("job.py", "print('never runs')\n")
@@ -180,14 +193,19 @@ def test_pyspark_job_runs_through_spark_submit_in_local_mode(project):
             pytest.fail(message)
         pytest.skip(message)
     spark_submit, python = found
-    project.write("aml_config/local.compute", f"""
+    project.write(
+        "aml_config/local.compute",
+        f"""
         type: "local"
         pythonLocation: "{python}"
         sparkSubmitLocation: "{spark_submit}"
-    """)
+    """,
+    )
     project.write("aml_config/local.runconfig", SPARK_RUNCONFIG)
     project.write("aml_config/spark_dependencies.yml", SPARK_DEPENDENCIES)
-    project.write("job.py", """
+    project.write(
+        "job.py",
+        """
         import sys
         from pyspark.sql import SparkSession
         from expkit import log
@@ -197,7 +215,8 @@ def test_pyspark_job_runs_through_spark_submit_in_local_mode(project):
         log("app_name", spark.conf.get("spark.app.name"))
         print("sum", total, "args", sys.argv[1:])
         spark.stop()
-    """)
+    """,
+    )
     result = project.exp("run", "-c", "local", "job.py", "--n", "100", timeout=240)
     assert result.returncode == 0, result.output
     assert "sum 328350 args ['--n', '100']" in result.stdout
@@ -228,7 +247,8 @@ def test_ctrl_c_during_a_build_leaves_nothing_half_built(project, exp_cache, tmp
     (fake_bin / "uv").write_text(
         f"#!{sys.executable}\nimport os, sys, time\n"
         f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-        "print('fake uv: working', flush=True)\ntime.sleep(600)\n")
+        "print('fake uv: working', flush=True)\ntime.sleep(600)\n"
+    )
     (fake_bin / "uv").chmod(0o755)
     managed_project(project, f"hang_{uuid.uuid4().hex[:8]}")
     env = {"PATH": str(fake_bin) + os.pathsep + project.env["PATH"]}

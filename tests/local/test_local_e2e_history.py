@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, runs_list, shared_conftest
 
 
@@ -30,7 +29,9 @@ def history_project(request, tmp_path_factory, exp_cache):
     local_project.write("aml_config/local.runconfig", LOCAL_RUNCONFIG)
     local_project.write("aml_config/other.compute", LOCAL_COMPUTE)
     local_project.write("aml_config/other.runconfig", LOCAL_RUNCONFIG.replace('"local"', '"other"'))
-    local_project.write("job.py", """
+    local_project.write(
+        "job.py",
+        """
         import os, sys
         from expkit import log
         version = open("version.txt").read().strip()
@@ -39,7 +40,8 @@ def history_project(request, tmp_path_factory, exp_cache):
         open("outputs/result.txt", "w").write(f"result of {version} {sys.argv[1:]}")
         print(f"job {version} says {sys.argv[1:]}")
         sys.exit(int(sys.argv[1]))
-    """)
+    """,
+    )
     runs = [("local", "v1", "0"), ("local", "v2", "3"), ("other", "v3", "0"), ("local", "v4", "0")]
     for runconfig, version, code in runs:
         local_project.write("version.txt", version)
@@ -65,9 +67,25 @@ def test_list_is_newest_first_and_filters(history_project):
 
 def test_record_fields_are_exactly_named(history_project):
     (record,) = runs_list(history_project, "--last", "1")
-    required = {"id", "number", "status", "target", "runconfig", "script", "args", "exit_code",
-                "started", "ended", "duration_s", "env_id", "snapshot_id", "git_commit",
-                "git_dirty", "metrics", "outputs"}
+    required = {
+        "id",
+        "number",
+        "status",
+        "target",
+        "runconfig",
+        "script",
+        "args",
+        "exit_code",
+        "started",
+        "ended",
+        "duration_s",
+        "env_id",
+        "snapshot_id",
+        "git_commit",
+        "git_dirty",
+        "metrics",
+        "outputs",
+    }
     assert required <= set(record)
     assert record["script"] == "job.py" and record["args"] == ["0"]
     assert record["ended"] >= record["started"] and record["duration_s"] >= 0

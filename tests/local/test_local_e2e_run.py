@@ -12,8 +12,20 @@ from pathlib import Path
 from local_e2e import REPO, exp_bytes, run_record, runs_list
 
 HOSTILE_ARGS = [
-    "two words", "it's", 'say "hi"', "$(touch pwned-arg)", "`touch pwned-tick`", "$HOME",
-    "line1\nline2", "ünïcødé ✓ 日本語", "*.py", "--lr=0.1", "-c", "--", "", "; rm -rf /",
+    "two words",
+    "it's",
+    'say "hi"',
+    "$(touch pwned-arg)",
+    "`touch pwned-tick`",
+    "$HOME",
+    "line1\nline2",
+    "ünïcødé ✓ 日本語",
+    "*.py",
+    "--lr=0.1",
+    "-c",
+    "--",
+    "",
+    "; rm -rf /",
 ]
 HOSTILE_ENV = "a 'b' \"c\" $(touch pwned-env) `id` $HOME\nnext line ✓"
 
@@ -50,7 +62,9 @@ def test_workbench_sample_project_runs_unchanged(project):
 
 def test_file_substitution_args_and_environment_variables(local_project):
     local_project.write("echo.py", ECHO_SCRIPT)
-    local_project.write("aml_config/local.runconfig", """
+    local_project.write(
+        "aml_config/local.runconfig",
+        """
         ArgumentVector:
           - "$file"
           - "--from-runconfig"
@@ -58,7 +72,8 @@ def test_file_substitution_args_and_environment_variables(local_project):
         EnvironmentVariables:
           "EXAMPLE_ENV_VAR": "Example Value"
         Framework: "Python"
-    """)
+    """,
+    )
     result = local_project.exp("run", "-c", "local", "echo.py", "cli-arg")
     assert result.returncode == 0, result.output
     assert "done" in result.stdout
@@ -74,12 +89,15 @@ def test_file_substitution_args_and_environment_variables(local_project):
 def test_hostile_arguments_and_environment_values_arrive_literally(local_project):
     local_project.write("echo.py", ECHO_SCRIPT)
     quoted = json.dumps(HOSTILE_ENV)  # a YAML double-quoted string is a JSON string
-    local_project.write("aml_config/local.runconfig", f"""
+    local_project.write(
+        "aml_config/local.runconfig",
+        f"""
         ArgumentVector: ["$file"]
         Target: "local"
         EnvironmentVariables:
           HOSTILE: {quoted}
-    """)
+    """,
+    )
     result = local_project.exp("run", "-c", "local", "echo.py", *HOSTILE_ARGS)
     assert result.returncode == 0, result.output
     got = seen(local_project)
@@ -92,32 +110,42 @@ def test_hostile_arguments_and_environment_values_arrive_literally(local_project
 
 
 def test_metrics_scalars_lists_and_series_are_recorded(local_project):
-    local_project.write("train.py", """
+    local_project.write(
+        "train.py",
+        """
         from expkit import log
         log("Regularization Rate", 0.01)
         for loss in (0.9, 0.5, 0.25):
             log("loss", loss)
         log("confusion", [[5, 1], [0, 6]])
         log("name", "baseline")
-    """)
+    """,
+    )
     result = local_project.exp("run", "-c", "local", "train.py")
     assert result.returncode == 0, result.output
     record = run_record(local_project)
-    assert record["metrics"] == {"Regularization Rate": 0.01, "loss": 0.25,
-                                 "confusion": [[5, 1], [0, 6]], "name": "baseline"}
+    assert record["metrics"] == {
+        "Regularization Rate": 0.01,
+        "loss": 0.25,
+        "confusion": [[5, 1], [0, 6]],
+        "name": "baseline",
+    }
     assert record["series"]["loss"] == [0.9, 0.5, 0.25]
     assert record["packages"], "a user-managed run records the interpreter's packages"
 
 
 def test_failing_script_keeps_outputs_and_exp_exits_with_its_code(local_project):
-    local_project.write("fail.py", """
+    local_project.write(
+        "fail.py",
+        """
         import os, sys
         os.makedirs("outputs/plots", exist_ok=True)
         open("outputs/model.txt", "w").write("half-trained")
         open("outputs/plots/loss.csv", "w").write("1,0.5")
         print("about to fail", flush=True)
         sys.exit(42)
-    """)
+    """,
+    )
     result = local_project.exp("run", "-c", "local", "fail.py")
     assert result.returncode == 42, result.output
     assert "about to fail" in result.stdout
@@ -148,14 +176,17 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 def test_the_users_files_are_never_modified(local_project):
     local_project.write("data/input.csv", "a,b\n1,2\n")
-    local_project.write("vandal.py", """
+    local_project.write(
+        "vandal.py",
+        """
         import os, pathlib
         pathlib.Path("data/input.csv").write_text("overwritten")
         os.remove("vandal.py")
         pathlib.Path("new_file.txt").write_text("created")
         pathlib.Path("outputs").mkdir(exist_ok=True)
         pathlib.Path("outputs/result.txt").write_text("kept in the run")
-    """)
+    """,
+    )
     before = _tree_digest(local_project.root)
     result = local_project.exp("run", "-c", "local", "vandal.py")
     assert result.returncode == 0, result.output
@@ -173,7 +204,9 @@ def test_script_in_a_subfolder_runs_from_the_project_root(local_project):
 
 def test_two_concurrent_runs_are_both_recorded(local_project):
     """Each script waits until the other has started: the runs truly overlap."""
-    local_project.write("pair.py", """
+    local_project.write(
+        "pair.py",
+        """
         import os, sys, time
         me, other = sys.argv[1], sys.argv[2]
         rendezvous = os.environ["RENDEZVOUS"]
@@ -186,12 +219,15 @@ def test_two_concurrent_runs_are_both_recorded(local_project):
         from expkit import log
         log("who", me)
         print("run", me)
-    """)
+    """,
+    )
     rendezvous = local_project.root.parent / "rendezvous"
     rendezvous.mkdir()
     env = {"RENDEZVOUS": str(rendezvous)}
-    procs = [local_project.popen("run", "-c", "local", "pair.py", me, other, env=env)
-             for me, other in (("a", "b"), ("b", "a"))]
+    procs = [
+        local_project.popen("run", "-c", "local", "pair.py", me, other, env=env)
+        for me, other in (("a", "b"), ("b", "a"))
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     records = runs_list(local_project)
@@ -237,10 +273,13 @@ def test_missing_script_is_a_clear_error(local_project):
 
 
 def test_interpreter_not_on_path_is_a_clear_error(local_project):
-    local_project.write("aml_config/local.compute", """
+    local_project.write(
+        "aml_config/local.compute",
+        """
         type: "local"
         pythonLocation: "python2.4-not-here"
-    """)
+    """,
+    )
     local_project.write("hello.py", "print(1)\n")
     result = local_project.exp("run", "-c", "local", "hello.py")
     assert result.returncode == 2, result.output
@@ -257,8 +296,13 @@ def test_runs_with_git_record_the_commit(local_project):
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
         subprocess.run(git + args, cwd=local_project.root, check=True, capture_output=True)
     assert local_project.exp("run", "-c", "local", "hello.py").returncode == 0
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=local_project.root,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=local_project.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     record = run_record(local_project)
     assert record["git_commit"] == head
 
@@ -267,10 +311,13 @@ def test_a_huge_single_line_arrives_intact_and_fast(local_project):
     """One 40 MiB line without a line end until the last byte takes linear time (it
     took ~17 s when each read re-split the whole pending line; ~1 s now)."""
     size = 40 << 20
-    local_project.write("big.py", f"""
+    local_project.write(
+        "big.py",
+        f"""
         import sys
         sys.stdout.write("x" * {size} + "\\n")
-    """)
+    """,
+    )
     started = time.monotonic()
     proc = exp_bytes(local_project, "run", "-c", "local", "big.py", timeout=120)
     took = time.monotonic() - started
@@ -286,7 +333,9 @@ def test_a_huge_single_line_arrives_intact_and_fast(local_project):
 def test_output_links_follow_one_rule_and_download_writes_no_link(local_project, tmp_path):
     """A link to a file inside outputs/ is kept as a copy of it; a link out of outputs/
     (here to /etc/passwd and to a folder) is dropped and named in the log."""
-    local_project.write("links.py", """
+    local_project.write(
+        "links.py",
+        """
         import os
         os.makedirs("outputs/models", exist_ok=True)
         open("outputs/models/final.txt", "w").write("weights")
@@ -294,7 +343,8 @@ def test_output_links_follow_one_rule_and_download_writes_no_link(local_project,
         os.symlink("models", "outputs/models_link")
         os.symlink("/etc/passwd", "outputs/passwd")
         os.symlink("/etc", "outputs/etc")
-    """)
+    """,
+    )
     result = local_project.exp("run", "-c", "local", "links.py")
     assert result.returncode == 0, result.output
     assert "left out outputs/passwd -> /etc/passwd" in result.stderr
@@ -305,8 +355,11 @@ def test_output_links_follow_one_rule_and_download_writes_no_link(local_project,
     folder = tmp_path / "downloaded"
     downloaded = local_project.exp("runs", "download", "1", "--to", str(folder))
     assert downloaded.returncode == 0, downloaded.output
-    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                     if not p.is_dir() or p.is_symlink())
+    written = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    )
     assert written == record["outputs"]
     assert not [p for p in folder.rglob("*") if p.is_symlink()]
     assert (folder / "latest.txt").read_text() == "weights"

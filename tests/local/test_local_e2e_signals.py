@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from local_e2e import (
     alive,
     kill_quietly,
@@ -38,7 +37,9 @@ print("not reached")
 def test_output_streams_live_while_the_script_runs(local_project):
     """The first line reaches exp's stdout while the script is still waiting for it to."""
     gate = local_project.root.parent / "gate"
-    local_project.write("slow.py", f"""
+    local_project.write(
+        "slow.py",
+        f"""
         import os, time
         print("first line", flush=True)
         deadline = time.time() + 60
@@ -48,7 +49,8 @@ def test_output_streams_live_while_the_script_runs(local_project):
                 raise SystemExit(5)
             time.sleep(0.01)
         print("second line: gate opened")
-    """)
+    """,
+    )
     proc = local_project.popen("run", "-c", "local", "slow.py")
     try:
         read_until(proc.stdout, lambda line: line.startswith("first line"))

@@ -53,8 +53,11 @@ def test_identical_files_are_stored_once_across_runs(local_project):
         assert project.exp("run", "-c", "local", "list.py").returncode == 0
     first, second = run_record(project, "1"), run_record(project, "2")
     assert first["snapshot_id"] == second["snapshot_id"]
-    objects = [p for p in (project.root / ".exp").rglob("*") if p.is_file()
-               and p.read_bytes() == b"x,y\n" * 2000]
+    objects = [
+        p
+        for p in (project.root / ".exp").rglob("*")
+        if p.is_file() and p.read_bytes() == b"x,y\n" * 2000
+    ]
     assert len(objects) == 1, objects
     project.write("list.py", LIST_FILES + "\n# edited\n")
     assert project.exp("run", "-c", "local", "list.py").returncode == 0

@@ -6,10 +6,10 @@ its message (no traceback unless ``--debug``) and exits with its ``exit_code``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Iterable
 
 #: Exit codes of ``exp`` besides the script's own exit code (documented in docs/cli.md).
 EXIT_USAGE = 2  # bad command line or configuration

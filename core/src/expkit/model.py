@@ -7,10 +7,12 @@ spelling of each configuration key is given in docs/configuration.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
 
 def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """A read-only copy of ``data``, for mapping fields of frozen values."""
@@ -165,7 +167,7 @@ class PrepareRequest:
     spark: SparkSpec | None
     #: Rebuild even when a cached environment with the same id exists.
     force: bool = False
-    progress: "Progress | None" = None
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import pluggy
 
@@ -219,15 +219,18 @@ def _expkit_entry_points() -> list:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
         entries.append(
-            [ep.name, ep.value, dist.metadata["name"] if dist else None, dist.version if dist else None]
+            [
+                ep.name,
+                ep.value,
+                dist.metadata["name"] if dist else None,
+                dist.version if dist else None,
+            ]
         )
     try:
         from expkit.fsutil import atomic_write_text
 
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            cache, json.dumps({"stamp": stamp, "entries": entries}), durable=False
-        )
+        atomic_write_text(cache, json.dumps({"stamp": stamp, "entries": entries}), durable=False)
     except OSError:
         pass  # a read-only cache only costs speed
     return entries

@@ -7,8 +7,8 @@ run"); plugins fill in the paths as seen where the script runs.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from expkit.tracking import METRICS_ENV
 
@@ -37,7 +37,9 @@ def path_variables(*, outputs_dir: str, metrics_file: str) -> dict[str, str]:
     return {OUTPUTS_DIR: outputs_dir, METRICS_FILE: metrics_file}
 
 
-def with_pythonpath(env: Mapping[str, str], directory: str, inherited: str | None) -> dict[str, str]:
+def with_pythonpath(
+    env: Mapping[str, str], directory: str, inherited: str | None
+) -> dict[str, str]:
     """``env`` with ``directory`` first on PYTHONPATH (keeping what was there)."""
     out = dict(env)
     rest = out.get("PYTHONPATH", inherited or "")

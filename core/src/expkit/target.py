@@ -29,8 +29,9 @@ library and expkit's light modules only.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from expkit.errors import TargetNotAvailableError
 from expkit.hookspecs import hookimpl
@@ -156,9 +157,7 @@ class TargetPlugin:
         return self.target.prepare(request) if self.target.owns(request.compute.type) else None
 
     @hookimpl
-    def expkit_submit(
-        self, run: RunContext, environment: PreparedEnvironment
-    ) -> Execution | None:
+    def expkit_submit(self, run: RunContext, environment: PreparedEnvironment) -> Execution | None:
         return self.target.submit(run, environment) if self.target.owns(run.compute.type) else None
 
     @hookimpl

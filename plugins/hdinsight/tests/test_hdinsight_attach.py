@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.model import AttachRequest, ComputeTarget, PrepareRequest, RunConfig
 from expkit_hdinsight.hooks import plugin

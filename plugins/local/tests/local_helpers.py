@@ -29,9 +29,17 @@ class Lines:
         return "".join(self.seen)
 
 
-def make_run(tmp_path: Path, script: str, *, args: tuple[str, ...] = (),
-             env: dict[str, str] | None = None, compute: ComputeTarget | None = None,
-             runconfig: RunConfig | None = None, name: str = "main.py", **kw) -> RunContext:
+def make_run(
+    tmp_path: Path,
+    script: str,
+    *,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    compute: ComputeTarget | None = None,
+    runconfig: RunConfig | None = None,
+    name: str = "main.py",
+    **kw,
+) -> RunContext:
     """A RunContext over a fresh snapshot folder holding ``script`` as ``name``."""
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir(parents=True, exist_ok=True)
@@ -41,9 +49,19 @@ def make_run(tmp_path: Path, script: str, *, args: tuple[str, ...] = (),
     compute = compute or ComputeTarget(name="local", type="local")
     runconfig = runconfig or RunConfig(name="local", target="local")
     environment = {"PYTHONUNBUFFERED": "1", "EXPKIT_RUN_ID": "r-test", **(env or {})}
-    return RunContext(run_id="r-test", number=1, project=tmp_path, snapshot=snapshot,
-                      run_dir=run_dir, script=name, argv=(name, *args),
-                      environment=environment, compute=compute, runconfig=runconfig, **kw)
+    return RunContext(
+        run_id="r-test",
+        number=1,
+        project=tmp_path,
+        snapshot=snapshot,
+        run_dir=run_dir,
+        script=name,
+        argv=(name, *args),
+        environment=environment,
+        compute=compute,
+        runconfig=runconfig,
+        **kw,
+    )
 
 
 def prepare_request(project: Path, compute: ComputeTarget | None = None, **kw) -> PrepareRequest:

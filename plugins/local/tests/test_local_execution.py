@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from expkit.streams import MAX_LINE
 from expkit.testing import process_alive, wait_gone
 from expkit_local import execution
@@ -27,34 +26,43 @@ def start(tmp_path: Path, source: str, *args: str) -> LocalExecution:
 
 def test_first_line_arrives_while_the_script_still_runs(tmp_path):
     gate = tmp_path / "gate"
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import os, time
         print("first")
         while not os.path.exists({str(gate)!r}):  # released by the reader only
             time.sleep(0.01)
         print("second")
-    """)
+    """,
+    )
     lines = Lines(triggers={"first": gate.touch})
     assert ex.wait(lines) == 0
     assert lines.seen == ["first\n", "second\n"]
 
 
 def test_stdout_and_stderr_keep_their_order(tmp_path):
-    ex = start(tmp_path, """
+    ex = start(
+        tmp_path,
+        """
         import sys
         for i in range(50):
             (sys.stdout if i % 2 else sys.stderr).write(f"line {i}\\n")
-    """)
+    """,
+    )
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == [f"line {i}\n" for i in range(50)]
 
 
 def test_carriage_returns_and_unterminated_last_line(tmp_path):
-    ex = start(tmp_path, r"""
+    ex = start(
+        tmp_path,
+        r"""
         import sys
         sys.stdout.write("10%\r50%\r100%\r\ndone")
-    """)
+    """,
+    )
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == ["10%\r", "50%\r", "100%\r\n", "done"]
@@ -63,7 +71,9 @@ def test_carriage_returns_and_unterminated_last_line(tmp_path):
 def test_a_trailing_carriage_return_is_passed_on_at_once(tmp_path):
     """A progress update reaches the reader before the script writes the next one."""
     gates = [tmp_path / f"gate{i}" for i in range(3)]
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import os, sys, time
         for gate in {[str(g) for g in gates]!r}:
             sys.stdout.write("progress\\r")
@@ -74,7 +84,8 @@ def test_a_trailing_carriage_return_is_passed_on_at_once(tmp_path):
                     sys.exit(5)
                 time.sleep(0.01)
         sys.stdout.write("\\n")
-    """)
+    """,
+    )
     opened = iter(gates)
     seen = []
 
@@ -89,7 +100,9 @@ def test_a_trailing_carriage_return_is_passed_on_at_once(tmp_path):
 
 def test_unfinished_text_is_passed_on_after_a_short_idle(tmp_path):
     gate = tmp_path / "gate"
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import os, sys, time
         sys.stdout.write("your name? ")
         sys.stdout.flush()
@@ -97,7 +110,8 @@ def test_unfinished_text_is_passed_on_after_a_short_idle(tmp_path):
         while not os.path.exists({str(gate)!r}) and time.time() < deadline:
             time.sleep(0.01)
         print("ok" if os.path.exists({str(gate)!r}) else "gate never opened")
-    """)
+    """,
+    )
     lines = Lines(triggers={"your name?": gate.touch})
     assert ex.wait(lines) == 0
     assert lines.seen == ["your name? ", "ok\n"]
@@ -105,10 +119,13 @@ def test_unfinished_text_is_passed_on_after_a_short_idle(tmp_path):
 
 def test_a_huge_single_line_is_fast_and_intact(tmp_path):
     size = 20 << 20
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import sys
         sys.stdout.write("é" + "x" * {size} + "\\nend\\n")
-    """)
+    """,
+    )
     pieces = []
     started = time.monotonic()
     assert ex.wait(pieces.append) == 0
@@ -120,10 +137,13 @@ def test_a_huge_single_line_is_fast_and_intact(tmp_path):
 
 
 def test_unicode_and_undecodable_bytes(tmp_path):
-    ex = start(tmp_path, r"""
+    ex = start(
+        tmp_path,
+        r"""
         import sys
         sys.stdout.buffer.write("héllo ✓ 日本\n".encode() + b"bad \xff byte\n")
-    """)
+    """,
+    )
     lines = Lines()
     assert ex.wait(lines) == 0
     assert lines.seen == ["héllo ✓ 日本\n", "bad \ufffd byte\n"]
@@ -142,13 +162,16 @@ def test_killed_by_a_signal_reports_128_plus_signal(tmp_path):
 
 def test_cancel_stops_the_script_and_its_grandchild(tmp_path):
     pidfile = tmp_path / "child.pid"
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         open({str(pidfile)!r}, "w").write(str(child.pid))
         print("ready")
         time.sleep(600)
-    """)
+    """,
+    )
     lines = Lines(triggers={"ready": ex.cancel})
     started = time.monotonic()
     code = ex.wait(lines)
@@ -162,24 +185,30 @@ def test_cancel_stops_the_script_and_its_grandchild(tmp_path):
 
 def test_cancel_escalates_to_sigkill(tmp_path, monkeypatch):
     monkeypatch.setattr(execution, "KILL_GRACE", 0.2)
-    ex = start(tmp_path, """
+    ex = start(
+        tmp_path,
+        """
         import signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("ready")
         time.sleep(600)
-    """)
+    """,
+    )
     code = ex.wait(Lines(triggers={"ready": ex.cancel}))
     assert code == 128 + signal.SIGKILL
 
 
 def test_leftover_background_process_does_not_keep_the_run_open(tmp_path):
     pidfile = tmp_path / "bg.pid"
-    ex = start(tmp_path, f"""
+    ex = start(
+        tmp_path,
+        f"""
         import subprocess, sys
         bg = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         open({str(pidfile)!r}, "w").write(str(bg.pid))
         print("bye")
-    """)
+    """,
+    )
     started = time.monotonic()
     assert ex.wait(Lines()) == 0
     assert time.monotonic() - started < execution.LINGER + 5

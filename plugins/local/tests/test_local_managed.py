@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from expkit.environment import load_conda_file
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget, EnvironmentSpec
@@ -44,14 +43,16 @@ def project_with_wheel(root: Path, pkg: str, extra: str = "") -> EnvironmentSpec
     conda = root / "aml_config" / "conda_dependencies.yml"
     conda.parent.mkdir(parents=True, exist_ok=True)
     major_minor = f"{sys.version_info.major}.{sys.version_info.minor}"
-    conda.write_text(textwrap.dedent(f"""
+    conda.write_text(
+        textwrap.dedent(f"""
         name: project_environment
         dependencies:
           - python={major_minor}
           - pip:
             - ./wheels/{pkg}-1.0-py3-none-any.whl
         {extra}
-    """))
+    """)
+    )
     return load_conda_file(conda, root)
 
 
@@ -92,8 +93,9 @@ def test_builds_once_then_hits_the_cache_without_any_process(tmp_path, monkeypat
     other_spec = project_with_wheel(other, pkg)
     assert prepare(other, other_spec).env_id == first.env_id
 
-    run = make_run(tmp_path, f"import {pkg}, sys; print({pkg}.GREETING); print(sys.prefix)",
-                   compute=MANAGED)
+    run = make_run(
+        tmp_path, f"import {pkg}, sys; print({pkg}.GREETING); print(sys.prefix)", compute=MANAGED
+    )
     execution = LocalTarget().submit(run, second)
     lines = Lines()
     assert execution.wait(lines) == 0
@@ -159,15 +161,18 @@ def test_failed_install_shows_the_installer_error_and_caches_nothing(tmp_path):
     broken = tmp_path / "wheels" / "broken-1.0-py3-none-any.whl"
     broken.parent.mkdir()
     broken.write_text("not a zip archive")
-    spec = EnvironmentSpec(pip=("./wheels/broken-1.0-py3-none-any.whl",),
-                           local_files={"wheels/broken-1.0-py3-none-any.whl": "0" * 64})
+    spec = EnvironmentSpec(
+        pip=("./wheels/broken-1.0-py3-none-any.whl",),
+        local_files={"wheels/broken-1.0-py3-none-any.whl": "0" * 64},
+    )
     with pytest.raises(InfrastructureError) as err:
         prepare(tmp_path, spec, progress=Recorder())
     text = str(err.value)
     print(text)
     assert "broken-1.0-py3-none-any.whl" in text and "nothing was cached" in text
-    assert not [p for p in venvs.envs_root().iterdir()
-                if p.is_dir() and not (p / venvs.MARKER).exists()]
+    assert not [
+        p for p in venvs.envs_root().iterdir() if p.is_dir() and not (p / venvs.MARKER).exists()
+    ]
 
 
 def test_python_pin_the_interpreter_cannot_meet(tmp_path):

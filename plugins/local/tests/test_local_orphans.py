@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from expkit.model import ComputeTarget
 from expkit.plugins import Registry, make_plugin_manager
 from expkit.testing import process_alive, wait_gone
@@ -37,8 +36,12 @@ def group(tmp_path):
     started = []
 
     def start(mode: str = "wait"):
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(TREE), mode],
-                                stdout=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(TREE), mode],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         child = int(proc.stdout.readline())
         started.append(proc)
         run_dir = tmp_path / f"run{len(started)}"
@@ -103,10 +106,13 @@ def test_hook_finds_a_submitted_run_and_a_finished_run_leaves_no_record(tmp_path
     registry = Registry(make_plugin_manager(entry_points=False))
     registry.register(plugin, name="local")
     hook = registry.hook
-    run = make_run(tmp_path, """
+    run = make_run(
+        tmp_path,
+        """
         print("ready", flush=True)
         import time; time.sleep(600)
-    """)
+    """,
+    )
     env = hook.expkit_prepare(request=prepare_request(run.project))
     execution = hook.expkit_submit(run=run, environment=env)
     assert (run.run_dir / PROCESS_FILE).exists()
@@ -114,10 +120,8 @@ def test_hook_finds_a_submitted_run_and_a_finished_run_leaves_no_record(tmp_path
     compute = ComputeTarget(name="local", type="local")
     other = ComputeTarget(name="box", type="docker")
     assert hook.expkit_stop_orphan(compute=other, run_id=run.run_id, run_dir=run.run_dir) is None
-    assert hook.expkit_stop_orphan(compute=compute, run_id=run.run_id,
-                                   run_dir=run.run_dir) is True
+    assert hook.expkit_stop_orphan(compute=compute, run_id=run.run_id, run_dir=run.run_dir) is True
     assert execution.wait(Lines()) == 128 + signal.SIGTERM
     hook.expkit_collect(run=run, execution=execution)
     assert not (run.run_dir / PROCESS_FILE).exists()
-    assert hook.expkit_stop_orphan(compute=compute, run_id=run.run_id,
-                                   run_dir=run.run_dir) is False
+    assert hook.expkit_stop_orphan(compute=compute, run_id=run.run_id, run_dir=run.run_dir) is False

@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import expkit
-
+import pytest
 from expkit.errors import ConfigError
 from expkit.model import AttachRequest, ComputeTarget, RunConfig, SparkSpec
 from expkit.plugins import Registry, make_plugin_manager
@@ -19,8 +17,17 @@ from expkit_local import interpreter
 from expkit_local.hooks import plugin
 from local_helpers import Lines, make_run, prepare_request
 
-HOSTILE = ("two words", "it's \"quoted\"", "$(touch pwned)", "`touch pwned`", "a\nb",
-           "ünïcødé ✓", "*", "--flag", "")
+HOSTILE = (
+    "two words",
+    'it\'s "quoted"',
+    "$(touch pwned)",
+    "`touch pwned`",
+    "a\nb",
+    "ünïcødé ✓",
+    "*",
+    "--flag",
+    "",
+)
 
 
 @pytest.fixture
@@ -78,9 +85,13 @@ def test_attach_writes_workbench_shaped_files(hook, tmp_path):
 
 @pytest.mark.parametrize(
     ("option", "value", "flag"),
-    [("address", "10.0.0.1", "--address"), ("username", "me", "--username"),
-     ("port", 22, "--port"), ("key_file", "~/.ssh/id", "--key-file"),
-     ("base_image", "python:3.11", "--base-image")],
+    [
+        ("address", "10.0.0.1", "--address"),
+        ("username", "me", "--username"),
+        ("port", 22, "--port"),
+        ("key_file", "~/.ssh/id", "--key-file"),
+        ("base_image", "python:3.11", "--base-image"),
+    ],
 )
 def test_attach_rejects_remote_options(hook, tmp_path, option, value, flag):
     request = AttachRequest(name="l", type="local", project=tmp_path, **{option: value})
@@ -91,7 +102,9 @@ def test_attach_rejects_remote_options(hook, tmp_path, option, value, flag):
 
 
 def test_run_args_env_outputs_metrics_and_exit_code(hook, tmp_path):
-    run = make_run(tmp_path, """
+    run = make_run(
+        tmp_path,
+        """
         import json, os, sys
         from expkit import log
         log("accuracy", 0.93)
@@ -102,7 +115,10 @@ def test_run_args_env_outputs_metrics_and_exit_code(hook, tmp_path):
         open("outputs/sub/deep.txt", "w").write("x")
         print("failing on purpose", file=sys.stderr)
         sys.exit(7)
-    """, args=HOSTILE, env={"HOSTILE": HOSTILE[3] + HOSTILE[4]})
+    """,
+        args=HOSTILE,
+        env={"HOSTILE": HOSTILE[3] + HOSTILE[4]},
+    )
     code, lines, collected = run_to_end(hook, run)
     assert code == 7
     assert "failing on purpose\n" in lines.seen
@@ -119,11 +135,14 @@ def test_run_args_env_outputs_metrics_and_exit_code(hook, tmp_path):
 
 def test_expkit_is_importable_from_any_interpreter(hook, tmp_path):
     """The shim dir on PYTHONPATH, not the installed expkit, answers `import expkit`."""
-    run = make_run(tmp_path, """
+    run = make_run(
+        tmp_path,
+        """
         import expkit, sys
         print(expkit.__file__)
         print(sys.executable)
-    """)
+    """,
+    )
     code, lines, _ = run_to_end(hook, run)
     assert code == 0
     assert "runtime" in lines.seen[0]
@@ -160,8 +179,12 @@ def test_probe_goes_stale_when_site_packages_change(tmp_path):
 
 
 def test_missing_python_is_a_clear_error(hook, tmp_path):
-    compute = ComputeTarget(name="local", type="local", python_location="/nope/python9",
-                            source=tmp_path / "aml_config" / "local.compute")
+    compute = ComputeTarget(
+        name="local",
+        type="local",
+        python_location="/nope/python9",
+        source=tmp_path / "aml_config" / "local.compute",
+    )
     with pytest.raises(ConfigError) as err:
         hook.expkit_prepare(request=prepare_request(tmp_path, compute))
     text = str(err.value)
@@ -171,16 +194,21 @@ def test_missing_python_is_a_clear_error(hook, tmp_path):
 def test_python_location_may_name_another_interpreter(hook, tmp_path):
     venv = tmp_path / "other"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    compute = ComputeTarget(name="local", type="local",
-                            python_location=str(venv / "bin" / "python"))
+    compute = ComputeTarget(
+        name="local", type="local", python_location=str(venv / "bin" / "python")
+    )
     run = make_run(tmp_path, "import sys; print(sys.prefix)", compute=compute)
     code, lines, _ = run_to_end(hook, run)
     assert code == 0 and lines.seen == [f"{venv}\n"]
 
 
 def test_pyspark_without_spark_submit_is_a_clear_error(hook, tmp_path):
-    compute = ComputeTarget(name="local", type="local", spark_submit_location="/nope/spark-submit",
-                            source=tmp_path / "local.compute")
+    compute = ComputeTarget(
+        name="local",
+        type="local",
+        spark_submit_location="/nope/spark-submit",
+        source=tmp_path / "local.compute",
+    )
     runconfig = RunConfig(name="local", target="local", framework="PySpark")
     with pytest.raises(ConfigError) as err:
         hook.expkit_prepare(request=prepare_request(tmp_path, compute, runconfig=runconfig))
@@ -192,30 +220,46 @@ def test_pyspark_runs_through_spark_submit(hook, tmp_path):
     """A stand-in spark-submit shows the exact command line and interpreter handed over."""
     fake = tmp_path / "bin" / "spark-submit"
     fake.parent.mkdir()
-    fake.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
-                    "print(json.dumps([sys.argv[1:], os.environ['PYSPARK_PYTHON']]))\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        "print(json.dumps([sys.argv[1:], os.environ['PYSPARK_PYTHON']]))\n"
+    )
     fake.chmod(0o755)
     compute = ComputeTarget(name="local", type="local", spark_submit_location=str(fake))
     runconfig = RunConfig(name="local", target="local", framework="PySpark")
-    spark = SparkSpec(configuration={"spark.executor.memory": "1g"},
-                      repositories=("https://repo.example/maven",))
-    run = make_run(tmp_path, "print(1)", args=("--n", "3"), compute=compute,
-                   runconfig=runconfig, spark=spark)
+    spark = SparkSpec(
+        configuration={"spark.executor.memory": "1g"}, repositories=("https://repo.example/maven",)
+    )
+    run = make_run(
+        tmp_path, "print(1)", args=("--n", "3"), compute=compute, runconfig=runconfig, spark=spark
+    )
     code, lines, _ = run_to_end(hook, run, runconfig=runconfig, spark=spark)
     assert code == 0
     argv, pyspark_python = json.loads(lines.text)
-    assert argv == ["--master", "local[*]", "--conf", "spark.executor.memory=1g",
-                    "--repositories", "https://repo.example/maven", "main.py", "--n", "3"]
+    assert argv == [
+        "--master",
+        "local[*]",
+        "--conf",
+        "spark.executor.memory=1g",
+        "--repositories",
+        "https://repo.example/maven",
+        "main.py",
+        "--n",
+        "3",
+    ]
     assert pyspark_python == str(Path(sys.executable).parent / "python")
 
 
 def test_collect_after_cancel_keeps_outputs_written_so_far(hook, tmp_path):
-    run = make_run(tmp_path, """
+    run = make_run(
+        tmp_path,
+        """
         import time
         open("outputs/partial.txt", "w").write("so far")
         print("ready")
         time.sleep(600)
-    """)
+    """,
+    )
     env = hook.expkit_prepare(request=prepare_request(run.project))
     execution = hook.expkit_submit(run=run, environment=env)
     code = execution.wait(Lines(triggers={"ready": execution.cancel}))
@@ -229,11 +273,14 @@ def test_outputs_symlink_is_not_followed(hook, tmp_path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "key").write_text("private")
-    run = make_run(tmp_path, f"""
+    run = make_run(
+        tmp_path,
+        f"""
         import os, shutil
         shutil.rmtree("outputs")
         os.symlink({str(secret)!r}, "outputs")
-    """)
+    """,
+    )
     code, _, collected = run_to_end(hook, run)
     assert code == 0
     assert collected.outputs == ()
@@ -246,7 +293,9 @@ def test_outputs_links_inside_are_copied_and_links_outside_dropped(hook, tmp_pat
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "key").write_text("private")
-    run = make_run(tmp_path, f"""
+    run = make_run(
+        tmp_path,
+        f"""
         import os
         os.chdir("outputs")
         open("real.txt", "w").write("content")
@@ -264,13 +313,19 @@ def test_outputs_links_inside_are_copied_and_links_outside_dropped(hook, tmp_pat
         os.symlink(".", "loop")
         os.symlink("..", "dir/up")
         os.mkfifo("fifo")
-    """)
+    """,
+    )
     run.run_dir.mkdir(exist_ok=True)
     code, _, collected = run_to_end(hook, run)
     assert code == 0
     assert collected.outputs == (
-        "absolute.txt", "copy.txt", "dir/sub/a.txt", "dir/sub/up.txt",
-        "dirlink/sub/a.txt", "dirlink/sub/up.txt", "real.txt",
+        "absolute.txt",
+        "copy.txt",
+        "dir/sub/a.txt",
+        "dir/sub/up.txt",
+        "dirlink/sub/a.txt",
+        "dirlink/sub/up.txt",
+        "real.txt",
     )
     links = [p for p in run.outputs_dir.rglob("*") if p.is_symlink()]
     assert links == []
@@ -278,11 +333,20 @@ def test_outputs_links_inside_are_copied_and_links_outside_dropped(hook, tmp_pat
     assert (run.outputs_dir / "dirlink/sub/up.txt").read_text() == "content"
     assert (run.outputs_dir / "dirlink/sub/a.txt").read_text() == "a"
     log = (run.run_dir / "log.txt").read_text()
-    for name in ("key", "secretdir", "passwd", "outside_relative", "dangling", "loop",
-                 "dir/up", "fifo"):
+    for name in (
+        "key",
+        "secretdir",
+        "passwd",
+        "outside_relative",
+        "dangling",
+        "loop",
+        "dir/up",
+        "fifo",
+    ):
         assert f"left out outputs/{name}" in log, name
-    assert "private" not in "".join(p.read_text() for p in run.outputs_dir.rglob("*")
-                                    if p.is_file())
+    assert "private" not in "".join(
+        p.read_text() for p in run.outputs_dir.rglob("*") if p.is_file()
+    )
     assert (secret / "key").read_text() == "private"
 
 
@@ -298,11 +362,14 @@ def test_local_keeps_no_environment_cache_by_default(hook, tmp_path):
 def test_env_of_the_user_is_kept(hook, tmp_path, monkeypatch):
     monkeypatch.setenv("FROM_USER_SHELL", "kept")
     monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
-    run = make_run(tmp_path, """
+    run = make_run(
+        tmp_path,
+        """
         import os
         print(os.environ["FROM_USER_SHELL"])
         print(os.environ["PYTHONPATH"])
-    """)
+    """,
+    )
     code, lines, _ = run_to_end(hook, run)
     assert code == 0
     assert lines.seen[0] == "kept\n"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from expkit.model import AttachRequest
 from expkit.testing import TargetContract
 

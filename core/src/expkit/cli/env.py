@@ -16,7 +16,6 @@ would go.
 from __future__ import annotations
 
 import time
-from typing import List, Optional
 
 import typer
 
@@ -128,7 +127,7 @@ def _match(found, env_id: str):
 
 
 @env_app.command("list")
-def list_command(runconfig: Optional[str] = _RUNCONFIG, as_json: bool = _JSON) -> None:
+def list_command(runconfig: str | None = _RUNCONFIG, as_json: bool = _JSON) -> None:
     """List cached environments: target, id, image or folder, size, created, last used."""
     _print(_collect(runconfig), as_json)
 
@@ -136,7 +135,7 @@ def list_command(runconfig: Optional[str] = _RUNCONFIG, as_json: bool = _JSON) -
 @env_app.command("show")
 def show_command(
     env_id: str = typer.Argument(..., metavar="ENV_ID", help="An environment id or unique prefix."),
-    runconfig: Optional[str] = _RUNCONFIG,
+    runconfig: str | None = _RUNCONFIG,
     as_json: bool = _JSON,
 ) -> None:
     """Show one cached environment: its layers, location, packages and details."""
@@ -180,10 +179,10 @@ def show_command(
 
 @env_app.command("prune")
 def prune_command(
-    env_ids: Optional[List[str]] = typer.Argument(
+    env_ids: list[str] | None = typer.Argument(
         None, metavar="[ENV_ID]...", help="Only these environments (ids or prefixes)."
     ),
-    older_than: Optional[float] = typer.Option(
+    older_than: float | None = typer.Option(
         None, "--older-than", metavar="DAYS", min=0, help="Not used for more than DAYS days."
     ),
     unused: bool = typer.Option(
@@ -193,7 +192,7 @@ def prune_command(
         False, "--all", help="Every cached environment of the target(s)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be removed."),
-    runconfig: Optional[str] = _RUNCONFIG,
+    runconfig: str | None = _RUNCONFIG,
     as_json: bool = _JSON,
 ) -> None:
     """Remove cached environments: by age, never used, by id, or all."""

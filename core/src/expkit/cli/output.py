@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from types import MappingProxyType
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import typer
 

@@ -148,9 +148,7 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
         echo("metrics:")
         for name, value in record.metrics.items():
             count = len(record.series.get(name, ()))
-            echo(
-                f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else "")
-            )
+            echo(f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else ""))
     if record.outputs:
         echo("outputs:")
         for path in record.outputs:

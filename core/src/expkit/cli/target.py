@@ -65,7 +65,9 @@ def init_command(
 
 @target_app.command("attach")
 def target_attach(
-    name: str = typer.Option(..., "--name", "-n", help="Target name (file aml_config/NAME.compute)."),
+    name: str = typer.Option(
+        ..., "--name", "-n", help="Target name (file aml_config/NAME.compute)."
+    ),
     type_: str = typer.Option(..., "--type", "-t", help="Target type (see `exp plugins`)."),
     address: str | None = typer.Option(None, "--address", help="Host name or IP address."),
     username: str | None = typer.Option(None, "--username", help="SSH user name."),
@@ -86,8 +88,12 @@ def target_attach(
         raise ConfigError(f"must be from 1 to 65535, got {port}", key="--port")
     project = Project.find()
     paths = [project.compute_path(name), project.runconfig_path(name)]
-    _refuse_overwrite(paths, f"target {name!r}", force,
-                      f"use `--force` to replace it, or `exp target detach {name}` first.")
+    _refuse_overwrite(
+        paths,
+        f"target {name!r}",
+        force,
+        f"use `--force` to replace it, or `exp target detach {name}` first.",
+    )
     registry = get_registry()
     try:
         ttype = resolve_type(registry, type_.strip(), None)
@@ -97,8 +103,16 @@ def target_attach(
     if key_file:
         # Relative to where the user typed it, not to wherever `exp run` is started later.
         key_file = os.path.abspath(os.path.expanduser(key_file))
-    request = AttachRequest(name=name, type=ttype.name, project=project.root, address=address,
-                            username=username, port=port, key_file=key_file, base_image=base_image)
+    request = AttachRequest(
+        name=name,
+        type=ttype.name,
+        project=project.root,
+        address=address,
+        username=username,
+        port=port,
+        key_file=key_file,
+        base_image=base_image,
+    )
     result = registry.hook.expkit_attach(request=request)
     if result is None:
         raise ConfigError(
@@ -110,13 +124,19 @@ def target_attach(
     runconfig_data = {"ArgumentVector": ["$file"], "Target": name, **dict(result.runconfig)}
     project.check_compute_data(name, compute_data, registry)
     runconfig = project.check_runconfig_data(name, runconfig_data)
-    written = [project.write_compute(name, compute_data),
-               project.write_runconfig(name, runconfig_data, command="target attach")]
-    typer.echo(f"attached target {name!r} (type {ttype.name}): "
-               + ", ".join(_rel(project.root, p) for p in written))
+    written = [
+        project.write_compute(name, compute_data),
+        project.write_runconfig(name, runconfig_data, command="target attach"),
+    ]
+    typer.echo(
+        f"attached target {name!r} (type {ttype.name}): "
+        + ", ".join(_rel(project.root, p) for p in written)
+    )
     for relpath in (runconfig.conda_dependencies_file, runconfig.spark_dependencies_file):
         if relpath and not (project.root / relpath).is_file():
-            _notes([f"{_rel(project.root, paths[1])} refers to {relpath}, which does not exist yet."])
+            _notes(
+                [f"{_rel(project.root, paths[1])} refers to {relpath}, which does not exist yet."]
+            )
     typer.echo(f"run with: exp run -c {name} SCRIPT.py")
 
 
@@ -134,18 +154,28 @@ def target_list(as_json: bool = _JSON) -> None:
         print_json(entries)
         return
     if not entries:
-        typer.echo("no compute targets in aml_config/: add one with `exp target attach` "
-                   "or `exp init`.", err=True)
+        typer.echo(
+            "no compute targets in aml_config/: add one with `exp target attach` or `exp init`.",
+            err=True,
+        )
         return
-    rows = [(e["name"], e["type"] or "?", where(e) if not e["error"] else "",
-             ",".join(e["runconfigs"]),
-             f"invalid: see `exp target show {e['name']}`" if e["error"] else "")
-            for e in entries]
+    rows = [
+        (
+            e["name"],
+            e["type"] or "?",
+            where(e) if not e["error"] else "",
+            ",".join(e["runconfigs"]),
+            f"invalid: see `exp target show {e['name']}`" if e["error"] else "",
+        )
+        for e in entries
+    ]
     print_table(("name", "type", "where", "runconfigs", "status"), rows)
 
 
 @target_app.command("show")
-def target_show(name: str = typer.Argument(..., help="Target name."), as_json: bool = _JSON) -> None:
+def target_show(
+    name: str = typer.Argument(..., help="Target name."), as_json: bool = _JSON
+) -> None:
     """Show one compute target (a password is shown as ***)."""
     from expkit.cli.output import print_json
     from expkit.config import Project, compute_data, compute_notes
@@ -180,11 +210,15 @@ def target_detach(name: str = typer.Argument(..., help="Target name.")) -> None:
         removed.append(project.runconfig_path(name))
     for path in removed:
         path.unlink()
-    typer.echo(f"detached target {name!r}: removed "
-               + ", ".join(_rel(project.root, p) for p in removed))
-    _notes(f"run configuration {rc!r} still names target {name!r}: edit or delete "
-           f"{_rel(project.root, project.runconfig_path(rc))}."
-           for rc, target in targets.items() if target == name and rc != name)
+    typer.echo(
+        f"detached target {name!r}: removed " + ", ".join(_rel(project.root, p) for p in removed)
+    )
+    _notes(
+        f"run configuration {rc!r} still names target {name!r}: edit or delete "
+        f"{_rel(project.root, project.runconfig_path(rc))}."
+        for rc, target in targets.items()
+        if target == name and rc != name
+    )
 
 
 # --------------------------------------------------------------------------- runconfig
@@ -195,10 +229,16 @@ def runconfig_create(
     name: str = typer.Option(..., "--name", "-n", help="Name (file aml_config/NAME.runconfig)."),
     target: str = typer.Option(..., "--target", "-t", help="Compute target it runs on."),
     framework: str = typer.Option("Python", "--framework", help="Python or PySpark."),
-    conda_file: Path | None = typer.Option(None, "--conda-file", help="conda_dependencies.yml to use."),
-    spark_file: Path | None = typer.Option(None, "--spark-file", help="spark_dependencies.yml to use."),
+    conda_file: Path | None = typer.Option(
+        None, "--conda-file", help="conda_dependencies.yml to use."
+    ),
+    spark_file: Path | None = typer.Option(
+        None, "--spark-file", help="spark_dependencies.yml to use."
+    ),
     env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE (repeatable)."),
-    prepare: bool = typer.Option(False, "--prepare/--no-prepare", help="Prepare the environment before every run."),
+    prepare: bool = typer.Option(
+        False, "--prepare/--no-prepare", help="Prepare the environment before every run."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing run configuration."),
 ) -> None:
     """Create aml_config/NAME.runconfig."""
@@ -208,8 +248,12 @@ def runconfig_create(
 
     check_name(name, what="run configuration name", option="--name")
     project = Project.find()
-    _refuse_overwrite([project.runconfig_path(name)], f"run configuration {name!r}", force,
-                      "use `--force` to replace it.")
+    _refuse_overwrite(
+        [project.runconfig_path(name)],
+        f"run configuration {name!r}",
+        force,
+        "use `--force` to replace it.",
+    )
     try:
         project.existing_file(target, "compute")
     except ConfigError as err:
@@ -217,19 +261,31 @@ def runconfig_create(
         raise
     canonical = next((f for f in FRAMEWORKS if f.lower() == framework.strip().lower()), None)
     if canonical is None:
-        raise ConfigError(f"{framework!r} is not allowed", key="--framework",
-                          allowed=FRAMEWORKS, got=framework)
+        raise ConfigError(
+            f"{framework!r} is not allowed", key="--framework", allowed=FRAMEWORKS, got=framework
+        )
     variables = {}
     for item in env or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"{item!r} is not KEY=VALUE", key="--env",
-                              hint="e.g. --env LEARNING_RATE=0.01 (repeat --env for more).")
+            raise ConfigError(
+                f"{item!r} is not KEY=VALUE",
+                key="--env",
+                hint="e.g. --env LEARNING_RATE=0.01 (repeat --env for more).",
+            )
         variables[key] = value
-    data = {"ArgumentVector": ["$file"], "Target": target, "Framework": canonical,
-            "EnvironmentVariables": variables, "PrepareEnvironment": prepare, "TrackedRun": True}
-    for key, option, path in (("CondaDependenciesFile", "--conda-file", conda_file),
-                              ("SparkDependenciesFile", "--spark-file", spark_file)):
+    data = {
+        "ArgumentVector": ["$file"],
+        "Target": target,
+        "Framework": canonical,
+        "EnvironmentVariables": variables,
+        "PrepareEnvironment": prepare,
+        "TrackedRun": True,
+    }
+    for key, option, path in (
+        ("CondaDependenciesFile", "--conda-file", conda_file),
+        ("SparkDependenciesFile", "--spark-file", spark_file),
+    ):
         if path is not None:
             data[key] = _project_file(project.root, path, option)
     project.check_runconfig_data(name, data)
@@ -248,7 +304,8 @@ def _project_file(root: Path, path: Path, option: str) -> str:
         return resolved.relative_to(root).as_posix()
     except ValueError:
         raise ConfigError(
-            f"{path} is outside the project ({root})", key=option,
+            f"{path} is outside the project ({root})",
+            key=option,
             hint="copy it into the project (e.g. into aml_config/) so every target sees it.",
         ) from None
 
@@ -265,18 +322,29 @@ def runconfig_list(as_json: bool = _JSON) -> None:
         print_json(entries)
         return
     if not entries:
-        typer.echo("no run configurations in aml_config/: add one with "
-                   "`exp runconfig create` or `exp init`.", err=True)
+        typer.echo(
+            "no run configurations in aml_config/: add one with "
+            "`exp runconfig create` or `exp init`.",
+            err=True,
+        )
         return
-    rows = [(e["name"], e["target"] or "", e["framework"] or "", e["conda_dependencies_file"] or "",
-             f"invalid: see `exp runconfig show {e['name']}`" if e["error"] else "")
-            for e in entries]
+    rows = [
+        (
+            e["name"],
+            e["target"] or "",
+            e["framework"] or "",
+            e["conda_dependencies_file"] or "",
+            f"invalid: see `exp runconfig show {e['name']}`" if e["error"] else "",
+        )
+        for e in entries
+    ]
     print_table(("name", "target", "framework", "conda file", "status"), rows)
 
 
 @runconfig_app.command("show")
-def runconfig_show(name: str = typer.Argument(..., help="Run configuration name."),
-                   as_json: bool = _JSON) -> None:
+def runconfig_show(
+    name: str = typer.Argument(..., help="Run configuration name."), as_json: bool = _JSON
+) -> None:
     """Show a run configuration resolved as a run would use it (target, environment, Spark)."""
     from expkit.cli.output import print_json
     from expkit.config import Project

@@ -99,13 +99,17 @@ def parse_compute(doc: YamlDoc, name: str, registry: Registry) -> ComputeTarget:
 
 def _unknown_key_hint(fields: Fields, registry: Registry, ttype: TargetType) -> str:
     """Say so when an unknown key belongs to another target type (a copied file)."""
-    hint = (f"remove it, or fix its spelling (keys are case-sensitive; "
-            f"target type {ttype.name!r} is provided by {ttype.package}).")
+    hint = (
+        f"remove it, or fix its spelling (keys are case-sensitive; "
+        f"target type {ttype.name!r} is provided by {ttype.package})."
+    )
     unknown = [k for k in fields.data if k not in STANDARD_KEYS | set(ttype.compute_keys)]
     if unknown:
         owners = sorted({t.name for t in registry.primary_types() if unknown[0] in t.compute_keys})
         if owners:
-            hint += f"\n  {unknown[0]!r} is a key of target type {', '.join(owners)}, not {ttype.name}."
+            hint += (
+                f"\n  {unknown[0]!r} is a key of target type {', '.join(owners)}, not {ttype.name}."
+            )
     return hint
 
 

@@ -198,7 +198,10 @@ class Fields:
         for i, item in enumerate(value):
             if isinstance(item, bool) or item is None or not isinstance(item, (str, int, float)):
                 raise self.doc.error(
-                    f"list items must be text, got {describe(item)}", *self.path, key, i,
+                    f"list items must be text, got {describe(item)}",
+                    *self.path,
+                    key,
+                    i,
                     hint="quote the item if it is meant as text.",
                 )
             items.append(str(item))

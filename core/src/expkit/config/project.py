@@ -108,7 +108,9 @@ class Project:
         return self.config_dir / (check_name(name, what="compute target name") + COMPUTE_SUFFIX)
 
     def runconfig_path(self, name: str) -> Path:
-        return self.config_dir / (check_name(name, what="run configuration name") + RUNCONFIG_SUFFIX)
+        return self.config_dir / (
+            check_name(name, what="run configuration name") + RUNCONFIG_SUFFIX
+        )
 
     def existing_file(self, name: str, kind: str) -> Path:
         """The path of ``name``'s file of ``kind``; a missing one lists those that exist."""
@@ -205,13 +207,17 @@ class Project:
         doc = YamlDoc(data=dict(data), path=self.runconfig_path(name))
         return parse_runconfig(doc, name, self.root, check_files=False)
 
-    def write_compute(self, name: str, data: Mapping[str, Any], *, command: str = "target attach") -> Path:
+    def write_compute(
+        self, name: str, data: Mapping[str, Any], *, command: str = "target attach"
+    ) -> Path:
         """Write ``<name>.compute`` atomically; a ``password`` key is never written."""
         path = self.compute_path(name)
         self._write(path, clean_compute_data(name, data), command)
         return path
 
-    def write_runconfig(self, name: str, data: Mapping[str, Any], *, command: str = "runconfig create") -> Path:
+    def write_runconfig(
+        self, name: str, data: Mapping[str, Any], *, command: str = "runconfig create"
+    ) -> Path:
         path = self.runconfig_path(name)
         self._write(path, dict(data), command)
         return path

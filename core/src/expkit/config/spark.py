@@ -28,7 +28,9 @@ def load_spark_file(path: Path) -> SparkSpec:
 def parse_spark(doc: YamlDoc) -> SparkSpec:
     if doc.data is None:
         return SparkSpec(source=doc.path)
-    fields = Fields.top(doc, "Spark dependencies file", "configuration: {}, repositories: [], packages: []")
+    fields = Fields.top(
+        doc, "Spark dependencies file", "configuration: {}, repositories: [], packages: []"
+    )
     fields.reject_unknown(TOP_KEYS)
     configuration = fields.text_map("configuration", allow_null=False) or {}
     return SparkSpec(
@@ -45,7 +47,11 @@ def _repositories(fields: Fields) -> tuple[str, ...]:
     urls = fields.text_list("repositories") or ()
     for i, url in enumerate(urls):
         parts = urlsplit(url)
-        if parts.scheme not in URL_SCHEMES or not (parts.netloc or parts.path.strip("/")) or "," in url:
+        if (
+            parts.scheme not in URL_SCHEMES
+            or not (parts.netloc or parts.path.strip("/"))
+            or "," in url
+        ):
             raise fields.doc.error(
                 f"{url!r} is not a repository URL",
                 "repositories",
@@ -61,8 +67,11 @@ def _packages(fields: Fields) -> tuple[SparkPackage, ...]:
     if items is None:
         return ()
     if not isinstance(items, list):
-        raise fields.error(f"must be a list of packages, got {describe(items)}", "packages",
-                           hint="each item: {group: ..., artifact: ..., version: ...}")
+        raise fields.error(
+            f"must be a list of packages, got {describe(items)}",
+            "packages",
+            hint="each item: {group: ..., artifact: ..., version: ...}",
+        )
     packages = []
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -85,7 +94,9 @@ def _packages(fields: Fields) -> tuple[SparkPackage, ...]:
                     key,
                     hint=f'quote it: {key}: "{value}" (YAML reads unquoted versions as numbers).',
                 )
-            text = pkg.string(key, required=True, hint="a package needs group, artifact and version.")
+            text = pkg.string(
+                key, required=True, hint="a package needs group, artifact and version."
+            )
             assert text is not None
             text = text.strip()
             if any(c in text for c in ":, "):

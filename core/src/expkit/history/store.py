@@ -146,8 +146,14 @@ class History(LostRuns):
             me = owners.load(self.run_dir(record.id))
             self.conn.execute(
                 "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.number, record.status, record.target, data,
-                 *((me.pid, me.host, me.start) if me else (None, None, None))),
+                (
+                    record.id,
+                    record.number,
+                    record.status,
+                    record.target,
+                    data,
+                    *((me.pid, me.host, me.start) if me else (None, None, None)),
+                ),
             )
         return record
 

@@ -96,7 +96,11 @@ class PluginChecks:
             "expkit_collect": {"run": run, "execution": UntouchableExecution()},
             "expkit_list_environments": {"compute": foreign},
             "expkit_remove_environment": {"compute": foreign, "env_id": "0" * 16},
-            "expkit_stop_orphan": {"compute": foreign, "run_id": run.run_id, "run_dir": run.run_dir},
+            "expkit_stop_orphan": {
+                "compute": foreign,
+                "run_id": run.run_id,
+                "run_dir": run.run_dir,
+            },
         }
         for hook, kwargs in calls.items():
             for plugin, result in call_impls(contract_registry, hook, **kwargs):

@@ -17,8 +17,9 @@ import io
 import os
 import posixpath
 import tarfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Callable, Iterable
+from typing import IO
 
 from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
 

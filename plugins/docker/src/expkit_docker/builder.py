@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from expkit.errors import InfrastructureError
 from expkit.streams import LineSplitter

@@ -17,7 +17,8 @@ the package list and the hashed layer inputs (``exp env show``).
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import EnvironmentId, PreparedEnvironment, PrepareRequest

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 #: pip settings forwarded, as pip.conf keys.
 PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "cert", "proxy")

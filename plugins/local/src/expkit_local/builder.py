@@ -12,8 +12,8 @@ import shlex
 import shutil
 import subprocess
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from expkit.errors import InfrastructureError
 from expkit.model import Progress
@@ -35,8 +35,14 @@ def _requirement_args(requirements: Sequence[str]) -> list[str]:
     return args
 
 
-def _run(step: str, argv: list[str], *, cwd: Path, progress: Progress | None,
-         env: dict[str, str] | None = None) -> None:
+def _run(
+    step: str,
+    argv: list[str],
+    *,
+    cwd: Path,
+    progress: Progress | None,
+    env: dict[str, str] | None = None,
+) -> None:
     if progress is not None:
         progress.step(step)
     tail: deque[str] = deque(maxlen=_TAIL)
@@ -81,8 +87,9 @@ def installer() -> str | None:
     return shutil.which("uv")
 
 
-def build_venv(dest: Path, python: str, requirements: Sequence[str], *, cwd: Path,
-               progress: Progress | None) -> str:
+def build_venv(
+    dest: Path, python: str, requirements: Sequence[str], *, cwd: Path, progress: Progress | None
+) -> str:
     """Create a venv at ``dest`` from ``python`` and install ``requirements``.
 
     Relative paths in requirements are taken from ``cwd`` (the project root).
@@ -98,14 +105,17 @@ def build_venv(dest: Path, python: str, requirements: Sequence[str], *, cwd: Pat
         _run(
             f"creating a virtual environment with uv from {python}",
             [uv, "venv", "--no-project", "--python", python, str(dest)],
-            cwd=cwd, progress=progress, env=env,
+            cwd=cwd,
+            progress=progress,
+            env=env,
         )
         if reqs:
             _run(
                 f"installing {len(requirements)} pip requirement(s) with uv",
-                [uv, "pip", "install", "--python", str(venv_python(dest)),
-                 *uv_index_args(), *reqs],
-                cwd=cwd, progress=progress, env=env,
+                [uv, "pip", "install", "--python", str(venv_python(dest)), *uv_index_args(), *reqs],
+                cwd=cwd,
+                progress=progress,
+                env=env,
             )
         return "uv"
     venv_args = [python, "-m", "venv"] + ([] if reqs else ["--without-pip"]) + [str(dest)]
@@ -113,8 +123,16 @@ def build_venv(dest: Path, python: str, requirements: Sequence[str], *, cwd: Pat
     if reqs:
         _run(
             f"installing {len(requirements)} pip requirement(s) with pip",
-            [str(venv_python(dest)), "-m", "pip", "install", "--disable-pip-version-check",
-             "--no-input", *reqs],
-            cwd=cwd, progress=progress,
+            [
+                str(venv_python(dest)),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                *reqs,
+            ],
+            cwd=cwd,
+            progress=progress,
         )
     return "pip"

@@ -46,8 +46,9 @@ def check_spec(spec: EnvironmentSpec, interpreter: Interpreter, compute_source: 
             )
 
 
-def prepare_managed(request: PrepareRequest, python: str,
-                    details: dict[str, Any]) -> PreparedEnvironment:
+def prepare_managed(
+    request: PrepareRequest, python: str, details: dict[str, Any]
+) -> PreparedEnvironment:
     """The venv for the request's environment: a cache hit, or built now."""
     from expkit.environment import environment_id
 
@@ -62,8 +63,12 @@ def prepare_managed(request: PrepareRequest, python: str,
 
     def prepared(env: venvs.ManagedEnv, cached: bool) -> PreparedEnvironment:
         return PreparedEnvironment(
-            env_id=env_id, location=str(env.path), python=str(env.python), cached=cached,
-            layers=layers, packages=env.packages,
+            env_id=env_id,
+            location=str(env.path),
+            python=str(env.python),
+            cached=cached,
+            layers=layers,
+            packages=env.packages,
             details={**details, "installer": env.details.get("installer")},
         )
 
@@ -88,13 +93,21 @@ def prepare_managed(request: PrepareRequest, python: str,
         try:
             from expkit_local.builder import build_venv
 
-            installer = build_venv(path, interpreter.executable, spec.pip,
-                                   cwd=request.project, progress=progress)
+            installer = build_venv(
+                path, interpreter.executable, spec.pip, cwd=request.project, progress=progress
+            )
             frozen = probe(str(venvs.venv_python(path)), refresh=True)
             env = venvs.write_marker(
-                path, env_id, layers, frozen.packages,
-                {"installer": installer, "python": interpreter.version,
-                 "interpreter": interpreter.identity, "requirements": list(spec.pip)},
+                path,
+                env_id,
+                layers,
+                frozen.packages,
+                {
+                    "installer": installer,
+                    "python": interpreter.version,
+                    "interpreter": interpreter.identity,
+                    "requirements": list(spec.pip),
+                },
             )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)

@@ -11,11 +11,18 @@ configuration of its own, which then wins.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-_UV_OWN = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
-           "UV_NO_INDEX", "UV_CONFIG_FILE")
+_UV_OWN = (
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_CONFIG_FILE",
+)
 #: The pip settings that say where packages come from, as pip.conf keys.
 INDEX_KEYS = ("index-url", "extra-index-url", "find-links", "no-index")
 
@@ -33,8 +40,10 @@ def uv_index_args(env: Mapping[str, str] | None = None) -> list[str]:
     if any(env.get(name) for name in _UV_OWN):
         return []
     home = Path(os.path.expanduser("~"))
-    uv_files = [Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "uv" / "uv.toml",
-                Path("/etc/uv/uv.toml")]
+    uv_files = [
+        Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "uv" / "uv.toml",
+        Path("/etc/uv/uv.toml"),
+    ]
     if any(path.is_file() for path in uv_files):
         return []
     settings = pip_index_settings(env)

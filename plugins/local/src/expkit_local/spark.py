@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from expkit.errors import ConfigError
 from expkit.model import ComputeTarget, SparkSpec
@@ -38,8 +38,11 @@ def submit_command(spark_submit: str, spark: SparkSpec | None, argv: Sequence[st
     the local default.
     """
     args = spark.submit_args() if spark is not None else []
-    master = [] if spark is not None and "spark.master" in spark.configuration else [
-        "--master", LOCAL_MASTER]
+    master = (
+        []
+        if spark is not None and "spark.master" in spark.configuration
+        else ["--master", LOCAL_MASTER]
+    )
     return [spark_submit, *master, *args, *argv]
 
 

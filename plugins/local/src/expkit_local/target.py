@@ -71,8 +71,7 @@ class LocalTarget(Target):
                 )
         # User-managed by default, as Workbench: nothing to prepare before each run.
         runconfig = workbench_runconfig(request, prepare_environment=False)
-        return AttachResult(compute={"type": NAME, "pythonLocation": "python"},
-                            runconfig=runconfig)
+        return AttachResult(compute={"type": NAME, "pythonLocation": "python"}, runconfig=runconfig)
 
     # ------------------------------------------------------------------ prepare
 
@@ -91,14 +90,17 @@ class LocalTarget(Target):
             return prepare_managed(request, python, details)
         return self._prepare_user_managed(request, python, details)
 
-    def _prepare_user_managed(self, request: PrepareRequest, python: str,
-                              details: dict[str, Any]) -> PreparedEnvironment:
+    def _prepare_user_managed(
+        self, request: PrepareRequest, python: str, details: dict[str, Any]
+    ) -> PreparedEnvironment:
         from expkit_local.interpreter import cached_probe, is_launcher, probe
 
         details["mode"] = "user-managed"
         if request.environment is not None:
-            details["note"] = ("user-managed environment: the environment file is not applied "
-                               "(userManagedEnvironment: false builds one)")
+            details["note"] = (
+                "user-managed environment: the environment file is not applied "
+                "(userManagedEnvironment: false builds one)"
+            )
         packages: tuple[str, ...] = ()
         if is_launcher(python):
             details["packages"] = f"not recorded: {python} is a launcher script"
@@ -114,8 +116,14 @@ class LocalTarget(Target):
             if found is not None:
                 packages = found.packages
                 details["python_version"] = found.version
-        return PreparedEnvironment(env_id=None, location=python, python=python, cached=True,
-                                   packages=packages, details=details)
+        return PreparedEnvironment(
+            env_id=None,
+            location=python,
+            python=python,
+            cached=True,
+            packages=packages,
+            details=details,
+        )
 
     # ------------------------------------------------------------------ submit
 

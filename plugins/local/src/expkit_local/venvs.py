@@ -25,10 +25,10 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from expkit.errors import UsageError
 from expkit.model import EnvironmentId, EnvironmentInfo
@@ -98,8 +98,13 @@ def lookup(env_id: str) -> ManagedEnv | None:
     return found
 
 
-def write_marker(path: Path, env_id: str, layers: EnvironmentId, packages: tuple[str, ...],
-                 details: Mapping[str, object]) -> ManagedEnv:
+def write_marker(
+    path: Path,
+    env_id: str,
+    layers: EnvironmentId,
+    packages: tuple[str, ...],
+    details: Mapping[str, object],
+) -> ManagedEnv:
     """Declare the venv at ``path`` complete (the last step of a build)."""
     from expkit.fsutil import atomic_write_json, atomic_write_text
 

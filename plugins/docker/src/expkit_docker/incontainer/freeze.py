@@ -6,6 +6,7 @@ distributions' metadata takes a few milliseconds. Same output format:
 or a local file (PEP 610 direct_url.json); pip's own tools left out, as
 ``pip freeze`` does.
 """
+
 import json
 import sys
 
