@@ -144,8 +144,8 @@ def target_attach(
 def target_list(as_json: bool = _JSON) -> None:
     """List the compute targets in aml_config/."""
     from expkit.cli.output import print_json, print_table
+    from expkit.cli.views import target_entries, where
     from expkit.config import Project
-    from expkit.config.views import target_entries, where
     from expkit.plugins import get_registry
 
     project = Project.find()
@@ -178,8 +178,8 @@ def target_show(
 ) -> None:
     """Show one compute target (a password is shown as ***)."""
     from expkit.cli.output import print_json
+    from expkit.cli.views import runconfig_targets, target_entry
     from expkit.config import Project, compute_data, compute_notes
-    from expkit.config.views import runconfig_targets, target_entry
     from expkit.plugins import get_registry
 
     project = Project.find()
@@ -199,8 +199,8 @@ def target_show(
 @target_app.command("detach")
 def target_detach(name: str = typer.Argument(..., help="Target name.")) -> None:
     """Remove aml_config/NAME.compute and the NAME.runconfig that targets it."""
+    from expkit.cli.views import runconfig_targets
     from expkit.config import Project
-    from expkit.config.views import runconfig_targets
 
     project = Project.find()
     compute_path = project.existing_file(name, "compute")
@@ -314,8 +314,8 @@ def _project_file(root: Path, path: Path, option: str) -> str:
 def runconfig_list(as_json: bool = _JSON) -> None:
     """List the run configurations in aml_config/."""
     from expkit.cli.output import print_json, print_table
+    from expkit.cli.views import runconfig_entries
     from expkit.config import Project
-    from expkit.config.views import runconfig_entries
 
     entries = runconfig_entries(Project.find())
     if as_json:
@@ -347,8 +347,8 @@ def runconfig_show(
 ) -> None:
     """Show a run configuration resolved as a run would use it (target, environment, Spark)."""
     from expkit.cli.output import print_json
+    from expkit.cli.views import resolved_entry, resolved_text
     from expkit.config import Project
-    from expkit.config.views import resolved_entry, resolved_text
 
     project = Project.find()
     resolved = project.resolve(name)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from expkit.jsonio import dumps, to_plain
 from expkit.model import RunRecord, frozen_map
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
@@ -29,33 +30,9 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}{int(now * 1000) % 1000:03d}Z-{os.urandom(3).hex()}"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def to_dict(record: RunRecord) -> dict[str, Any]:
     """The record as plain JSON-ready data, fields in declaration order."""
-    return {name: _plain(getattr(record, name)) for name in FIELDS}
-
-
-def dumps(data: Any, **options: Any) -> str:
-    """JSON text that can always be encoded as UTF-8.
-
-    Readable non-ASCII text is kept as is. A file name or argument that was
-    not valid UTF-8 reaches Python with lone surrogates (PEP 383); then the
-    whole text is written with ``\\uXXXX`` escapes, which json.loads turns
-    back into the same string, so the name's bytes survive (os.fsencode).
-    """
-    text = json.dumps(data, ensure_ascii=False, **options)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(data, ensure_ascii=True, **options)
-    return text
+    return {name: to_plain(getattr(record, name)) for name in FIELDS}
 
 
 def to_json(record: RunRecord) -> str:
