@@ -113,13 +113,16 @@ def target_attach(
         key_file=key_file,
         base_image=base_image,
     )
-    result = registry.hook.expkit_attach(request=request)
-    if result is None:
+    from expkit.plugins import NoOwnerError
+
+    try:
+        result = registry.attach(request)
+    except NoOwnerError:
         raise ConfigError(
             f"target type {ttype.name!r} ({ttype.package}) does not support attach",
             key="--type",
             hint=f"write aml_config/{name}.compute by hand (docs/configuration.md).",
-        )
+        ) from None
     compute_data = {"type": ttype.name, **dict(result.compute)}
     runconfig_data = {"ArgumentVector": ["$file"], "Target": name, **dict(result.runconfig)}
     project.check_compute_data(name, compute_data, registry)
