@@ -192,11 +192,7 @@ def test_a_failing_wrapper_is_only_a_warning(registry):
     assert notes == ["warning: a plugin failed in expkit_run_started: ValueError: wrapper broke"]
 
 
-def test_a_run_fires_its_events_through_wrappers(tmp_path: Path, fake_registry, cache_env):
-    registry, _plugin = fake_registry
-    wrapper = OldStyleWrapper()
-    registry.register(wrapper, "wrapper")
-    registry.register(Fails(), "fails")
+def _run(tmp_path: Path) -> tuple[RunRecord, list[str], Path]:
     project = tmp_path / "proj"
     (project / "aml_config").mkdir(parents=True)
     (project / "train.py").write_text("print('hi')\n", encoding="utf-8")
@@ -205,6 +201,30 @@ def test_a_run_fires_its_events_through_wrappers(tmp_path: Path, fake_registry, 
         resolved_run(project), "train.py", (), cwd=project, terminal=io.StringIO(),
         note=notes.append,
     )  # fmt: skip
+    return record, notes, project / ".exp" / "runs" / record.id / "log.txt"
+
+
+def test_a_run_fires_its_events_through_wrappers(tmp_path: Path, fake_registry, cache_env):
+    registry, _plugin = fake_registry
+    wrapper = OldStyleWrapper()
+    registry.register(wrapper, "wrapper")
+    registry.register(Fails(), "fails")
+    record, notes, _log = _run(tmp_path)
     assert record.status == "completed"
     assert wrapper.seen == ["before completed", "after, raised=False"]
     assert any("'fails' failed in expkit_run_finished" in n for n in notes)
+
+
+# ---------------------------------------------------------------------- the notes channel
+
+
+def test_collect_notes_reach_the_user_and_the_runs_log(tmp_path: Path, fake_registry, cache_env):
+    _registry, plugin = fake_registry
+    plugin.collect_notes = ("left out outputs/key -> /etc/passwd: it points outside outputs/",)
+    record, notes, log = _run(tmp_path)
+    assert record.status == "completed"
+    assert notes[-1] == plugin.collect_notes[0]  # the runner's note() adds "exp: note: "
+    assert log.read_text().splitlines() == [
+        "hi",
+        "exp: note: left out outputs/key -> /etc/passwd: it points outside outputs/",
+    ]

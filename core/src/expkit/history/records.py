@@ -16,6 +16,7 @@ from typing import Any
 
 from expkit.jsonio import dumps, to_plain
 from expkit.model import RunRecord, frozen_map
+from expkit.outputs import list_outputs  # noqa: F401 - re-exported: the history lists outputs
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
 ACTIVE = ("preparing", "running")
@@ -68,30 +69,3 @@ def read_metrics(path: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]]
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and "value" in entry:
             series.setdefault(entry["name"], []).append(entry["value"])
     return {k: v[-1] for k, v in series.items()}, {k: tuple(v) for k, v in series.items()}
-
-
-def list_outputs(outputs_dir: Path) -> tuple[str, ...]:
-    """Regular files under a run's ``outputs/``, relative POSIX paths, sorted.
-
-    Symbolic links are neither listed nor followed (plugins replace links that
-    stay inside ``outputs/`` by their content and drop the others at collect;
-    see docs/plugins.md), so the list is exactly what ``exp runs download``
-    writes. Special files are not listed either.
-    """
-    if os.path.islink(outputs_dir):
-        return ()
-    found: list[str] = []
-    stack = [("", os.fspath(outputs_dir))]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            entries = list(os.scandir(path))
-        except OSError:  # missing, or not a folder
-            continue
-        for entry in entries:
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((name, entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(name)
-    return tuple(sorted(found))

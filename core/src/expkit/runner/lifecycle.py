@@ -35,6 +35,11 @@ class Output:
             except (OSError, ValueError, UnicodeEncodeError):
                 self.terminal = None  # closed pipe (`exp run ... | head`): keep logging
 
+    def note(self, message: str) -> None:
+        """A remark about the run (a plugin's collect note) at the end of the log."""
+        self.log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+        self.log.flush()
+
     def close(self) -> None:
         self.log.close()
 
@@ -177,7 +182,7 @@ class Lifecycle:
         from expkit.plugins import NoOwnerError
 
         try:
-            self.registry.collect(self.context, self.execution)
+            collected = self.registry.collect(self.context, self.execution)
         except NoOwnerError as exc:
             self.error = self.error or str(exc)
             return
@@ -185,6 +190,11 @@ class Lifecycle:
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
             self.error = self.error or f"collecting outputs failed: {detail}"
             self.note(f"warning: collecting the run's outputs failed: {detail}")
+            return
+        for message in collected.notes:
+            if self.output is not None:
+                self.output.note(message)
+            self.note(message)
 
     def finish(self) -> RunRecord:
         """Collect (also after a failure or cancel), then write the final record."""

@@ -167,9 +167,8 @@ class DockerTarget(Target):
                 )  # fmt: skip
         finally:
             execution.remove()
-            _tell_run_log(run, notes)
         # The metrics are in run.metrics_file already: it was mounted into the container.
-        return Collected(outputs=tuple(found))
+        return Collected(outputs=tuple(found), notes=tuple(notes))
 
     # ------------------------------------------------------------------ lost runs
 
@@ -248,22 +247,6 @@ class DockerTarget(Target):
             ) from None
         usage.forget(env_id)
         return True
-
-
-def _tell_run_log(run: RunContext, notes: list[str]) -> None:
-    """Notes about the collected outputs, into the run's log and onto stderr."""
-    if not notes:
-        return
-    import sys
-
-    text = "".join(f"exp: note: {message}\n" for message in notes)
-    try:
-        # The run's log (`exp runs logs`): the script's output, then these lines.
-        with open(run.run_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
-            log.write(text)
-    except OSError:
-        pass
-    sys.stderr.write(text)
 
 
 def _json(text: str | None) -> Any:
