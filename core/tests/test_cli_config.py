@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-import test_config_fakes as fakes
+import config_fakes as fakes
 from expkit.config import Project
-from test_config_fakes import SECRET, write
+from config_fakes import SECRET, write
 
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import test_config_fakes as fakes
+import config_fakes as fakes
 from expkit.hookspecs import hookimpl
 from expkit.model import TargetType
 from expkit.plugins import Registry, make_plugin_manager, set_registry
-from test_config_fakes import write
+from config_fakes import write
 
 # Fixtures shared with the other configuration tests.
 exp = fakes.exp
