@@ -45,7 +45,8 @@ def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) ->
             continue
         pm.register(plugin, name=name)
         if dist_name:
-            pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
+            facade = _DistFacade(dist_name, dist_version)
+            pm._plugin_distinfo.append((plugin, facade))  # type: ignore[arg-type]  # noqa: SLF001
 
 
 def has_entry_point(name: str) -> bool:

@@ -283,10 +283,10 @@ def test_start_attached_names_the_container_and_reads_both_streams(fake_engine):
 
 def test_engine_over_any_stream_opener(fake_engine, tmp_path):
     fake, _engine = fake_engine
-    opened: list[float] = []
+    opened: list[float | None] = []
     socket_path = urlsplit(fake.url).path
 
-    def opener(timeout: float):
+    def opener(timeout: float | None):
         opened.append(timeout)
         return unix_socket(socket_path)(timeout)
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
-_TYPER = {"no_args_is_help": True, "add_completion": False, "rich_markup_mode": None}
+_TYPER: dict[str, Any] = {
+    "no_args_is_help": True,
+    "add_completion": False,
+    "rich_markup_mode": None,
+}
 target_app = typer.Typer(help="Attach, list, show and detach compute targets.", **_TYPER)
 runconfig_app = typer.Typer(help="Create, list and show run configurations.", **_TYPER)
 
