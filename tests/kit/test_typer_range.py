@@ -33,7 +33,7 @@ def typer_range() -> tuple[str, str]:
     return f"typer=={low.group(1)}", f"typer>={low.group(1)},<{high.group(1)}"
 
 
-BUGGY_PLUGIN = '''
+BUGGY_PLUGIN = """
 import pluggy
 
 hookimpl = pluggy.HookimplMarker("expkit")
@@ -42,7 +42,7 @@ hookimpl = pluggy.HookimplMarker("expkit")
 @hookimpl
 def expkit_target_types():
     raise RuntimeError("boom from a buggy plugin")
-'''
+"""
 
 
 def _install_buggy_plugin(venv_root: Path) -> None:
@@ -58,7 +58,7 @@ def _install_buggy_plugin(venv_root: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("end", ["lowest", "highest"])
 def test_error_handler_across_the_typer_range(end, wheels, tmp_path):
-    requirement = dict(zip(("lowest", "highest"), typer_range()))[end]
+    requirement = typer_range()[("lowest", "highest").index(end)]
     venv = make_venv(tmp_path / "venv", [wheels["core"], requirement])
     version = venv.run(venv.bin("python"), "-c", "import typer; print(typer.__version__)")
     assert version.returncode == 0, version.output
