@@ -5,7 +5,8 @@
 status whatever happens in between: a plugin error, a script failure, Ctrl-C
 or ``exp runs cancel`` (SIGTERM) all end in a consistent record, with the
 outputs and metrics collected so far. A run whose ``exp`` process is killed
-outright is marked ``failed`` ("lost") by the next ``exp runs`` command.
+outright is marked ``failed`` ("lost"), stopped and collected by the next
+``exp`` command that opens the history (expkit.runner.orphans).
 
 ``TrackedRun: false`` runs the same way and still gets a record (status, exit
 code, log, metrics, outputs), so exit codes, cancelling and lost-run
@@ -26,6 +27,7 @@ from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
 from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
+from expkit.runner.orphans import reconcile
 from expkit.runner.signals import CancelSignals, Interrupted
 
 
@@ -115,8 +117,11 @@ def run_experiment(
     rel_script = script_path(root, Path.cwd() if cwd is None else Path(cwd), script)
     for message in resolved.notes:
         note(message)
-    history = History(root)
+    history = History(root, note=note)
     with CancelSignals() as signals, history:
+        # A run whose `exp` was killed is found, stopped and collected by the next
+        # `exp` that opens the history: this one (one query when nothing is lost).
+        reconcile(history, note)
         record = history.create(
             target=resolved.compute.name,
             runconfig=resolved.runconfig.name,

@@ -130,9 +130,9 @@ class Lifecycle:
                 f"script {script!r} is excluded from the project snapshot by an ignore rule "
                 f"(.gitignore or .amlignore in {root}); remove the rule or move the script."
             )
-        from expkit.paths import cache_dir
+        from expkit.paths import work_dir
 
-        self.workdir = cache_dir() / "work" / self.record.id
+        self.workdir = work_dir(self.record.id)
         if snapshot.id is not None:
             materialize(self.history.store, snapshot.id, self.workdir)
         else:
@@ -172,7 +172,7 @@ class Lifecycle:
         finally:
             close_progress(progress)
         if prepared is None:
-            raise unowned("expkit_prepare", resolved.compute.type)
+            raise unowned("expkit_prepare", self.resolved.compute.type)
         return prepared
 
     # ------------------------------------------------------------------ outcome

@@ -172,17 +172,26 @@ class LocalTarget(Target):
 
         if getattr(execution, "ended", False):
             forget(run.run_dir)  # the script's group is gone: nothing to find any more
-        outputs = collect_outputs(run.snapshot / "outputs", run.outputs_dir, _RunNotes(run))
+        outputs = collect_outputs(run.snapshot / "outputs", run.outputs_dir, _RunNotes(run.run_dir))
         return Collected(outputs=outputs)
 
     # ------------------------------------------------------------------ lost runs
 
     def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
-        """Stop the process group of a run whose exp died (see expkit_local.orphans)."""
-        from expkit_local.execution import KILL_GRACE
-        from expkit_local.orphans import stop
+        """Stop what a run whose exp died left running (see expkit_local.orphans), then
+        collect the outputs it wrote in its working copy, as collect would."""
+        from expkit.paths import work_dir
 
-        return stop(run_dir, KILL_GRACE)
+        from expkit_local.execution import KILL_GRACE
+        from expkit_local.orphans import forget, stop
+        from expkit_local.outputs import collect_outputs
+
+        stopped = stop(run_dir, KILL_GRACE, run_id=run_id)
+        outputs = work_dir(run_id) / "outputs"
+        if outputs.is_dir() or outputs.is_symlink():
+            collect_outputs(outputs, run_dir / "outputs", _RunNotes(run_dir))
+        forget(run_dir)
+        return stopped
 
     # ------------------------------------------------------------------ environments
 
@@ -200,10 +209,10 @@ class LocalTarget(Target):
 class _RunNotes:
     """Notes about the collected outputs, for the user now and in the run's log for later."""
 
-    def __init__(self, run: RunContext) -> None:
+    def __init__(self, run_dir: Path) -> None:
         # The log the core writes the script's output to (expkit.runner.lifecycle);
         # it is still open there, in append mode, so whole-line appends interleave safely.
-        self.log = run.run_dir / "log.txt"
+        self.log = run_dir / "log.txt"
 
     def __call__(self, message: str) -> None:
         import sys
