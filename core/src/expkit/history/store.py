@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from expkit.errors import ConfigError, UsageError
+from expkit.errors import ConfigError, DiskFullError, UsageError, is_disk_full
 from expkit.history import owner as owners
+from expkit.history import space
 from expkit.history.lost import LOST, LostRuns
-from expkit.history.records import dumps, new_run_id, to_dict, to_json
+from expkit.history.records import ACTIVE, dumps, new_run_id, to_dict, to_json
 from expkit.history.repair import Repair, allocate_number, recovering
 from expkit.model import RUN_STATUSES, RunRecord
 from expkit.paths import HISTORY_DIRNAME
@@ -49,6 +50,8 @@ class History(LostRuns, Repair):
         self._conn = None
         #: (st_dev, st_ino) of the index file this connection opened.
         self._index_id: tuple[int, int] | None = None
+        #: Why the index is open read-only (a full disk: expkit.history.space), else None.
+        self.read_only: str | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -65,13 +68,21 @@ class History(LostRuns, Repair):
             try:
                 self._conn, created = connect(self._index_path())
             except sqlite3.DatabaseError as exc:
-                if not self._damaged(exc):  # set aside and reopened: self._conn is new
+                if self._damaged(exc):  # set aside and reopened: self._conn is new
+                    return self._conn
+                if not (isinstance(exc, sqlite3.OperationalError) and self._index_readable()):
                     raise
+                self.read_only = str(exc)
+                self._conn = space.open_read_only(self._index_path())
                 return self._conn
             self._index_id = self._current_index_id()
             if created:
                 self._rebuild()
         return self._conn
+
+    def _index_readable(self) -> bool:
+        """Can an index that failed to open for writing (a full disk) still be read?"""
+        return self._index_path().is_file() and space.nearly_full(self.store)
 
     def _index_path(self) -> Path:
         return self.store / "index.sqlite"
@@ -124,9 +135,22 @@ class History(LostRuns, Repair):
     def create(
         self, *, target: str, runconfig: str, script: str, args: Iterable[str] = ()
     ) -> RunRecord:
-        """A new run in status ``preparing``, owned by this process, with the next number."""
-        me = owners.current()
+        """A new run in status ``preparing``, owned by this process, with the next number.
+
+        Raises DiskFullError, leaving no trace of the run, when the disk is full.
+        """
         run_id = new_run_id()
+        try:
+            return self._create(run_id, target, runconfig, script, tuple(args))
+        except (OSError, sqlite3.OperationalError) as exc:
+            if not (is_disk_full(exc) or self.read_only or space.nearly_full(self.store)):
+                raise
+            self._forget_run(run_id)
+            cause = exc if is_disk_full(exc) else None  # not "attempt to write a readonly db"
+            raise DiskFullError("cannot start the run", self.store, cause) from None
+
+    def _create(self, run_id, target, runconfig, script, args) -> RunRecord:
+        me = owners.current()
         with self._transaction() as conn:
             (highest,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM runs").fetchone()
             number = allocate_number(self.store, highest)
@@ -137,7 +161,7 @@ class History(LostRuns, Repair):
                 target=target,
                 runconfig=runconfig,
                 script=script,
-                args=tuple(args),
+                args=args,
                 started=time.time(),
             )
             conn.execute(
@@ -148,13 +172,41 @@ class History(LostRuns, Repair):
         folder.mkdir(parents=True, exist_ok=True)
         owners.save(folder, me)
         self._write_record(record)
+        space.reserve(folder)
         return record
+
+    def _forget_run(self, run_id: str) -> None:
+        """Undo a run that could not be created whole (best effort: the disk is full)."""
+        import shutil
+
+        try:
+            self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        except sqlite3.Error:
+            pass
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     @recovering
     def save(self, record: RunRecord) -> RunRecord:
-        """Write ``record`` (its folder's record.json first, then its index row)."""
+        """Write ``record`` (its folder's record.json first, then its index row).
+
+        On a full disk the record.json still gets written (the run's reserve is
+        freed for it); an index row that cannot be updated is then left to the
+        next ``exp``, which reads the ended run from record.json (lost.py).
+        """
         self._write_record(record)
         self._reopen_if_replaced()
+        try:
+            self._save_row(record)
+        except sqlite3.OperationalError as exc:
+            if not (is_disk_full(exc) or self.read_only or space.nearly_full(self.store)):
+                raise
+            self.note(
+                f"warning: the run index was not updated for run {record.number} (no space "
+                "left); its record.json holds it, and the next `exp` reads it from there."
+            )
+        return record
+
+    def _save_row(self, record: RunRecord) -> None:
         data = to_json(record)
         updated = self.conn.execute(
             "UPDATE runs SET status = ?, target = ?, record = ? WHERE id = ?",
@@ -173,15 +225,22 @@ class History(LostRuns, Repair):
                     *((me.pid, me.host, me.start) if me else (None, None, None)),
                 ),
             )
-        return record
 
     def _write_record(self, record: RunRecord) -> None:
         from expkit.fsutil import atomic_write_text
 
         folder = self.run_dir(record.id)
-        if folder.is_dir():
-            text = dumps(to_dict(record), indent=2, sort_keys=True) + "\n"
+        if not folder.is_dir():
+            return
+        text = dumps(to_dict(record), indent=2, sort_keys=True) + "\n"
+        try:
             atomic_write_text(folder / "record.json", text)
+        except OSError as exc:
+            if not (is_disk_full(exc) and space.release(folder)):
+                raise
+            atomic_write_text(folder / "record.json", text)
+        if record.status not in ACTIVE:
+            space.release(folder)
 
     # ------------------------------------------------------------------ reading
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
+from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, DiskFullError, ExpkitError
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
 from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
@@ -141,6 +141,12 @@ def run_experiment(
         signals.raising = False
         record = life.finish()
         _fire(registry, "expkit_run_finished", record, note)
+        if life.disk_full is not None and not isinstance(failure, ExpkitError):
+            what, cause = life.disk_full
+            code = "" if record.exit_code is None else f", script exit code {record.exit_code}"
+            failure = DiskFullError(
+                f"run {record.number} {record.status}{code}, but {what}", history.store, cause
+            )
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         try:
             failure.run_record = record  # type: ignore[attr-defined]
