@@ -157,26 +157,37 @@ class DockerTarget(Target):
                 )  # fmt: skip
         finally:
             execution.remove()
-            _tell_run_log(run, notes)
+            _tell_run_log(run.run_dir, notes)
         # The metrics are in run.metrics_file already: it was mounted into the container.
         return Collected(outputs=tuple(found))
 
     # ------------------------------------------------------------------ lost runs
 
     def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
-        """Kill and remove the containers of a run whose ``exp`` died (SIGKILL, crash).
+        """Kill and remove the containers of a run whose ``exp`` died (SIGKILL, crash),
+        collecting the outputs each wrote first (they are the run's result).
 
         The run's containers carry the label ``expkit.run=<run id>`` (runspec.py):
         exactly those are removed, whatever their name or state, and nothing else.
         """
+        from expkit_docker.archives import extract
+        from expkit_docker.execution import DockerExecution
         from expkit_docker.names import RUN_LABEL
 
         engine = _engine()
         removed = 0
         for container in engine.containers(f"{RUN_LABEL}={run_id}"):
             if (container.get("Labels") or {}).get(RUN_LABEL) == run_id:
-                # A forced removal kills it first (SIGKILL), in one call.
-                engine.remove_container(container["Id"])
+                lost = DockerExecution(engine, container["Id"])
+                lost.cancel()  # kills it, keeps what it wrote, removes it
+                outputs = lost.results()
+                if outputs is not None:
+                    notes: list[str] = []
+                    extract(
+                        outputs, run_dir / "outputs", strip="outputs",
+                        source=lost.outputs_path, note=notes.append,
+                    )  # fmt: skip
+                    _tell_run_log(run_dir, notes)
                 removed += 1
         return removed > 0
 
@@ -240,7 +251,7 @@ class DockerTarget(Target):
         return True
 
 
-def _tell_run_log(run: RunContext, notes: list[str]) -> None:
+def _tell_run_log(run_dir: Path, notes: list[str]) -> None:
     """Notes about the collected outputs, into the run's log and onto stderr."""
     if not notes:
         return
@@ -249,7 +260,7 @@ def _tell_run_log(run: RunContext, notes: list[str]) -> None:
     text = "".join(f"exp: note: {message}\n" for message in notes)
     try:
         # The run's log (`exp runs logs`): the script's output, then these lines.
-        with open(run.run_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
+        with open(run_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
             log.write(text)
     except OSError:
         pass
