@@ -27,7 +27,6 @@ from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, DiskFullError, Exp
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
 from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
-from expkit.runner.orphans import reconcile
 from expkit.runner.signals import CancelSignals, Interrupted
 
 
@@ -41,6 +40,22 @@ def _fire(registry, hook_name: str, record: RunRecord, note: Callable[[str], Non
                 f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: "
                 f"{type(exc).__name__}: {exc}"
             )
+
+
+def _reconcile(history, note: Callable[[str], None]) -> None:
+    """A run whose `exp` was killed is found, stopped and collected by the next `exp`
+    that opens the history: this one. One query when nothing is lost (the usual case):
+    expkit.runner.orphans, the configuration and plugins load only when something is."""
+    import sqlite3  # loaded by the history already
+
+    try:
+        lost = history.reap_lost()
+    except (OSError, ExpkitError, sqlite3.Error):
+        return  # a full or read-only disk: creating the run says so, clearly
+    if lost:
+        from expkit.runner.orphans import clean_up
+
+        clean_up(history, lost, note)
 
 
 def _stderr_note(message: str) -> None:
@@ -119,9 +134,7 @@ def run_experiment(
         note(message)
     history = History(root, note=note)
     with CancelSignals() as signals, history:
-        # A run whose `exp` was killed is found, stopped and collected by the next
-        # `exp` that opens the history: this one (one query when nothing is lost).
-        reconcile(history, note)
+        _reconcile(history, note)
         record = history.create(
             target=resolved.compute.name,
             runconfig=resolved.runconfig.name,
