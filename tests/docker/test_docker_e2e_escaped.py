@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from docker_e2e import containers_with_label, record
+from docker_e2e import containers_with_label, kill_exp_mid_run, record
 
 pytestmark = pytest.mark.docker
 
@@ -43,16 +43,8 @@ time.sleep(300)
 
 
 def test_next_exp_run_collects_what_a_lost_docker_run_wrote(docker_project):
-    docker_project.write("wait.py", WRITES_THEN_WAITS)
     docker_project.write("ok.py", "print('fine')\n")
-    proc = docker_project.popen("run", "-c", "docker", "wait.py")
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == "started", line + proc.stderr.read()
-    finally:
-        proc.kill()  # SIGKILL: no handler, no atexit hook runs
-        proc.communicate(timeout=30)
-    (run_dir,) = (docker_project.root / ".exp" / "runs").iterdir()
+    run_dir = kill_exp_mid_run(docker_project, "wait.py", WRITES_THEN_WAITS)
     assert containers_with_label(f"expkit.run={run_dir.name}")
 
     result = docker_project.exp("run", "-c", "docker", "ok.py", timeout=300)

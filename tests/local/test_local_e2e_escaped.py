@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import time
@@ -64,40 +65,43 @@ def test_escaped_child_holding_stdout_does_not_keep_exp_run_waiting(local_projec
     assert record["status"] == "completed" and record["outputs"] == ["partial.txt"]
 
 
-def test_runs_cancel_stops_a_child_that_left_the_process_group(local_project):
-    local_project.write("escape.py", ESCAPING)
-    pids_file = str(local_project.root.parent / "pids.json")
-    proc = local_project.popen("run", "-c", "local", "escape.py", pids_file, "detach", "wait")
+@contextlib.contextmanager
+def _escaping_run(project):
+    """`exp run` of ESCAPING with a detached child, until it printed "ready": yields the
+    `exp` process and the script's pids; whatever is left is killed afterwards."""
+    project.write("escape.py", ESCAPING)
+    pids_file = str(project.root.parent / "pids.json")
+    proc = project.popen("run", "-c", "local", "escape.py", pids_file, "detach", "wait")
     pids = {}
     try:
         read_until(proc.stdout, lambda line: line.strip() == "ready")
-        pids = _pids(local_project)
-        assert alive(pids["escaped"])
-        result = local_project.exp("runs", "cancel", "1", timeout=60)
-        assert result.returncode == 0, result.output
-        proc.communicate(timeout=60)
-        assert proc.returncode == 130
-        assert wait_gone(pids["script"]), "the script still runs"
-        assert wait_gone(pids["escaped"]), "the child that left the group still runs"
+        pids = _pids(project)
+        yield proc, pids
     finally:
         kill_quietly(proc.pid)
         for pid in pids.values():
             kill_quietly(pid)
+        proc.communicate(timeout=30)
+
+
+def test_runs_cancel_stops_a_child_that_left_the_process_group(local_project):
+    with _escaping_run(local_project) as (proc, pids):
+        assert alive(pids["escaped"])
+        result = local_project.exp("runs", "cancel", "1", timeout=60)
+        assert result.returncode == 0, result.output
+        proc.wait(timeout=60)
+        assert proc.returncode == 130
+        assert wait_gone(pids["script"]), "the script still runs"
+        assert wait_gone(pids["escaped"]), "the child that left the group still runs"
     record = run_record(local_project)
     assert record["status"] == "canceled" and record["outputs"] == ["partial.txt"]
 
 
 def test_next_exp_run_reconciles_a_killed_run_and_collects_what_it_wrote(local_project):
-    local_project.write("escape.py", ESCAPING)
     local_project.write("ok.py", "print('fine')\n")
-    pids_file = str(local_project.root.parent / "pids.json")
-    proc = local_project.popen("run", "-c", "local", "escape.py", pids_file, "detach", "wait")
-    pids = {}
-    try:
-        read_until(proc.stdout, lambda line: line.strip() == "ready")
-        pids = _pids(local_project)
+    with _escaping_run(local_project) as (proc, pids):
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
+        proc.wait(timeout=30)
         assert alive(pids["script"]) and alive(pids["escaped"])  # orphaned, still running
 
         # Not `exp runs ...`: a new run is what finds the lost one.
@@ -106,10 +110,6 @@ def test_next_exp_run_reconciles_a_killed_run_and_collects_what_it_wrote(local_p
         assert "run 1 was lost" in result.stderr
         assert wait_gone(pids["script"]), "the lost run's script still runs"
         assert wait_gone(pids["escaped"]), "the lost run's escaped child still runs"
-    finally:
-        kill_quietly(proc.pid)
-        for pid in pids.values():
-            kill_quietly(pid)
     lost = run_record(local_project, "1")
     assert lost["status"] == "failed" and lost["error"] == "lost"
     assert lost["outputs"] == ["partial.txt"], "what the lost run wrote was not collected"
