@@ -9,50 +9,20 @@ start says so before its script runs; ``exp runs list`` still reads.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import uuid
+import sys
+from pathlib import Path
 
 import pytest
-from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, REQUIRE_ENGINES
+from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG
 
-DISK_BYTES = 4 * 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: smalldisk
+from smalldisk import mounted_small_disk, nearly_fill  # noqa: E402
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 4 MiB tmpfs at tmp_path/disk (tests run as root here)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        why = f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}"
-        if REQUIRE_ENGINES:
-            pytest.fail(why)
-        pytest.skip(why)
-    try:
+    with mounted_small_disk(tmp_path / "disk") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def _fill(disk, leave: int = 0) -> None:
-    """Fill ``disk`` until only about ``leave`` bytes are free."""
-    with open(disk / f"filler-{uuid.uuid4().hex}", "wb") as handle:
-        try:
-            while True:
-                st = os.statvfs(disk)
-                free = st.f_bavail * st.f_frsize - leave
-                if free <= 0:
-                    break
-                handle.write(bytes(min(free, 1 << 20)))
-                handle.flush()
-        except OSError:
-            pass
 
 
 @pytest.fixture
@@ -92,7 +62,7 @@ def test_collecting_on_a_full_disk_exits_3_and_keeps_the_scripts_exit_code(
     full_project.write("big.py", BIG_OUTPUT)
     full_project.write("ok.py", "print('warm-up')\n")
     assert full_project.exp("run", "-c", "local", "ok.py").returncode == 0
-    _fill(small_disk, leave=1024 * 1024)
+    nearly_fill(small_disk, leave=1024 * 1024)
 
     result = full_project.exp("run", "-c", "local", "big.py")
     assert result.returncode == 3, result.output
@@ -120,7 +90,7 @@ def test_run_that_cannot_start_on_a_full_disk_says_so_before_its_script(
     full_project.write("ok.py", "print('warm-up')\n")
     full_project.write("touch.py", f"open({str(marker)!r}, 'w').close()\n")
     assert full_project.exp("run", "-c", "local", "ok.py").returncode == 0
-    _fill(small_disk)
+    nearly_fill(small_disk)
     assert [r["number"] for r in _records(full_project)] == [1]  # reads a full disk
 
     result = full_project.exp("run", "-c", "local", "touch.py")
@@ -147,7 +117,7 @@ def test_log_on_a_full_disk_leaves_nothing_running(full_project, small_disk):
     full_project.write("loud.py", LOUD)
     full_project.write("ok.py", "print('warm-up')\n")
     assert full_project.exp("run", "-c", "local", "ok.py").returncode == 0
-    _fill(small_disk, leave=512 * 1024)
+    nearly_fill(small_disk, leave=512 * 1024)
 
     result = full_project.exp("run", "-c", "local", "loud.py")
     assert result.returncode == 3, result.output[-2000:]
