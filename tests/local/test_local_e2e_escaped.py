@@ -57,6 +57,7 @@ def test_escaped_child_holding_stdout_does_not_keep_exp_run_waiting(local_projec
         pids = _pids(local_project)
         assert result.returncode == 0, result.output
         assert took < 20, f"exp run took {took:.1f} s after the script ended"
+        assert "still held its output" in result.stderr
         assert wait_gone(pids["escaped"]), "the escaped child outlived the run"
     finally:
         for pid in pids.values():

@@ -179,4 +179,18 @@ class LocalExecution:
             from expkit_local.tree import reap_adopted
 
             reap_adopted(killed)
+            _tell(
+                f"the script ended, but {len(killed)} process(es) it started outside its "
+                f"process group still held its output after {LINGER:g} s: stopped them."
+            )
         return exit_status(code)
+
+
+def _tell(message: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(f"exp: note: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
