@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from pathlib import Path
 
 from docker_helpers import BASE_IMAGE
 
@@ -79,3 +80,18 @@ def containers_with_label(label: str) -> list[str]:
         check=True,
     ).stdout
     return out.split()
+
+
+def kill_exp_mid_run(project, script: str, text: str) -> Path:
+    """`exp run -c docker SCRIPT` (``text``, which prints "started" first) SIGKILLed once
+    started; returns the run's folder (its container outlives exp)."""
+    project.write(script, text)
+    proc = project.popen("run", "-c", "docker", script)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "started", line + proc.stderr.read()
+    finally:
+        proc.kill()  # SIGKILL: no handler, no atexit hook runs
+        proc.communicate(timeout=30)
+    (run_dir,) = (project.root / ".exp" / "runs").iterdir()
+    return run_dir

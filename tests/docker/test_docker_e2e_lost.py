@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from docker_e2e import containers_with_label, record, unique
+from docker_e2e import containers_with_label, kill_exp_mid_run, record, unique
 from docker_helpers import BASE_IMAGE
 
 pytestmark = pytest.mark.docker
@@ -19,16 +19,7 @@ time.sleep(300)
 
 def _kill_exp_mid_run(project) -> str:
     """Start a sleeping run, SIGKILL its `exp`; return the run id (its container still runs)."""
-    project.write("sleep.py", SLEEPER)
-    proc = project.popen("run", "-c", "docker", "sleep.py")
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == "started", line + proc.stderr.read()
-    finally:
-        proc.kill()  # SIGKILL: no handler, no atexit hook runs
-        proc.communicate(timeout=30)
-    (run_dir,) = (project.root / ".exp" / "runs").iterdir()
-    run_id = run_dir.name
+    run_id = kill_exp_mid_run(project, "sleep.py", SLEEPER).name
     running = subprocess.run(
         ["docker", "ps", "-q", "--filter", f"label=expkit.run={run_id}"],
         capture_output=True, text=True, check=True,

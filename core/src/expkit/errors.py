@@ -88,3 +88,27 @@ class InfrastructureError(ExpkitError):
 
 class RunCanceled(ExpkitError):
     exit_code = EXIT_CANCELED
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Is ``exc`` a write refused for lack of space (ENOSPC, a quota, SQLite's SQLITE_FULL)?"""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc, "sqlite_errorcode", None)  # sqlite3 errors, Python >= 3.11
+    if code is not None:
+        return code & 0xFF == 13
+    return "database or disk is full" in str(exc)
+
+
+class DiskFullError(InfrastructureError):
+    """A write of expkit's own (history, snapshot, log, outputs) found no space left."""
+
+    def __init__(self, what: str, where: Path | str, exc: BaseException | None = None) -> None:
+        detail = f" ({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc})"
+        self.what, self.where = what, str(where)
+        super().__init__(
+            f"{what}: the disk holding {where} is full{detail if exc else ''}.\n"
+            "  free space there and run again (`df -h` shows what is left)."
+        )

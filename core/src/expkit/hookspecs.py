@@ -136,8 +136,10 @@ def expkit_stop_orphan(compute: ComputeTarget, run_id: str, run_dir: Path) -> bo
     Called when the history finds a run whose owning ``exp`` process is gone
     (killed with SIGKILL, a crash, a closed terminal) while the run was still
     preparing or running, and by ``exp runs cancel`` for such a run. Stop the
-    script and everything it started (a process group, a container) and free
-    what the run held; never touch another run's resources.
+    script and everything it started (a process group, a container), bring
+    what it wrote to ``outputs/`` into ``run_dir / "outputs"`` as collect
+    would (it is the run's result, not litter), and free what the run held;
+    never touch another run's resources.
 
     :param compute: the run's compute target, as configured now.
     :param run_id: the run's id (containers, processes may carry it as a label).

@@ -31,7 +31,7 @@ import stat
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 #: Folders nested deeper than this inside a copied link are a maze, not outputs.
 MAX_DEPTH = 32
@@ -188,3 +188,24 @@ __all__ = [
     "MAX_DEPTH", "NOT_REGULAR", "OUTPUTS_IS_A_LINK", "OUTSIDE",
     "inside", "left_out", "list_outputs", "settle", "settle_tree",
 ]  # fmt: skip
+
+
+def log_notes(run_dir: str | os.PathLike[str], notes: Iterable[str]) -> None:
+    """Notes about a lost run's outputs, into its ``log.txt`` and onto stderr.
+
+    A run collected normally returns its notes in ``Collected.notes`` and the
+    core writes them; a lost run (``expkit_stop_orphan``) has no such channel,
+    so its plugin records them here, where ``exp runs logs`` shows them.
+    """
+    import sys
+
+    text = "".join(f"exp: note: {message}\n" for message in notes)
+    if not text:
+        return
+    try:
+        with open(os.path.join(run_dir, "log.txt"), "ab") as log:
+            log.write(text.encode("utf-8", "surrogateescape"))
+    except OSError:
+        pass  # a full disk: stderr still tells the user now
+    sys.stderr.write(text)
+    sys.stderr.flush()

@@ -23,5 +23,16 @@ def cache_dir() -> Path:
     return user_cache_path("expkit", appauthor=False)
 
 
+def work_dir(run_id: str) -> Path:
+    """A run's working copy on this machine (the snapshot it runs in).
+
+    The runner creates it and deletes it when the run ends, or once a lost run's
+    plugin collected what the script wrote there (expkit.runner.orphans).
+    """
+    if not run_id or run_id in (".", "..") or "/" in run_id or "\0" in run_id:
+        raise ValueError(f"not a run id: {run_id!r}")  # a hand-edited record
+    return cache_dir() / "work" / run_id
+
+
 HISTORY_DIRNAME = ".exp"
 AML_CONFIG = "aml_config"

@@ -76,18 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("exp: interrupted", err=True)
         return 130
+    except typer.Abort:  # Ctrl-C or EOF at a prompt; typer.Abort exists in every typer
+        typer.echo("exp: aborted", err=True)
+        return 130
     except Exception as exc:  # click usage errors and the unexpected
-        try:
-            import click
-        except ImportError:  # typer >= 0.22 vendors click as typer._click
-            from typer import _click as click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        click_errors = _click_exceptions()
+        if isinstance(exc, click_errors.ClickException):
             exc.show()
-            return EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("exp: aborted", err=True)
-            return 130
+            return EXIT_USAGE if isinstance(exc, click_errors.UsageError) else exc.exit_code
         if debug:
             raise
         typer.echo(
@@ -97,6 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _click_exceptions():
+    """The click exceptions module typer raises from: typer >= 0.22 vendors click as
+    ``typer._click`` (whose module has no ``Abort``; typer.Abort is the one both share).
+
+    The vendored copy is tried first: with a separate click installed beside a
+    vendoring typer, ``click.exceptions`` would name classes typer never raises.
+    """
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
 
 
 def run_main() -> None:  # pragma: no cover - console script shim

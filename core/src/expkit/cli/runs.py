@@ -33,7 +33,7 @@ def _history():
     from expkit.config import find_project_root
     from expkit.history import History
 
-    history = History(find_project_root())
+    history = History(find_project_root(), note=_note)
     _reap(history)
     return history
 
@@ -43,16 +43,15 @@ def _note(message: str) -> None:
 
 
 def _reap(history) -> None:
-    """Mark runs whose `exp` died as lost and stop what they left running.
+    """Mark runs whose `exp` died as lost, stop what they left running and collect
+    what they wrote (expkit.runner.orphans.reconcile).
 
     With nothing lost (the usual case) this is one query: no configuration is
     read and no plugin is called.
     """
-    lost = history.reap_lost()
-    if lost:
-        from expkit.runner.orphans import clean_up
+    from expkit.runner.orphans import reconcile
 
-        clean_up(history, lost, _note)
+    reconcile(history, _note)
 
 
 def _json(data) -> None:
@@ -209,7 +208,7 @@ def cancel_command(
     from expkit.history import History
     from expkit.runner.cancel import cancel
 
-    with History(find_project_root()) as history:
+    with History(find_project_root(), note=_note) as history:
         message, remark = cancel(history, run, wait=wait, poll=POLL_S, note=_note)
     typer.echo(message, err=remark)
 

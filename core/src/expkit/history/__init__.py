@@ -1,7 +1,9 @@
 """The per-project run history (``.exp/``): records, index, logs, metrics, outputs.
 
-See expkit.history.store for the layout. Imports here stay light: the SQLite
-module is loaded when a history is first opened.
+See expkit.history.store for the layout, expkit.history.repair and
+expkit.history.space for a damaged history and a full disk (docs/history.md).
+Every command that imports this package opens the index, so the SQLite
+module is imported with it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ must not interleave (allocating a run number, reaping a lost run) use
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,19 +45,59 @@ CREATE TABLE IF NOT EXISTS scancache (
 
 
 def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
-    """Open (creating if needed) the index; returns the connection and whether it was new."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    """Open (creating if needed) the index; returns the connection and whether it was new.
+
+    Another ``exp`` opening, creating or checkpointing the same index at the
+    same moment can make SQLite answer "database is locked" without waiting
+    for its busy timeout (changing the journal mode, WAL recovery): such an
+    open is retried for up to BUSY_TIMEOUT_S, never failed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            return conn, _prepare(conn, path)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if time.monotonic() > deadline or not (isinstance(exc, _NotYetWal) or is_busy(exc)):
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        # Random, growing waits: 30 processes started together must not retry in step.
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.2)
+
+
+class _NotYetWal(sqlite3.OperationalError):
+    """Switching to WAL needs the file to itself; SQLite keeps the old mode, silently,
+    while another connection reads it."""
+
+
+def _wal(conn: sqlite3.Connection) -> bool:
+    (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+    return str(mode).lower() == "wal"
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> bool:
+    """Check the schema version, creating the schema in a new file; True when created."""
     # NORMAL is durable in WAL mode except for the last commits before a power cut.
     conn.execute("PRAGMA synchronous=NORMAL")
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version == SCHEMA_VERSION:
-        return conn, False
+        return False
     if version > SCHEMA_VERSION:
         from expkit.errors import InfrastructureError
 
         raise InfrastructureError(
             f"{path} was written by a newer expkit (schema {version}); upgrade expkit to read it."
         )
+    # Persistent, and set before the schema: whoever sees the schema sees WAL mode, where
+    # readers never block the writer. (Left in rollback mode, as an index created while
+    # another `exp` read it once was, concurrent runs can fail with "database is locked".)
+    if not _wal(conn):
+        raise _NotYetWal("the index is not in WAL mode yet")
     conn.execute("BEGIN IMMEDIATE")
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -69,9 +111,41 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    # Persistent: set once, outside a transaction.
-    conn.execute("PRAGMA journal_mode=WAL")
-    return conn, created
+    return created
+
+
+# SQLite's primary result codes (sqlite3.h) for the errors the history handles.
+_BUSY, _LOCKED, _CORRUPT, _FULL, _NOTADB = 5, 6, 11, 13, 26
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    return None if code is None else code & 0xFF
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    code = _code(exc)
+    if code is not None:
+        return code in (_BUSY, _LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """Is ``exc`` SQLite saying the index file is not (any more) a sound database?"""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _code(exc)
+    if code is not None:
+        return code in (_CORRUPT, _NOTADB)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def is_full(exc: sqlite3.Error) -> bool:
+    code = _code(exc)
+    if code is not None:
+        return code == _FULL
+    return "disk is full" in str(exc)
 
 
 def _key(path: str) -> str | bytes:

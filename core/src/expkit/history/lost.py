@@ -13,6 +13,7 @@ import time
 
 from expkit.history import owner as owners
 from expkit.history.records import ACTIVE, from_dict, list_outputs, read_metrics, to_json
+from expkit.history.repair import recovering
 from expkit.model import RunRecord
 
 LOST = "lost"
@@ -21,6 +22,7 @@ LOST = "lost"
 class LostRuns:
     """The lost-run half of History (see expkit.history.store)."""
 
+    @recovering
     def reap_lost(self) -> list[RunRecord]:
         """Mark active runs whose owning ``exp`` process is gone as failed ("lost").
 
@@ -45,6 +47,7 @@ class LostRuns:
                 reaped.append(record)
         return reaped
 
+    @recovering
     def mark_lost(self, run_id: str) -> RunRecord | None:
         """Mark one active run lost whatever its owner (reap_lost; ``exp runs cancel``
         of a run with no known owner); None when it is not active (any more)."""
@@ -52,6 +55,9 @@ class LostRuns:
             row = conn.execute("SELECT status, record FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None or row[0] not in ACTIVE:
                 return None  # finished meanwhile
+            found = self._from_row(run_id, row[1])
+            if found is None:
+                return None  # unreadable everywhere: left as it is (and warned about)
             ended = self._finished_on_disk(run_id)
             if ended is not None:
                 # Its exp wrote the end to record.json but not here (the index was
@@ -61,7 +67,7 @@ class LostRuns:
                     (ended.status, to_json(ended), run_id),
                 )
                 return None
-            record = self._as_lost(from_dict(json.loads(row[1])))
+            record = self._as_lost(found)
             conn.execute(
                 "UPDATE runs SET status = ?, record = ? WHERE id = ?",
                 (record.status, to_json(record), run_id),
@@ -92,6 +98,7 @@ class LostRuns:
             outputs=list_outputs(folder / "outputs") or record.outputs,
         )
 
+    @recovering
     def owner_of(self, run_id: str) -> owners.Owner | None:
         row = self.conn.execute(
             "SELECT owner_pid, owner_host, owner_start FROM runs WHERE id = ?", (run_id,)

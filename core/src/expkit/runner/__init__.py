@@ -5,7 +5,8 @@
 status whatever happens in between: a plugin error, a script failure, Ctrl-C
 or ``exp runs cancel`` (SIGTERM) all end in a consistent record, with the
 outputs and metrics collected so far. A run whose ``exp`` process is killed
-outright is marked ``failed`` ("lost") by the next ``exp runs`` command.
+outright is marked ``failed`` ("lost"), stopped and collected by the next
+``exp`` command that opens the history (expkit.runner.orphans).
 
 ``TrackedRun: false`` runs the same way and still gets a record (status, exit
 code, log, metrics, outputs), so exit codes, cancelling and lost-run
@@ -22,11 +23,27 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
+from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, DiskFullError, ExpkitError
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
 from expkit.runner.lifecycle import Lifecycle, prepare_request
 from expkit.runner.signals import CancelSignals, Interrupted
+
+
+def _reconcile(history, note: Callable[[str], None]) -> None:
+    """A run whose `exp` was killed is found, stopped and collected by the next `exp`
+    that opens the history: this one. One query when nothing is lost (the usual case):
+    expkit.runner.orphans, the configuration and plugins load only when something is."""
+    import sqlite3  # loaded by the history already
+
+    try:
+        lost = history.reap_lost()
+    except (OSError, ExpkitError, sqlite3.Error):
+        return  # a full or read-only disk: creating the run says so, clearly
+    if lost:
+        from expkit.runner.orphans import clean_up
+
+        clean_up(history, lost, note)
 
 
 def _stderr_note(message: str) -> None:
@@ -100,8 +117,9 @@ def run_experiment(
     rel_script = script_path(root, Path.cwd() if cwd is None else Path(cwd), script)
     for message in resolved.notes:
         note(message)
-    history = History(root)
+    history = History(root, note=note)
     with CancelSignals() as signals, history:
+        _reconcile(history, note)
         record = history.create(
             target=resolved.compute.name,
             runconfig=resolved.runconfig.name,
@@ -121,6 +139,12 @@ def run_experiment(
         signals.raising = False
         record = life.finish()
         registry.run_finished(record, note)
+        if life.disk_full is not None and not isinstance(failure, ExpkitError):
+            what, cause = life.disk_full
+            code = "" if record.exit_code is None else f", script exit code {record.exit_code}"
+            failure = DiskFullError(
+                f"run {record.number} {record.status}{code}, but {what}", history.store, cause
+            )
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         try:
             failure.run_record = record  # type: ignore[attr-defined]

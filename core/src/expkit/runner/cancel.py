@@ -16,13 +16,12 @@ from collections.abc import Callable
 from expkit.errors import UsageError
 from expkit.history import ACTIVE, LOST
 from expkit.history.owner import is_alive
-from expkit.runner.orphans import Cleanup, clean_up, describe, stop_orphan
+from expkit.runner.orphans import Cleanup, describe, reconcile, stop_orphan
 
 
 def reap(history, note: Callable[[str], None], quiet: tuple[str, ...] = ()) -> list[Cleanup]:
-    """Mark runs whose ``exp`` died as lost and stop what they left (see clean_up)."""
-    lost = history.reap_lost()
-    return clean_up(history, lost, note, quiet=quiet) if lost else []
+    """Mark runs whose ``exp`` died as lost and stop what they left (see reconcile)."""
+    return reconcile(history, note, quiet=quiet)
 
 
 def cancel(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from expkit.errors import ExpkitError, UsageError
+from expkit.errors import DiskFullError, ExpkitError, UsageError, is_disk_full
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
 
 if TYPE_CHECKING:
@@ -23,15 +23,25 @@ if TYPE_CHECKING:
 
 
 class Output:
-    """Each line of the script's output to the terminal and to the run's ``log.txt``."""
+    """Each line of the script's output to the terminal and to the run's ``log.txt``.
 
-    def __init__(self, log_path: Path, terminal) -> None:
+    A log that cannot be written (a full disk) stops being written, with a
+    note: the script keeps running and its output keeps reaching the terminal.
+    """
+
+    def __init__(self, log_path: Path, terminal, note: Callable[[str], None]) -> None:
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed by close()
-        self.terminal = terminal
+        self.terminal, self.warn = terminal, note
+        self.failed: OSError | None = None
 
     def __call__(self, line: str) -> None:
-        self.log.write(line.encode("utf-8", "surrogateescape"))
-        self.log.flush()  # `exp runs logs -f` follows the file live
+        if self.failed is None:
+            try:
+                self.log.write(line.encode("utf-8", "surrogateescape"))
+                self.log.flush()  # `exp runs logs -f` follows the file live
+            except OSError as exc:
+                self.failed = exc
+                self.warn(f"warning: the run's log stops here, it cannot be written: {exc}")
         if self.terminal is not None:
             try:
                 self.terminal.write(line)
@@ -45,7 +55,10 @@ class Output:
         self.log.flush()
 
     def close(self) -> None:
-        self.log.close()
+        try:
+            self.log.close()
+        except OSError as exc:  # the last buffered bytes found no space
+            self.failed = self.failed or exc
 
 
 def _exit_status(code: int) -> int:
@@ -83,6 +96,8 @@ class Lifecycle:
         self.output: Output | None = None
         self.git: GitProbe | None = None
         self.snapshot_id: str | None = None
+        #: What could not be recorded for lack of space, and the error that said so.
+        self.disk_full: tuple[str, BaseException] | None = None
 
     # ------------------------------------------------------------------ steps
 
@@ -102,13 +117,18 @@ class Lifecycle:
                 packages=tuple(prepared.packages),
             )
         )
-        self.output = Output(context.run_dir / "log.txt", terminal)
+        self.output = Output(context.run_dir / "log.txt", terminal, self.note)
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
         execution = self.registry.submit(context, prepared)
         self.execution = execution
         self.signals.attach(execution)
-        self.exit_code = _exit_status(int(execution.wait(self.output)))
+        try:
+            self.exit_code = _exit_status(int(execution.wait(self.output)))
+        except BaseException:
+            # Whatever broke the wait must not leave the script running unwatched.
+            execution.cancel()
+            raise
 
     def _snapshot(self, script: str):
         from expkit.snapshot import copy_snapshot, materialize, scan_only, take_snapshot
@@ -130,9 +150,9 @@ class Lifecycle:
                 f"script {script!r} is excluded from the project snapshot by an ignore rule "
                 f"(.gitignore or .amlignore in {root}); remove the rule or move the script."
             )
-        from expkit.paths import cache_dir
+        from expkit.paths import work_dir
 
-        self.workdir = cache_dir() / "work" / self.record.id
+        self.workdir = work_dir(self.record.id)
         if snapshot.id is not None:
             materialize(self.history.store, snapshot.id, self.workdir)
         else:
@@ -182,6 +202,9 @@ class Lifecycle:
     def fail(self, exc: BaseException) -> None:
         if isinstance(exc, KeyboardInterrupt):
             self.canceled = True
+        elif is_disk_full(exc):
+            self.disk_full = ("it could not be run", exc)
+            self.error = f"no space left on the disk holding {self.history.store} ({exc})"
         elif isinstance(exc, ExpkitError):
             self.error = str(exc)
         else:
@@ -197,6 +220,9 @@ class Lifecycle:
             return
         except Exception as exc:  # the run's own outcome is still recorded
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
+            if is_disk_full(exc):
+                self.disk_full = ("its outputs could not be collected", exc)
+                detail = f"no space left on the disk holding {self.history.store} ({exc})"
             self.error = self.error or f"collecting outputs failed: {detail}"
             self.note(f"warning: collecting the run's outputs failed: {detail}")
             return
@@ -215,6 +241,9 @@ class Lifecycle:
         finally:
             if self.output is not None:
                 self.output.close()
+                if self.output.failed is not None and self.disk_full is None:
+                    self.disk_full = ("its log could not be written", self.output.failed)
+                    self.error = self.error or f"the run's log is incomplete: {self.output.failed}"
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         run_dir = self.history.run_dir(self.record.id)
@@ -228,7 +257,7 @@ class Lifecycle:
             status = "completed"
         ended = time.time()
         started = self.record.started or ended
-        self.record = self.history.save(
+        self.record = self._save(
             dataclasses.replace(
                 self.record,
                 status=status,
@@ -245,3 +274,16 @@ class Lifecycle:
             )
         )
         return self.record
+
+    def _save(self, record: RunRecord) -> RunRecord:
+        try:
+            return self.history.save(record)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise DiskFullError(
+                f"run {record.number} ended ({record.status}, exit code {record.exit_code}) "
+                "but its record could not be written",
+                self.history.store,
+                exc,
+            ) from None

@@ -1,15 +1,16 @@
 """What a lost run left behind: its script (or container) and its working copy.
 
 A run is *lost* when its ``exp`` process died without ending it (SIGKILL, a
-crash, a closed terminal): expkit.history marks it failed ("lost") at the
-next ``exp runs`` command. The script may still be running then (locally it
-runs in its own session, so it survives ``exp``), and the run's working copy
-under ``<cache>/work/<run id>`` is still on disk. :func:`clean_up` asks the
-target's plugin to stop the script (``expkit_stop_orphan``) and deletes the
-working copy.
+crash, a closed terminal): every ``exp`` command that opens the history
+(``exp run`` included) marks it failed ("lost") through :func:`reconcile`.
+The script may still be running then (locally it runs in its own session, so
+it survives ``exp``), and the run's working copy under ``<cache>/work/<run
+id>`` is still on disk. :func:`clean_up` asks the target's plugin to stop the
+script and collect what it wrote (``expkit_stop_orphan``), records the
+outputs and metrics found, then deletes the working copy.
 
 Only the rare path (some run was just found lost) loads the configuration
-and calls plugins; ``exp runs list`` with nothing lost costs one query.
+and calls plugins; with nothing lost, reconciling costs one query.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ class Cleanup:
     stopped: bool | None
     #: Why ``stopped`` is None, for the user.
     problem: str | None = None
+
+
+def reconcile(
+    history, note: Callable[[str], None], *, quiet: Collection[str] = ()
+) -> list[Cleanup]:
+    """Mark the runs whose ``exp`` died as lost and clean up after each (see clean_up).
+
+    Never raises for a history it cannot write (a full disk, a read-only
+    mount): reading commands must keep working there.
+    """
+    import sqlite3
+
+    try:
+        lost = history.reap_lost()
+    except (OSError, sqlite3.OperationalError) as exc:
+        note(f"warning: could not check for lost runs: {exc}")
+        return []
+    return clean_up(history, lost, note, quiet=quiet) if lost else []
 
 
 def clean_up(
@@ -59,16 +78,42 @@ def describe(cleanup: Cleanup) -> str:
 
 
 def stop_orphan(history, record: RunRecord) -> Cleanup:
-    """Ask the plugin of ``record``'s target to stop the run, then delete its working copy.
+    """Ask the plugin of ``record``'s target to stop the run and collect what it wrote,
+    record that, then delete its working copy.
 
     Never raises: it runs inside ``exp runs list``, which must keep working
     whatever became of the run's target or plugin since.
     """
     try:
         stopped, problem = _ask_plugin(history.root, record, history.run_dir(record.id))
+        record = _with_results(history, record)
     finally:
         _remove_working_copy(record.id)
     return Cleanup(record, stopped, problem)
+
+
+def _with_results(history, record: RunRecord) -> RunRecord:
+    """``record`` with the outputs and metrics now in its folder (the plugin just collected
+    them, and the script may have logged more until it was stopped), saved."""
+    import dataclasses
+
+    from expkit.history import list_outputs, read_metrics
+    from expkit.model import frozen_map
+
+    folder = history.run_dir(record.id)
+    metrics, series = read_metrics(folder / "metrics.jsonl")
+    updated = dataclasses.replace(
+        record,
+        outputs=list_outputs(folder / "outputs") or record.outputs,
+        metrics=frozen_map(metrics) if metrics else record.metrics,
+        series=frozen_map(series) if series else record.series,
+    )
+    if updated == record:
+        return record
+    try:
+        return history.save(updated)
+    except Exception:  # a full disk: the lost record stands as it was
+        return record
 
 
 def _ask_plugin(root: Path, record: RunRecord, run_dir: Path) -> tuple[bool | None, str | None]:
@@ -93,10 +138,10 @@ def _ask_plugin(root: Path, record: RunRecord, run_dir: Path) -> tuple[bool | No
 
 
 def _remove_working_copy(run_id: str) -> None:
-    from expkit.paths import cache_dir
+    from expkit.paths import work_dir
 
-    if not run_id or run_id in (".", "..") or "/" in run_id or "\0" in run_id:
+    try:
+        folder = work_dir(run_id)
+    except ValueError:
         return  # not an id expkit made (a hand-edited record): touch nothing
-    # The same path expkit.runner.lifecycle created; it deletes it itself when
-    # the run ends normally.
-    shutil.rmtree(cache_dir() / "work" / run_id, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)

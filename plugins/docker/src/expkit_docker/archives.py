@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+from expkit.errors import is_disk_full
 from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
 
 from expkit_docker import outlinks
@@ -192,8 +193,16 @@ def _extract_one(tar: tarfile.TarFile, item: tarfile.TarInfo, dest: Path) -> Non
             checked = _checked(item, dest)
             if checked is not None:
                 tar.extract(checked, dest, set_attrs=True)
-    except (tarfile.TarError, OSError):
-        pass  # a refused or unwritable member: keep the rest
+    except tarfile.TarError:
+        pass  # a refused member: keep the rest
+    except OSError as exc:
+        # Never a part of it: a file cut short (a full disk) must not pass for the output.
+        partial = dest / item.name  # a checked name (_unsafe): inside dest
+        if item.isfile() and partial.is_file() and not partial.is_symlink():
+            partial.unlink()
+        if is_disk_full(exc):
+            raise  # collecting failed, and the run's record says so
+        # an unwritable member otherwise: keep the rest
 
 
 def _place_links(

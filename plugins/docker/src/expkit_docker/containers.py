@@ -23,7 +23,9 @@ _ATTACH = {"stream": 1, "stdout": 1, "stderr": 1}
 class Attached:
     """A started container and its attached output stream (read it once, with :meth:`read`)."""
 
-    def __init__(self, engine: Engine, container: str, stream: Reply, pending: bytes) -> None:
+    def __init__(
+        self, engine: Engine, container: str, stream: Reply | None, pending: bytes = b""
+    ) -> None:
         self.engine = engine
         self.container = container
         self._stream: Reply | None = stream

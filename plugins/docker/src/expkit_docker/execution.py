@@ -101,6 +101,11 @@ class DockerExecution:
         )
         return cls(attached)
 
+    @classmethod
+    def existing(cls, engine: Engine, container: str) -> DockerExecution:
+        """A container found by its run label (a lost run's): nothing left to read."""
+        return cls(Attached(engine, container, None))
+
     # ------------------------------------------------------------------ Execution protocol
 
     def wait(self, on_output: Callable[[str], None]) -> int:

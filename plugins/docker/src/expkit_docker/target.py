@@ -173,19 +173,32 @@ class DockerTarget(Target):
     # ------------------------------------------------------------------ lost runs
 
     def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
-        """Kill and remove the containers of a run whose ``exp`` died (SIGKILL, crash).
+        """Kill and remove the containers of a run whose ``exp`` died (SIGKILL, crash),
+        collecting the outputs each wrote first (they are the run's result).
 
         The run's containers carry the label ``expkit.run=<run id>`` (runspec.py):
         exactly those are removed, whatever their name or state, and nothing else.
         """
+        from expkit.outputs import log_notes
+
+        from expkit_docker.archives import extract
+        from expkit_docker.execution import DockerExecution
         from expkit_docker.names import RUN_LABEL
 
         engine = self.engine(compute)
         removed = 0
         for container in engine.containers(f"{RUN_LABEL}={run_id}"):
             if (container.get("Labels") or {}).get(RUN_LABEL) == run_id:
-                # A forced removal kills it first (SIGKILL), in one call.
-                engine.remove_container(container["Id"])
+                lost = DockerExecution.existing(engine, container["Id"])
+                lost.cancel()  # kills it, keeps what it wrote, removes it
+                outputs = lost.results()
+                if outputs is not None:
+                    notes: list[str] = []
+                    extract(
+                        outputs, run_dir / "outputs", strip="outputs",
+                        source=lost.outputs_path, note=notes.append,
+                    )  # fmt: skip
+                    log_notes(run_dir, notes)
                 removed += 1
         return removed > 0
 

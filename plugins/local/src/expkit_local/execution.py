@@ -2,7 +2,11 @@
 
 The script starts in a new session (its own process group), so the
 terminal's Ctrl-C reaches ``exp`` alone and ``exp`` decides what to stop:
-``cancel`` signals the whole group — the script and everything it started.
+``cancel`` signals the whole group — the script and everything it started,
+also what left the group (``setsid``, daemons: see expkit_local.tree).
+The run ends when the script does: output still arriving is drained for a
+bounded time (LINGER, then DRAIN once leftovers were killed), so a process
+that escaped with the script's stdout cannot keep ``exp run`` waiting.
 stdout and stderr share one pipe so their interleaving is kept, and lines
 are handed on as soon as they are complete; progress updates (``\\r``) and
 unfinished lines are passed on live too (see expkit.streams).
@@ -18,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from expkit.runenv import RUN_ID
 from expkit.streams import LineSplitter
 
 #: Seconds between SIGTERM and SIGKILL when a run is canceled.
@@ -25,6 +30,9 @@ KILL_GRACE = 3.0
 #: Seconds the output pipe may stay open after the script exited (held by
 #: processes it left behind) before those are stopped too.
 LINGER = 1.0
+#: Seconds more the pipe is read after those were killed, before the run ends anyway
+#: (a process that cannot be signalled may still hold it).
+DRAIN = 1.0
 _CHUNK = 65536
 
 
@@ -49,6 +57,7 @@ class LocalExecution:
             start_new_session=True,
         )
         self.pid = self._proc.pid
+        self.run_id = str(env.get(RUN_ID, ""))
         self.canceled = False
         self._killer: threading.Timer | None = None
         # The group id is the script's pid: it is safe to signal only until the
@@ -68,6 +77,22 @@ class LocalExecution:
             except (ProcessLookupError, PermissionError):
                 pass  # the group is already gone
 
+    def _signal_escaped(self, sig: int) -> set[int]:
+        """Signal the run's processes outside its group; returns their pids."""
+        from expkit_local.tree import adopt_orphans, run_processes, signal_all
+
+        # Orphans of what is being stopped now come to exp, not init: still found by parent.
+        adopt_orphans()
+        with self._lock:
+            roots = () if self._reaped else (self.pid,)
+        pids = run_processes(self.run_id, roots) if self.run_id or roots else set()
+        signal_all(pids, sig)
+        return pids
+
+    def _stop_everything(self, sig: int) -> None:
+        self._signal_group(sig)
+        self._signal_escaped(sig)
+
     def _exited(self, block: bool) -> bool:
         """Has the script exited? Never reaps it (see ``_reaped``)."""
         flags = os.WEXITED | os.WNOWAIT | (0 if block else os.WNOHANG)
@@ -85,8 +110,8 @@ class LocalExecution:
         if self.canceled:
             return
         self.canceled = True
-        self._signal_group(signal.SIGTERM)
-        self._killer = threading.Timer(KILL_GRACE, self._signal_group, args=(signal.SIGKILL,))
+        self._stop_everything(signal.SIGTERM)
+        self._killer = threading.Timer(KILL_GRACE, self._stop_everything, args=(signal.SIGKILL,))
         self._killer.daemon = True
         self._killer.start()
 
@@ -110,6 +135,7 @@ class LocalExecution:
         selector = selectors.DefaultSelector()
         selector.register(fd, selectors.EVENT_READ)
         exited_at: float | None = None
+        killed: set[int] | None = None
         try:
             while True:
                 # Wake up now and then to notice a script that exited while
@@ -121,14 +147,21 @@ class LocalExecution:
                     if not chunk:
                         break
                     lines.feed(chunk)
-                    continue
-                lines.flush_if_due()
+                else:
+                    lines.flush_if_due()
                 if exited_at is None:
+                    # Also while output keeps coming: an escaped process may never stop.
                     if self._exited(block=False):
                         exited_at = time.monotonic()
-                elif time.monotonic() - exited_at > LINGER:
-                    # The run is over when the script is; leftovers must not keep it open.
-                    self._signal_group(signal.SIGKILL)
+                elif killed is None:
+                    if time.monotonic() - exited_at > LINGER:
+                        # The run is over when the script is; leftovers, in its group
+                        # or escaped from it, must not keep it open.
+                        self._signal_group(signal.SIGKILL)
+                        killed = self._signal_escaped(signal.SIGKILL)
+                        killed_at = time.monotonic()
+                elif time.monotonic() - killed_at > DRAIN:
+                    break  # held by something that cannot be stopped: end the run anyway
         finally:
             selector.close()
             pipe.close()
@@ -142,4 +175,22 @@ class LocalExecution:
             self._reaped = True
         if self._killer is not None:
             self._killer.cancel()
+        if killed:
+            from expkit_local.tree import reap_adopted
+
+            reap_adopted(killed)
+            _tell(
+                f"the script ended, but {len(killed)} process(es) it started outside its "
+                f"process group still held its output after {LINGER:g} s: stopped them."
+            )
         return exit_status(code)
+
+
+def _tell(message: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(f"exp: note: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

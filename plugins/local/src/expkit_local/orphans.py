@@ -13,7 +13,9 @@ provably the same one:
   id can only be the script's leftovers.
 
 A pid reused by an unrelated process has another start time, and after a
-reboot the boot id differs: in both cases nothing is signalled.
+reboot the boot id differs: in both cases nothing is signalled. Processes
+that left the group (``setsid``, daemons) are found by the run id in their
+environment (expkit_local.tree) and stopped too.
 """
 
 from __future__ import annotations
@@ -116,12 +118,21 @@ def _is_the_runs_group(pgid: int, start: str, boot: str) -> bool:
     return _group_exists(pgid)
 
 
-def stop(run_dir: Path, grace: float) -> bool:
-    """SIGTERM the run's process group, SIGKILL what is left after ``grace`` seconds.
+def stop(run_dir: Path, grace: float, run_id: str = "") -> bool:
+    """SIGTERM the run's process group and the processes that left it (found by the
+    run's id, expkit_local.tree), SIGKILL what is left after ``grace`` seconds.
 
-    True when the group was still there and was signalled, False when
-    nothing of the run was left (or it cannot be identified for certain).
+    True when something of the run was still there and was signalled, False
+    when nothing was left (or the group cannot be identified for certain).
     """
+    from expkit_local.tree import stop_run_processes
+
+    group = _stop_group(run_dir, grace)
+    escaped = bool(run_id) and stop_run_processes(run_id, grace)
+    return group or escaped
+
+
+def _stop_group(run_dir: Path, grace: float) -> bool:
     recorded = _recorded(run_dir)
     if recorded is None:
         return False

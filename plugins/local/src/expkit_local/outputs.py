@@ -37,7 +37,13 @@ def _move(src: Path, dest: Path, note: Callable[[str], None], name: str) -> None
     elif dest.is_dir():
         shutil.rmtree(dest)
     # A rename when both sides share a filesystem (the usual case): no copy.
-    shutil.move(os.fspath(src), os.fspath(dest))
+    try:
+        shutil.move(os.fspath(src), os.fspath(dest))
+    except OSError:
+        # A copy cut short (a full disk) must never pass for the collected file.
+        if os.path.lexists(src) and os.path.lexists(dest) and not dest.is_dir():
+            dest.unlink()
+        raise
 
 
 def collect_outputs(

@@ -179,11 +179,23 @@ class LocalTarget(Target):
     # ------------------------------------------------------------------ lost runs
 
     def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
-        """Stop the process group of a run whose exp died (see expkit_local.orphans)."""
-        from expkit_local.execution import KILL_GRACE
-        from expkit_local.orphans import stop
+        """Stop what a run whose exp died left running (see expkit_local.orphans), then
+        collect the outputs it wrote in its working copy, as collect would."""
+        from expkit.outputs import log_notes
+        from expkit.paths import work_dir
 
-        return stop(run_dir, KILL_GRACE)
+        from expkit_local.execution import KILL_GRACE
+        from expkit_local.orphans import forget, stop
+        from expkit_local.outputs import collect_outputs
+
+        stopped = stop(run_dir, KILL_GRACE, run_id=run_id)
+        outputs = work_dir(run_id) / "outputs"
+        if outputs.is_dir() or outputs.is_symlink():
+            notes: list[str] = []
+            collect_outputs(outputs, run_dir / "outputs", notes.append)
+            log_notes(run_dir, notes)
+        forget(run_dir)
+        return stopped
 
     # ------------------------------------------------------------------ environments
 
