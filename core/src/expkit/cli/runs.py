@@ -134,7 +134,7 @@ def list_command(
     from expkit.cli.runtable import print_runs
     from expkit.history import table
     from expkit.history.filter import compile_filter
-    from expkit.history.query import raw_records, summaries
+    from expkit.history.query import newest_records, raw_records, summaries
     from expkit.model import RUN_STATUSES
 
     if status is not None and status not in RUN_STATUSES:
@@ -144,6 +144,10 @@ def list_command(
     compiled = compile_filter(expression) if expression is not None else None
     keys = table.parse_sort(sort) if sort else []
     with _history() as history:
+        if as_json and compiled is None and not keys:  # no need to look inside the records
+            texts = newest_records(history, limit, status=status, target=target)
+            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
+            return
         rows = summaries(history, status=status, target=target)
         table.check_names([k for k, _ in keys], rows, "--sort")
         if compiled is not None:

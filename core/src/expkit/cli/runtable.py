@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import typer
 
+from expkit.cli.textview import cell, fit, shown, table_lines, terminal_width
 from expkit.history import table
 from expkit.history.query import Summary
 
@@ -20,25 +22,32 @@ def _took(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _run_cell(r: Summary) -> str:
-    return str(r.number)
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
 
 
-def _text(r: Summary, col: table.Column) -> str:
-    from expkit.cli.textview import cell
-
-    if col.name == "run":
-        return _run_cell(r)
-    if col.name in ("took", "duration", "duration_s"):
-        return _took(r.duration_s)
-    if col.name in ("started", "ended"):
-        import time
-
-        stamp = table.value(r, col.name)
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
-    if col.name == "script":
-        return cell(" ".join([r.script, *r.args]))
-    return cell(table.value(r, col.name))
+def _getter(col: table.Column) -> Callable[[Summary], str]:
+    """How to read one column's cell from a run; chosen once per column, not per cell."""
+    name = col.name
+    if name == "run":
+        return lambda r: str(r.number)
+    if name in ("took", "duration", "duration_s"):
+        return lambda r: _took(r.duration_s)
+    if name in ("started", "ended"):
+        return lambda r: _when(getattr(r, name))
+    if name == "script":
+        return lambda r: cell(" ".join([r.script, *r.args]))
+    head, _, rest = name.partition(".")
+    if col.kind == "param" and head == "param":
+        return lambda r: cell(r.params.get(rest))
+    if col.kind == "metric" and head == "metric":
+        return lambda r: cell(r.metrics.get(rest))
+    if col.kind == "tag":
+        return lambda r: cell(r.tags.get(rest))
+    if name in table.FIELDS:
+        attr = table.FIELDS[name]
+        return lambda r: cell(getattr(r, attr))
+    return lambda r: cell(table.value(r, name))
 
 
 def print_runs(rows: Sequence[Summary], columns: str | None, *, as_csv: bool) -> None:
@@ -46,10 +55,9 @@ def print_runs(rows: Sequence[Summary], columns: str | None, *, as_csv: bool) ->
     if as_csv:
         _csv(rows, cols)
         return
-    from expkit.cli.textview import fit, table_lines, terminal_width
-
     headers = [c.header for c in cols]
-    cells = [[_text(r, c) for c in cols] for r in rows]
+    getters = [_getter(c) for c in cols]
+    cells = [[get(r) for get in getters] for r in rows]
     headers = [_safe(h) for h in headers]
     headers, cells, dropped = fit(headers, cells, terminal_width(), [c.keep for c in cols])
     sys.stdout.write("\n".join(table_lines(headers, cells)) + "\n")
@@ -62,16 +70,12 @@ def print_runs(rows: Sequence[Summary], columns: str | None, *, as_csv: bool) ->
 
 
 def _safe(text: str) -> str:
-    from expkit.cli.textview import shown
-
     return shown(text)
 
 
 def _csv(rows: Sequence[Summary], cols: Sequence[table.Column]) -> None:
     """Exact values (a terminal still gets printable text)."""
     import csv
-
-    from expkit.cli.textview import shown
 
     tty = sys.stdout.isatty()
     writer = csv.writer(sys.stdout, lineterminator="\n")

@@ -22,6 +22,8 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 
 def shown(text: str) -> str:
     """``text`` printable on any terminal (control characters and bad bytes as ``\\xNN``)."""
+    if text.isprintable():
+        return text
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
@@ -30,6 +32,10 @@ def cell(value: Any, digits: int = 4) -> str:
     """A value as a table cell: numbers short, missing as empty, lists and maps as JSON."""
     if value is None:
         return ""
+    if type(value) is str:
+        return value if value.isprintable() else shown(value)
+    if type(value) is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -72,6 +78,8 @@ def fit(
     dropped; columns in ``keep`` are never touched. Returns the headers, rows
     and the names of dropped columns. ``width`` None leaves everything whole.
     """
+    if width is None:
+        return list(headers), [list(r) for r in rows], []
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     alive = list(range(len(headers)))
     dropped: list[str] = []

@@ -14,35 +14,76 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-#: Summary field -> SQL expression over the ``runs`` row.
-_FIELDS = {
-    "id": "id",
-    "number": "number",
-    "status": "status",
-    "target": "target",
-    "runconfig": "json_extract(record, '$.runconfig')",
-    "script": "json_extract(record, '$.script')",
-    "args": "json_extract(record, '$.args')",
-    "name": "json_extract(record, '$.name')",
-    "tags": "json_extract(record, '$.tags')",
-    "note": "json_extract(record, '$.note')",
-    "params": "json_extract(record, '$.params')",
-    "metrics": "json_extract(record, '$.metrics')",
-    "series_names": "(SELECT json_group_array(key) FROM json_each(record, '$.series') "
-    "WHERE json_array_length(value) > 1)",
-    "started": "json_extract(record, '$.started')",
-    "ended": "json_extract(record, '$.ended')",
-    "duration_s": "json_extract(record, '$.duration_s')",
-    "exit_code": "json_extract(record, '$.exit_code')",
-    "error": "json_extract(record, '$.error')",
-    "git_commit": "json_extract(record, '$.git_commit')",
-    "env_id": "json_extract(record, '$.env_id')",
-}
-#: Fields that hold JSON (objects, arrays) rather than scalars.
-_JSON_FIELDS = {"args", "tags", "params", "metrics", "series_names"}
+#: Summary fields taken from the record as they are, in this order.
+_PATHS = (
+    "runconfig",
+    "script",
+    "args",
+    "name",
+    "tags",
+    "note",
+    "params",
+    "metrics",
+    "started",
+    "ended",
+    "duration_s",
+    "exit_code",
+    "error",
+    "git_commit",
+    "env_id",
+)
+_SUMMARY_SQL = (
+    "json_array(new.id, new.number, new.status, new.target, "
+    "json_extract(new.record, {paths}), "
+    "(SELECT json_group_array(key) FROM json_each(new.record, '$.series') "
+    "WHERE json_array_length(value) > 1))"
+).format(paths=", ".join(f"'$.{p}'" for p in _PATHS))
+
+#: A summary row per run, kept by triggers on every write of the ``runs`` table
+#: (whoever writes it), so reading a table of runs never parses full records.
+_TABLE = """CREATE TABLE IF NOT EXISTS run_summary (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    target TEXT NOT NULL,
+    summary TEXT NOT NULL
+)"""
+_INSERT = (
+    "INSERT OR REPLACE INTO run_summary VALUES "
+    f"(new.id, new.number, new.status, new.target, {_SUMMARY_SQL});"
+)
+_STATEMENTS = (
+    _TABLE,
+    "CREATE INDEX IF NOT EXISTS run_summary_number ON run_summary(number)",
+    f"CREATE TRIGGER IF NOT EXISTS run_summary_insert AFTER INSERT ON runs BEGIN {_INSERT} END",
+    "CREATE TRIGGER IF NOT EXISTS run_summary_update AFTER UPDATE ON runs BEGIN "
+    f"DELETE FROM run_summary WHERE id = old.id; {_INSERT} END",
+    "CREATE TRIGGER IF NOT EXISTS run_summary_delete AFTER DELETE ON runs BEGIN "
+    "DELETE FROM run_summary WHERE id = old.id; END",
+)
+_BACKFILL = (
+    "INSERT OR REPLACE INTO run_summary SELECT id, number, status, target, "
+    + _SUMMARY_SQL.replace("new.", "")
+    + " FROM runs"
+)
+_READY = "run_summary_delete"
 
 
-@dataclass(frozen=True)
+def ensure_summaries(history) -> None:
+    """Create the summary table and its triggers once (filling it from the runs)."""
+    conn = history.conn
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_READY,)
+    ).fetchone()
+    if found:
+        return
+    with history._transaction() as tx:
+        for statement in _STATEMENTS:
+            tx.execute(statement)
+        tx.execute(_BACKFILL)
+
+
+@dataclass(slots=True)
 class Summary:
     """What a runs table shows of one run (a subset of expkit.model.RunRecord)."""
 
@@ -69,23 +110,16 @@ class Summary:
     env_id: str | None
 
 
-def _select(where: str = "", params: tuple = ()) -> str:
-    columns = ", ".join(
-        f"'{k}', " + (f"json({v})" if k in _JSON_FIELDS else v) for k, v in _FIELDS.items()
-    )
-    return (
-        f"SELECT json_group_array(json_object({columns})) FROM "
-        f"(SELECT * FROM runs {where} ORDER BY number DESC)"
-    )
-
-
-def summaries(history, *, status: str | None = None, target: str | None = None) -> list[Summary]:
+def summaries(
+    history, *, status: str | None = None, target: str | None = None
+) -> list[Summary]:
     """Every run (optionally of one status or target), newest first, as table rows.
 
     Active runs show the metrics logged so far (read from their metrics file).
     """
     if history._empty():
         return []
+    ensure_summaries(history)
     where, args = [], []
     if status is not None:
         where.append("status = ?")
@@ -93,15 +127,54 @@ def summaries(history, *, status: str | None = None, target: str | None = None) 
     if target is not None:
         where.append("target = ?")
         args.append(target)
-    sql = _select(("WHERE " + " AND ".join(where)) if where else "")
+    sql = (
+        "SELECT '[' || COALESCE(group_concat(summary, ','), '') || ']' FROM "
+        "(SELECT summary FROM run_summary "
+        + (("WHERE " + " AND ".join(where)) if where else "")
+        + " ORDER BY number DESC)"
+    )
     (text,) = history.conn.execute(sql, args).fetchone()
-    rows = []
-    for data in json.loads(text or "[]"):
-        for key in ("args", "series_names"):
-            data[key] = data[key] or []
-        for key in ("tags", "params", "metrics"):
-            data[key] = data[key] or {}
-        rows.append(Summary(**data))
+    rows = [
+        Summary(
+            run_id,
+            number,
+            state,
+            run_target,
+            runconfig,
+            script,
+            args or [],
+            name,
+            tags or {},
+            note,
+            params or {},
+            metrics or {},
+            series_names or [],
+            started,
+            ended,
+            duration_s,
+            exit_code,
+            error,
+            git_commit,
+            env_id,
+        )
+        for run_id, number, state, run_target, (
+            runconfig,
+            script,
+            args,
+            name,
+            tags,
+            note,
+            params,
+            metrics,
+            started,
+            ended,
+            duration_s,
+            exit_code,
+            error,
+            git_commit,
+            env_id,
+        ), series_names in json.loads(text)
+    ]
     return [_live(history, s) if s.status in ("preparing", "running") else s for s in rows]
 
 
@@ -119,6 +192,18 @@ def _live(history, summary: Summary) -> Summary:
         params={**summary.params, **logged.params},
         series_names=[k for k, v in logged.series.items() if len(v) > 1],
     )
+
+
+def newest_records(history, limit: int | None = None, **where: str | None) -> list[str]:
+    """The stored JSON text of the newest runs (``--json`` without --filter or --sort)."""
+    if history._empty():
+        return []
+    clauses = [(k, v) for k, v in where.items() if v is not None]
+    sql = "SELECT record FROM runs"
+    if clauses:
+        sql += " WHERE " + " AND ".join(f"{k} = ?" for k, _ in clauses)
+    sql += " ORDER BY number DESC" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    return [row[0] for row in history.conn.execute(sql, [v for _, v in clauses])]
 
 
 def raw_records(history, ids: list[str]) -> list[str]:

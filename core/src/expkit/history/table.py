@@ -101,7 +101,8 @@ def sort_rows(rows: list[Summary], keys: Sequence[tuple[str, bool]]) -> list[Sum
 
 def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> None:
     """A name no listed run has is probably a typo: say which names exist (exit 2)."""
-    if not rows:
+    names = list(names)
+    if not rows or not names:
         return
     known = known_names(rows)
     for name in names:
@@ -119,25 +120,19 @@ def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> N
         )
 
 
-def _plain(v: Any) -> Any:
-    return v if not isinstance(v, (dict, list)) else repr(v)
+def _same(values: Iterable[Any]) -> bool:
+    it = iter(values)
+    first = next(it, None)
+    return all(v == first and type(v) is type(first) for v in it)
 
 
 def varying_params(rows: Sequence[Summary]) -> list[str]:
     """Parameters whose value is not the same in every listed run, in first-seen order."""
-    names: list[str] = []
-    seen: set[str] = set()
+    names: dict[str, None] = {}
     for r in rows:
         for n in r.params:
-            if n not in seen:
-                seen.add(n)
-                names.append(n)
-    out = []
-    for n in names:
-        values = {repr(_plain(r.params.get(n))) for r in rows}
-        if len(values) > 1:
-            out.append(n)
-    return out
+            names.setdefault(n)
+    return [n for n in names if not _same(r.params.get(n) for r in rows)]
 
 
 def metric_names(rows: Sequence[Summary]) -> list[str]:
