@@ -94,8 +94,15 @@ CASES = [
             Command("python -c pass", [python_executable(), "-c", "pass"]),
             Command(
                 "exp runs list --filter --sort --all",
-                _exp("runs", "list", "--filter", 'lr < 0.25 and tag.team == "a"', "--sort",
-                     "-accuracy", "--all"),
+                _exp(
+                    "runs",
+                    "list",
+                    "--filter",
+                    'lr < 0.25 and tag.team == "a"',
+                    "--sort",
+                    "-accuracy",
+                    "--all",
+                ),
             ),
         ],
         target=Target(max_seconds=0.3),

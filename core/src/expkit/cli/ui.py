@@ -9,11 +9,17 @@ DEFAULT_PORT = 8765
 
 def ui_command(
     port: int = typer.Option(
-        DEFAULT_PORT, "--port", metavar="N", min=0, max=65535,
+        DEFAULT_PORT,
+        "--port",
+        metavar="N",
+        min=0,
+        max=65535,
         help="Port to listen on (0: any free port). A busy default port falls back to a free one.",
     ),
     host: str = typer.Option(
-        "127.0.0.1", "--host", metavar="ADDRESS",
+        "127.0.0.1",
+        "--host",
+        metavar="ADDRESS",
         help="Address to listen on. Anything but loopback lets others read your runs.",
     ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),

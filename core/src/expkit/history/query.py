@@ -110,9 +110,7 @@ class Summary:
     env_id: str | None
 
 
-def summaries(
-    history, *, status: str | None = None, target: str | None = None
-) -> list[Summary]:
+def summaries(history, *, status: str | None = None, target: str | None = None) -> list[Summary]:
     """Every run (optionally of one status or target), newest first, as table rows.
 
     Active runs show the metrics logged so far (read from their metrics file).

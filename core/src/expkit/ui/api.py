@@ -37,9 +37,7 @@ def runs_table(history, expression: str | None) -> dict[str, Any]:
         except FilterError as exc:
             data["filter_error"] = {"message": exc.reason, "position": exc.position}
             return data
-        data["matches"] = [
-            r.id for r in rows if compiled.matches(lambda n, r=r: table.value(r, n))
-        ]
+        data["matches"] = [r.id for r in rows if compiled.matches(lambda n, r=r: table.value(r, n))]
     return data
 
 

@@ -39,7 +39,14 @@ CSP = (
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
-_STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".txt": "text/plain", ".png": "image/png", ".svg": "image/svg+xml"}
+_STATIC_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".txt": "text/plain",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
 
 
 def is_loopback(host: str) -> bool:
@@ -84,8 +91,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, data: Any, status: int = 200) -> None:
-        body = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False,
-                          default=str).encode()
+        body = json.dumps(
+            data, ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str
+        ).encode()
         self._send(status, body, "application/json")
 
     def _error(self, status: int, message: str) -> None:

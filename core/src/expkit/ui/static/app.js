@@ -241,6 +241,8 @@ function renderRunsView(app) {
     if (!total) grid.replaceChildren(el("p", { class: "muted", style: "padding:16px" }, "No runs yet: start one with ", el("code", { text: "exp run SCRIPT" }), "."));
     updateButton();
     document.body.dataset.ready = "runs";
+    // When the table first showed, in ms since navigation (bench/ui_runs_page.py reads it).
+    if (window.expkitReadyAt === undefined) window.expkitReadyAt = performance.now();
   }
 
   let scheduled = false;
@@ -375,7 +377,9 @@ async function renderRunView(app, ref) {
       table.open = open;
       old ? old.replaceWith(table) : box.append(table);
     }
-    if (!charts.children.length) charts.replaceWith(el("p", { class: "muted", id: "charts", text: "No metric was logged more than once: nothing to draw." }));
+    const none = !Object.keys(chartEls).length;
+    if (none && !charts.querySelector(".none")) charts.append(el("p", { class: "muted none", text: "No metric was logged more than once: nothing to draw yet." }));
+    if (!none && charts.querySelector(".none")) charts.querySelector(".none").remove();
   }
 
   drawHead();
