@@ -189,4 +189,8 @@ def test_read_only_local_and_offline(ui_project, ui_server):
     except urllib.error.HTTPError as exc:
         assert exc.code == 404
     data = json.loads(urllib.request.urlopen(ui_server + "api/runs", timeout=10).read())
-    assert [r["number"] for r in data["runs"]][-1] == 1
+    assert [row[1] for row in data["runs"]][-4:] == [4, 3, 2, 1]  # (+ the live test's run)
+    bad = json.loads(
+        urllib.request.urlopen(ui_server + "api/match?filter=lr%20%3C", timeout=10).read()
+    )
+    assert bad["error"]["position"] == 4

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Summary fields taken from the record as they are, in this order.
-_PATHS = (
+FIELDS = _PATHS = (
     "runconfig",
     "script",
     "args",
@@ -110,13 +110,15 @@ class Summary:
     env_id: str | None
 
 
-def summaries(history, *, status: str | None = None, target: str | None = None) -> list[Summary]:
-    """Every run (optionally of one status or target), newest first, as table rows.
+def summaries_text(history, *, status: str | None = None, target: str | None = None) -> str:
+    """Every run's summary as one JSON array text, newest first, as stored.
 
-    Active runs show the metrics logged so far (read from their metrics file).
+    Each item is ``[id, number, status, target, [FIELD values...], series_names]``
+    with the fields of :data:`FIELDS` in order. Active runs show what their
+    record holds (see :func:`live_metrics` for what they logged since).
     """
     if history._empty():
-        return []
+        return "[]"
     ensure_summaries(history)
     where, args = [], []
     if status is not None:
@@ -132,6 +134,30 @@ def summaries(history, *, status: str | None = None, target: str | None = None) 
         + " ORDER BY number DESC)"
     )
     (text,) = history.conn.execute(sql, args).fetchone()
+    return text
+
+
+def live_metrics(history) -> dict[str, dict[str, Any]]:
+    """Run id -> {"metrics", "params"} logged so far by each active run."""
+    from expkit.history.params import read_metrics_file
+
+    if history._empty():
+        return {}
+    out = {}
+    for (run_id,) in history.conn.execute(
+        "SELECT id FROM runs WHERE status IN ('preparing', 'running')"
+    ):
+        logged = read_metrics_file(history.run_dir(run_id) / "metrics.jsonl")
+        out[run_id] = {"metrics": logged.metrics, "params": logged.params}
+    return out
+
+
+def summaries(history, *, status: str | None = None, target: str | None = None) -> list[Summary]:
+    """Every run (optionally of one status or target), newest first, as table rows.
+
+    Active runs show the metrics logged so far (read from their metrics file).
+    """
+    text = summaries_text(history, status=status, target=target)
     rows = [
         Summary(
             run_id,
@@ -245,15 +271,24 @@ def resolve(history, ref: str):
 
 
 def change_token(history) -> str:
-    """Changes whenever a run is added, removed or updated (``exp ui`` polls it)."""
+    """Changes whenever a run is added, removed or updated, or an active run logs a metric.
+
+    Costs a few ``stat`` calls and one indexed query (``exp ui`` polls it).
+    """
     if history._empty():
         return "empty"
-    (count, total, changes) = history.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(length(record)), 0), COALESCE(MAX(number), 0) FROM runs"
-    ).fetchone()
-    stamp = 0
-    try:
-        stamp = os.stat(history.store / "index.sqlite-wal").st_mtime_ns
-    except OSError:
-        pass
-    return f"{count}-{total}-{changes}-{stamp}"
+    parts = []
+    for name in ("index.sqlite", "index.sqlite-wal"):
+        try:
+            st = os.stat(history.store / name)
+            parts.append(f"{st.st_mtime_ns}.{st.st_size}")
+        except OSError:
+            parts.append("-")
+    for (run_id,) in history.conn.execute(
+        "SELECT id FROM runs WHERE status IN ('preparing', 'running')"
+    ):
+        try:
+            parts.append(str(os.stat(history.run_dir(run_id) / "metrics.jsonl").st_size))
+        except OSError:
+            parts.append("0")
+    return "-".join(parts)

@@ -6,7 +6,6 @@ layer is expkit.ui.server.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +18,34 @@ from expkit.history.query import Summary, change_token, resolve, summaries
 LOG_CHUNK = 256 * 1024
 
 
-def runs_table(history, expression: str | None) -> dict[str, Any]:
-    """Every run's summary; with ``expression`` (the --filter language) the matching ids."""
+def runs_table_json(history) -> bytes:
+    """Every run's summary, as stored (no record is parsed): the page builds its table.
+
+    ``{"token", "fields", "live": {id: {"metrics", "params"}}, "runs": [[id, number,
+    status, target, [fields...], series_names], ...]}`` (expkit.history.query).
+    """
+    import json
+
+    from expkit.history.query import FIELDS, live_metrics, summaries_text
+
+    head = json.dumps({"token": change_token(history), "fields": list(FIELDS)})
+    live = json.dumps(live_metrics(history), ensure_ascii=True, default=str)
+    text = summaries_text(history)
+    body = head[:-1] + ',"live":' + live + ',"runs":' + text + "}"
+    return body.encode("utf-8", "surrogatepass")
+
+
+def matching(history, expression: str) -> dict[str, Any]:
+    """Ids of the runs matching ``expression`` (the --filter language), or its error."""
     from expkit.history import table
     from expkit.history.filter import FilterError, compile_filter
 
+    try:
+        compiled = compile_filter(expression)
+    except FilterError as exc:
+        return {"error": {"message": exc.reason, "position": exc.position}}
     rows = summaries(history)
-    data: dict[str, Any] = {
-        "token": change_token(history),
-        "runs": [dataclasses.asdict(r) for r in rows],
-        "varying": table.varying_params(rows),
-        "metrics": table.metric_names(rows),
-    }
-    if expression:
-        try:
-            compiled = compile_filter(expression)
-        except FilterError as exc:
-            data["filter_error"] = {"message": exc.reason, "position": exc.position}
-            return data
-        data["matches"] = [r.id for r in rows if compiled.matches(lambda n, r=r: table.value(r, n))]
-    return data
+    return {"matches": [r.id for r in rows if compiled.matches(lambda n, r=r: table.value(r, n))]}
 
 
 def _points(run_dir: Path) -> tuple[dict[str, list[list[Any]]], dict[str, Any], int]:
@@ -185,7 +192,8 @@ __all__ = [
     "log_since",
     "metrics_since",
     "output_file",
+    "matching",
     "run_detail",
-    "runs_table",
+    "runs_table_json",
     "snapshot_file",
 ]

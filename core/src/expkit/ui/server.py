@@ -5,7 +5,8 @@ Routes::
     /                               the page (static/index.html)
     /static/NAME                    the page's scripts, styles and uPlot
     /api/token                      changes when any run changes (the page polls it)
-    /api/runs?filter=EXPR           every run's summary (+ ids matching EXPR)
+    /api/runs                       every run's summary (the table)
+    /api/match?filter=EXPR          ids of the runs matching EXPR (the --filter language)
     /api/run/REF                    one run: record, metric points, outputs, snapshot files
     /api/run/REF/log?offset=N       log text from byte N
     /api/run/REF/metrics?offset=N   metric points logged after byte N of metrics.jsonl
@@ -27,7 +28,6 @@ import json
 import mimetypes
 import sys
 import threading
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ def is_loopback(host: str) -> bool:
 class Handler(BaseHTTPRequestHandler):
     server_version = "expkit-ui"
     sys_version = ""
+    #: Keep-alive: the page's files and its polls reuse one connection.
+    protocol_version = "HTTP/1.1"
     #: Set on the subclass made by make_server.
     root: Path
     allowed_hosts: frozenset[str]
@@ -176,7 +178,9 @@ class Handler(BaseHTTPRequestHandler):
 
                 self._json({"token": change_token(history)})
             elif what == "runs" and len(parts) == 2:
-                self._json(api.runs_table(history, query.get("filter")))
+                self._send(200, api.runs_table_json(history), "application/json")
+            elif what == "match" and len(parts) == 2:
+                self._json(api.matching(history, query.get("filter", "")))
             elif what == "compare" and len(parts) == 2:
                 refs = [r for r in query.get("runs", "").split(",") if r]
                 self._json(api.compare_series(history, refs, query.get("metric", "")))

@@ -129,15 +129,14 @@ function visibleRuns() {
   let runs = state.runs.runs;
   if (state.matches) runs = runs.filter((r) => state.matches.has(r.id));
   const { key, desc } = state.sort;
-  const sorted = runs.slice();
-  sorted.sort((a, b) => {
-    const va = value(a, key), vb = value(b, key);
+  const keyed = runs.map((r) => [value(r, key), r]);
+  keyed.sort(([va], [vb]) => {
     const missingA = va === null || va === undefined, missingB = vb === null || vb === undefined;
     if (missingA || missingB) return compareValues(va, vb);   // missing last either way
     const c = compareValues(va, vb);
     return desc ? -c : c;
   });
-  return sorted;
+  return keyed.map((pair) => pair[1]);
 }
 
 function cellFor(run, col) {
@@ -255,7 +254,7 @@ function renderRunsView(app) {
   let timer = null;
   filter.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { state.filter = filter.value.trim(); loadRuns().then(refresh); }, 250);
+    timer = setTimeout(() => { state.filter = filter.value.trim(); loadMatches().then(refresh).catch(showError); }, 250);
   });
 
   state.view = { name: "runs", refresh };
@@ -263,14 +262,60 @@ function renderRunsView(app) {
   loadRuns().then(refresh).catch(showError);
 }
 
+function toRuns(data) {
+  /* [id, number, status, target, [fields...], series_names] -> run objects */
+  const fields = data.fields;
+  return data.runs.map(([id, number, status, target, values, series]) => {
+    const run = { id, number, status, target, series_names: series || [] };
+    for (let i = 0; i < fields.length; i++) run[fields[i]] = values[i];
+    run.args = run.args || []; run.tags = run.tags || {}; run.params = run.params || {}; run.metrics = run.metrics || {};
+    const live = data.live[id];
+    if (live) { run.metrics = { ...run.metrics, ...live.metrics }; run.params = { ...run.params, ...live.params }; }
+    return run;
+  });
+}
+
+function summarize(runs) {
+  /* parameters that differ between runs (first-seen order), scalar metrics (most common first) */
+  const params = new Map(), metrics = new Map();
+  for (const r of runs) {
+    for (const k in r.params) if (!params.has(k)) params.set(k, r.params[k]);
+    for (const k in r.metrics) {
+      const v = r.metrics[k];
+      if (v === null || typeof v !== "object") metrics.set(k, (metrics.get(k) || 0) + 1);
+    }
+  }
+  const same = (a, b) => a === b || (typeof a === "object" && JSON.stringify(a) === JSON.stringify(b));
+  const varying = [...params.keys()].filter((k) => { const first = runs[0].params[k]; return runs.some((r) => !same(r.params[k], first)); });
+  const names = [...metrics.keys()].sort((a, b) => metrics.get(b) - metrics.get(a));
+  return { varying, metrics: names };
+}
+
+// The first table is fetched while the page loads (index.html preloads it).
+let firstRuns = fetch("/api/runs", { credentials: "same-origin" });
+
 async function loadRuns() {
-  const url = "/api/runs" + (state.filter ? `?filter=${enc(state.filter)}` : "");
-  const data = await getJSON(url);
-  state.runs = data;
+  let data;
+  if (firstRuns) {
+    const response = await firstRuns;
+    firstRuns = null;
+    data = await response.json();
+  } else {
+    data = await getJSON("/api/runs");
+  }
+  const runs = toRuns(data);
+  state.runs = { runs, ...summarize(runs) };
   state.token = data.token;
-  state.filterError = data.filter_error || null;
-  state.matches = state.filter && !data.filter_error ? new Set(data.matches) : null;
-  if (state.filterError) state.matches = null;
+  await loadMatches();
+}
+
+async function loadMatches() {
+  state.filterError = null;
+  state.matches = null;
+  if (!state.filter) return;
+  const found = await getJSON(`/api/match?filter=${enc(state.filter)}`);
+  if (found.error) state.filterError = found.error;
+  else state.matches = new Set(found.matches);
 }
 
 // ---------------------------------------------------------------- charts
