@@ -54,9 +54,6 @@ def remove_runs(history, records: list[RunRecord]) -> int:
                 freed += _size(folder)
                 os.replace(folder, trash / record.id)
             conn.execute("DELETE FROM runs WHERE id = ?", (record.id,))
-            # Run numbers are never handed out again (a rebuilt index reads this).
-            with open(history.store / "removed.jsonl", "a", encoding="utf-8") as log:
-                log.write(json.dumps({"id": record.id, "number": record.number}) + "\n")
     shutil.rmtree(trash, ignore_errors=True)
     return freed
 
