@@ -289,3 +289,30 @@ def test_rm_and_gc_never_touch_a_running_run(local_project):
     assert "no runs yet" in again.stderr
     nothing = local_project.exp("runs", "rm", "1", "--yes")
     assert nothing.returncode == 2
+
+
+def test_exit_code_of_a_run_whose_script_never_ran_is_explained(local_project):
+    local_project.write(
+        "aml_config/broken.compute", 'type: "local"\npythonLocation: "/nonexistent/python"\n'
+    )
+    local_project.write(
+        "aml_config/broken.runconfig",
+        LOCAL_RUNCONFIG.replace('Target: "local"', 'Target: "broken"'),
+    )
+    local_project.write("quick.py", "print('quick')\n")
+    run = local_project.exp("run", "-c", "broken", "quick.py")
+    assert run.returncode != 0
+    record = run_record(local_project)
+    assert record["exit_code"] is None
+    shown = local_project.exp("runs", "show", "1").stdout
+    assert "None" not in shown
+    assert "exit_code:    (none: the script did not run)" in shown
+
+
+def test_ui_warns_before_listening_beyond_loopback(local_project):
+    # 192.0.2.1 (TEST-NET-1) is not an address of this machine: nothing is sent,
+    # binding fails, and the warning comes first.
+    out = local_project.exp("ui", "--host", "192.0.2.1", "--port", "0", "--no-browser")
+    assert out.returncode == 2, out.output
+    assert "warning: listening on 192.0.2.1" in out.stderr
+    assert "cannot listen on 192.0.2.1:0" in out.stderr and "Traceback" not in out.stderr
