@@ -10,12 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, run_record, runs_list, shared_conftest
+from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, module_project, run_record, runs_list
 
 TRAIN = """
 import argparse
@@ -41,14 +40,7 @@ RUNCONFIG = LOCAL_RUNCONFIG.replace('"EXAMPLE_ENV_VAR": "Example Value"', '"MODE
 @pytest.fixture(scope="module")
 def results(request, tmp_path_factory, exp_cache):
     """Four real runs of TRAIN with different arguments, names and tags."""
-    Project = shared_conftest(request.config).Project  # noqa: N806 - a class
-    root = tmp_path_factory.mktemp("results") / "proj"
-    root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPKIT_")}
-    env["EXPKIT_CACHE_DIR"] = str(exp_cache)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("PYTHONPATH", None)
-    project = Project(root=root, env=env)
+    project = module_project(request, tmp_path_factory, exp_cache, "results")
     project.write("aml_config/local.compute", LOCAL_COMPUTE)
     project.write("aml_config/local.runconfig", RUNCONFIG)
     project.write("train.py", TRAIN)

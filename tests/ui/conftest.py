@@ -7,21 +7,22 @@ the browser the tests skip, except under CI (EXPKIT_REQUIRE_ENGINES=1) where the
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-# The shared project helpers of the local target's tests (local_e2e).
-_LOCAL = str(Path(__file__).resolve().parents[1] / "local")
-if _LOCAL not in sys.path:
-    sys.path.insert(0, _LOCAL)
+# The shared project helpers of the local target's tests (local_e2e) and this
+# folder's (ui_helpers), imported by their unique names under any import mode.
+for _folder in (Path(__file__).resolve().parents[1] / "local", Path(__file__).resolve().parent):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+from ui_helpers import XSS  # noqa: E402
 
 REQUIRE = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
 BROWSER_ARGS = [
@@ -34,7 +35,6 @@ BROWSER_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-XSS = "<img src=x onerror=alert(1)>"
 
 TRAIN = """
 import argparse
@@ -92,16 +92,9 @@ def shots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ui_project(request, tmp_path_factory, exp_cache):
     """A project whose history was made by real runs: three trainings and a hostile one."""
-    from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, shared_conftest
+    from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, module_project
 
-    Project = shared_conftest(request.config).Project  # noqa: N806 - a class
-    root = tmp_path_factory.mktemp("ui") / "proj"
-    root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPKIT_")}
-    env["EXPKIT_CACHE_DIR"] = str(exp_cache)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("PYTHONPATH", None)
-    project = Project(root=root, env=env)
+    project = module_project(request, tmp_path_factory, exp_cache, "ui")
     project.write("aml_config/local.compute", LOCAL_COMPUTE)
     project.write("aml_config/local.runconfig", LOCAL_RUNCONFIG)
     project.write("train.py", TRAIN)
@@ -189,19 +182,3 @@ def tab(browser, shots, request):
     page = Page(browser, shots, request.node.name)
     yield page
     page.close()
-
-
-def records(project) -> list[dict]:
-    result = project.exp("runs", "list", "--json")
-    assert result.returncode == 0, result.output
-    return json.loads(result.stdout)
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")

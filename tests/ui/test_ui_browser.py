@@ -9,7 +9,7 @@ import json
 import urllib.error
 import urllib.request
 
-from conftest import XSS, records, wait_for
+from ui_helpers import XSS, records, wait_for
 
 
 def _numbers(tab) -> list[int]:

@@ -99,8 +99,6 @@ class Summary:
     note: str | None
     params: dict[str, Any]
     metrics: dict[str, Any]
-    #: Metrics logged more than once (drawn as charts).
-    series_names: list[str]
     started: float | None
     ended: float | None
     duration_s: float | None
@@ -108,6 +106,8 @@ class Summary:
     error: str | None
     git_commit: str | None
     env_id: str | None
+    #: Metrics logged more than once (drawn as charts).
+    series_names: list[str]
 
 
 def summaries_text(history, *, status: str | None = None, target: str | None = None) -> str:
@@ -137,6 +137,11 @@ def summaries_text(history, *, status: str | None = None, target: str | None = N
     return text
 
 
+def _active_ids(history) -> list[str]:
+    rows = history.conn.execute("SELECT id FROM runs WHERE status IN ('preparing', 'running')")
+    return [row[0] for row in rows]
+
+
 def live_metrics(history) -> dict[str, dict[str, Any]]:
     """Run id -> {"metrics", "params"} logged so far by each active run."""
     from expkit.history.params import read_metrics_file
@@ -144,9 +149,7 @@ def live_metrics(history) -> dict[str, dict[str, Any]]:
     if history._empty():
         return {}
     out = {}
-    for (run_id,) in history.conn.execute(
-        "SELECT id FROM runs WHERE status IN ('preparing', 'running')"
-    ):
+    for run_id in _active_ids(history):
         logged = read_metrics_file(history.run_dir(run_id) / "metrics.jsonl")
         out[run_id] = {"metrics": logged.metrics, "params": logged.params}
     return out
@@ -158,47 +161,19 @@ def summaries(history, *, status: str | None = None, target: str | None = None) 
     Active runs show the metrics logged so far (read from their metrics file).
     """
     text = summaries_text(history, status=status, target=target)
-    rows = [
-        Summary(
-            run_id,
-            number,
-            state,
-            run_target,
-            runconfig,
-            script,
-            args or [],
-            name,
-            tags or {},
-            note,
-            params or {},
-            metrics or {},
-            series_names or [],
-            started,
-            ended,
-            duration_s,
-            exit_code,
-            error,
-            git_commit,
-            env_id,
-        )
-        for run_id, number, state, run_target, (
-            runconfig,
-            script,
-            args,
-            name,
-            tags,
-            note,
-            params,
-            metrics,
-            started,
-            ended,
-            duration_s,
-            exit_code,
-            error,
-            git_commit,
-            env_id,
-        ), series_names in json.loads(text)
-    ]
+    rows = []
+    for run_id, number, state, run_target, values, series_names in json.loads(text):
+        row = Summary(run_id, number, state, run_target, *values, series_names or [])
+        # Older records lack the newer fields: empty, as a new record has them.
+        if row.args is None:
+            row.args = []
+        if row.tags is None:
+            row.tags = {}
+        if row.params is None:
+            row.params = {}
+        if row.metrics is None:
+            row.metrics = {}
+        rows.append(row)
     return [_live(history, s) if s.status in ("preparing", "running") else s for s in rows]
 
 
@@ -284,9 +259,7 @@ def change_token(history) -> str:
             parts.append(f"{st.st_mtime_ns}.{st.st_size}")
         except OSError:
             parts.append("-")
-    for (run_id,) in history.conn.execute(
-        "SELECT id FROM runs WHERE status IN ('preparing', 'running')"
-    ):
+    for run_id in _active_ids(history):
         try:
             parts.append(str(os.stat(history.run_dir(run_id) / "metrics.jsonl").st_size))
         except OSError:
