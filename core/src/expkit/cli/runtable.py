@@ -33,7 +33,7 @@ def _getter(col: table.Column) -> Callable[[Summary], str]:
         return lambda r: str(r.number)
     if name in ("took", "duration", "duration_s"):
         return lambda r: _took(r.duration_s)
-    if name in ("started", "ended"):
+    if name == "started":
         return lambda r: _when(getattr(r, name))
     if name == "script":
         return lambda r: cell(" ".join([r.script, *r.args]))

@@ -20,7 +20,6 @@ FIELDS: dict[str, str] = {
     "id": "id",
     "status": "status",
     "target": "target",
-    "runconfig": "runconfig",
     "name": "name",
     "script": "script",
     "note": "note",
@@ -30,11 +29,7 @@ FIELDS: dict[str, str] = {
     "exit": "exit_code",
     "exit_code": "exit_code",
     "started": "started",
-    "ended": "ended",
     "error": "error",
-    "commit": "git_commit",
-    "git_commit": "git_commit",
-    "env_id": "env_id",
 }
 
 

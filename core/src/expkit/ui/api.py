@@ -22,7 +22,7 @@ def runs_table_json(history) -> bytes:
     """Every run's summary, as stored (no record is parsed): the page builds its table.
 
     ``{"token", "fields", "live": {id: {"metrics", "params"}}, "runs": [[id, number,
-    status, target, [fields...], series_names], ...]}`` (expkit.history.query).
+    status, target, [fields...]], ...]}`` (expkit.history.query).
     """
     import json
 

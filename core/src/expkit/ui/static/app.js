@@ -263,10 +263,10 @@ function renderRunsView(app) {
 }
 
 function toRuns(data) {
-  /* [id, number, status, target, [fields...], series_names] -> run objects */
+  /* [id, number, status, target, [fields...]] -> run objects */
   const fields = data.fields;
-  return data.runs.map(([id, number, status, target, values, series]) => {
-    const run = { id, number, status, target, series_names: series || [] };
+  return data.runs.map(([id, number, status, target, values]) => {
+    const run = { id, number, status, target };
     for (let i = 0; i < fields.length; i++) run[fields[i]] = values[i];
     run.args = run.args || []; run.tags = run.tags || {}; run.params = run.params || {}; run.metrics = run.metrics || {};
     const live = data.live[id];
