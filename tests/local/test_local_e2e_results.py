@@ -308,3 +308,23 @@ def test_ui_warns_before_listening_beyond_loopback(local_project):
     assert out.returncode == 2, out.output
     assert "warning: listening on 192.0.2.1" in out.stderr
     assert "cannot listen on 192.0.2.1:0" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_damaged_index_row_is_left_out_of_the_table_with_a_warning(local_project):
+    import sqlite3
+
+    local_project.write("quick.py", "from expkit import log\nlog('x', 1)\n")
+    for _ in range(2):
+        assert local_project.exp("run", "-c", "local", "quick.py").returncode == 0
+    assert local_project.exp("runs", "list").returncode == 0  # the summaries exist
+    conn = sqlite3.connect(local_project.root / ".exp" / "index.sqlite")
+    with conn:
+        conn.execute("UPDATE runs SET record = '{scribbled' WHERE number = 1")
+    conn.close()
+    listed = local_project.exp("runs", "list")
+    assert listed.returncode == 0, listed.output
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["2"]
+    assert "1 run(s) have a damaged index row" in listed.stderr
+    assert local_project.exp("run", "-c", "local", "quick.py").returncode == 0
+    numbers = local_project.exp("runs", "list", "--columns", "x").stdout.split()
+    assert numbers[:1] == ["RUN"] and "3" in numbers

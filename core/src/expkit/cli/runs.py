@@ -134,7 +134,13 @@ def list_command(
     from expkit.cli.runtable import print_runs
     from expkit.history import table
     from expkit.history.filter import compile_filter
-    from expkit.history.query import newest_records, raw_records, summaries
+    from expkit.history.query import (
+        any_runs,
+        newest_records,
+        raw_records,
+        summaries,
+        unlisted,
+    )
     from expkit.model import RUN_STATUSES
 
     if status is not None and status not in RUN_STATUSES:
@@ -149,6 +155,12 @@ def list_command(
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
         rows = summaries(history, status=status, target=target)
+        damaged = unlisted(history)
+        if damaged:
+            _note(
+                f"warning: {damaged} run(s) have a damaged index row and are not listed; "
+                "their folders under .exp/runs/ keep their records."
+            )
         table.check_names([k for k, _ in keys], rows, "--sort")
         if compiled is not None:
             table.check_names(compiled.names, rows, "--filter")
@@ -163,9 +175,7 @@ def list_command(
             texts = raw_records(history, [r.id for r in rows])
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
-        empty = (
-            history._empty() or not history.conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone()
-        )
+        empty = not any_runs(history)
     if not rows:
         if empty:
             typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)

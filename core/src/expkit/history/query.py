@@ -34,7 +34,7 @@ _SUMMARY_SQL = (
 )
 _SUMMARY_SQL = _SUMMARY_SQL.format(", ".join(f"'$.{p}'" for p in FIELDS))
 #: Bumped when the summary's shape changes: the table and triggers are rebuilt.
-_VERSION = 2
+_VERSION = 3
 _TABLE_NAME = f"run_summary{_VERSION}"
 _INSERT = (
     f"INSERT OR REPLACE INTO {_TABLE_NAME} VALUES "
@@ -47,16 +47,21 @@ _STATEMENTS = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE_NAME} (id TEXT PRIMARY KEY, number INTEGER NOT NULL, "
     "status TEXT NOT NULL, target TEXT NOT NULL, summary TEXT NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS {_TABLE_NAME}_number ON {_TABLE_NAME}(number)",
-    f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_insert AFTER INSERT ON runs BEGIN {_INSERT} END",
+    # A row whose record is not JSON (a damaged index) gets no summary and never
+    # makes a write fail: json_extract would raise on it.
+    f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_insert AFTER INSERT ON runs "
+    f"WHEN json_valid(new.record) BEGIN {_INSERT} END",
     f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_update AFTER UPDATE ON runs BEGIN "
-    f"DELETE FROM {_TABLE_NAME} WHERE id = old.id; {_INSERT} END",
+    f"DELETE FROM {_TABLE_NAME} WHERE id = old.id; "
+    f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT new.id, new.number, new.status, new.target, "
+    f"{_SUMMARY_SQL} WHERE json_valid(new.record); END",
     f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_delete AFTER DELETE ON runs BEGIN "
     f"DELETE FROM {_TABLE_NAME} WHERE id = old.id; END",
 )
 _BACKFILL = (
     f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT id, number, status, target, "
     + _SUMMARY_SQL.replace("new.", "")
-    + " FROM runs"
+    + " FROM runs WHERE json_valid(record)"
 )
 _READY = f"{_TABLE_NAME}_delete"
 
@@ -126,6 +131,24 @@ def summaries_text(history, *, status: str | None = None, target: str | None = N
     )
     (text,) = history.conn.execute(sql, args).fetchone()
     return text
+
+
+def any_runs(history) -> bool:
+    """Whether the history holds any run at all (reading it never creates one)."""
+    if history._empty():
+        return False
+    return history.conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
+
+
+def unlisted(history) -> int:
+    """How many index rows have no summary (their record is not JSON: a damaged index)."""
+    if history._empty():
+        return 0
+    ensure_summaries(history)
+    (missing,) = history.conn.execute(
+        f"SELECT (SELECT COUNT(*) FROM runs) - (SELECT COUNT(*) FROM {_TABLE_NAME})"
+    ).fetchone()
+    return max(missing, 0)
 
 
 def _active_ids(history) -> list[str]:
