@@ -19,7 +19,8 @@ from typing import Any
 import typer
 
 runs_app = typer.Typer(
-    help="List, inspect, follow, cancel and compare runs; get their outputs and code back.",
+    help="List, inspect, follow, cancel, compare, plot, tag and delete runs; get their outputs "
+    "and code back.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
