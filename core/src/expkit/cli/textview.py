@@ -104,10 +104,31 @@ def fit(
 
 
 def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return lines
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    widths = [
+        max(len(h), max(map(len, col), default=0)) for h, col in zip(headers, columns, strict=True)
+    ]
+    line = "  ".join(f"{{:<{w}}}" for w in widths).format  # one call per row, not per cell
+    return [line(*(h.upper() for h in headers)).rstrip()] + [line(*r).rstrip() for r in rows]
+
+
+def _float(v: float) -> str:
+    if -1e4 < v < 1e4 and (v == 0 or v >= 1e-4 or v <= -1e-4):
+        return format(v, ".4g")
+    return cell(v)
+
+
+def _text(v: str) -> str:
+    return v if v.isprintable() else shown(v)
+
+
+_FORMAT = {float: _float, int: str, str: _text, type(None): lambda v: ""}
+
+
+def cells(values: Sequence[Any]) -> list[str]:
+    """:func:`cell` of each value, dispatched on the exact type (a column of 10,000 runs)."""
+    fmt = _FORMAT
+    return [fmt.get(type(v), cell)(v) for v in values]
 
 
 def numbers(values: Sequence[Any]) -> list[float]:

@@ -115,10 +115,11 @@ def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> N
         )
 
 
-def _same(values: Iterable[Any]) -> bool:
-    it = iter(values)
-    first = next(it, None)
-    return all(v == first and type(v) is type(first) for v in it)
+def _same(values: list[Any]) -> bool:
+    try:  # (type, value): 1, 1.0 and True are different parameter values
+        return len({(type(v), v) for v in values}) <= 1
+    except TypeError:  # a list or a map: compare them as text
+        return len({repr(v) for v in values}) <= 1
 
 
 def varying_params(rows: Sequence[Summary]) -> list[str]:
@@ -127,7 +128,7 @@ def varying_params(rows: Sequence[Summary]) -> list[str]:
     for r in rows:
         for n in r.params:
             names.setdefault(n)
-    return [n for n in names if not _same(r.params.get(n) for r in rows)]
+    return [n for n in names if not _same([r.params.get(n) for r in rows])]
 
 
 def metric_names(rows: Sequence[Summary]) -> list[str]:
