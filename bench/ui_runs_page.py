@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import clean_env, exp_executable  # noqa: E402
-from cases_history import make_history  # noqa: E402
+from cases_history import RUNS, _project, make_history  # noqa: E402
 
 TARGET_S = 1.0
 ARGS = [
@@ -51,10 +51,13 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        project = root / "project"
-        (project / "aml_config").mkdir(parents=True)
-        print(f"building a history of {opts.runs} runs...", file=sys.stderr)
-        make_history(project, opts.runs)
+        if opts.runs == RUNS:  # the history bench/cases_history.py keeps under ~/.cache
+            project = _project(root).cwd
+        else:
+            project = root / "project"
+            (project / "aml_config").mkdir(parents=True)
+            print(f"building a history of {opts.runs} runs...", file=sys.stderr)
+            make_history(project, opts.runs)
         env = clean_env(root)
         server = subprocess.Popen(
             [exp_executable(), "ui", "--port", "0", "--no-browser"],
