@@ -328,3 +328,28 @@ def test_a_damaged_index_row_is_left_out_of_the_table_with_a_warning(local_proje
     assert local_project.exp("run", "-c", "local", "quick.py").returncode == 0
     numbers = local_project.exp("runs", "list", "--columns", "x").stdout.split()
     assert numbers[:1] == ["RUN"] and "3" in numbers
+
+
+def test_exp_run_never_imports_the_ui_or_the_table_code(local_project):
+    """The tracked-run overhead is measured (bench/): `exp run` loads none of this feature's
+    reading side (the UI, the table, the filter language)."""
+    import subprocess
+
+    local_project.write("quick.py", "from expkit import log\nlog('x', 1)\n")
+    probe = (
+        "import sys\n"
+        "from expkit.launcher import main\n"
+        "code = main(['run', '--name', 'n', '--tag', 'k=v', '-c', 'local', 'quick.py'])\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('expkit.ui', 'expkit.cli',"
+        " 'expkit.history.filter', 'expkit.history.table', 'expkit.history.query')))\n"
+        "print('LOADED', heavy, code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=local_project.root,
+        env=local_project.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "LOADED [] 0" in out.stdout, out.stdout + out.stderr
