@@ -19,6 +19,7 @@ dev:
 engines:
 	scripts/docker/ensure-engine.sh
 	scripts/docker/build-base-image.sh
+	scripts/ui/ensure-browser.sh
 
 # Style and types first: seconds, where the suite takes minutes.
 lint: dev

@@ -33,4 +33,9 @@ def record_fields() -> list[str]:
         "outputs",
         "packages",
         "error",
+        "name",
+        "tags",
+        "note",
+        "params",
+        "steps",
     ]

@@ -223,15 +223,22 @@ def test_runs_list_show_compare(proj: Path, cache: Path, record_fields: list[str
         for r in json.loads(exp(proj, cache, "runs", "list", "--last", "1", "--json").stdout)
     ] == [3]
     table = exp(proj, cache, "runs", "list")
-    assert table.returncode == 0 and "accuracy=0.9" in table.stdout and "failed" in table.stdout
+    assert table.returncode == 0 and "failed" in table.stdout
+    header = table.stdout.splitlines()[0].split()
+    assert header == ["RUN", "STATUS", "X", "ARG1", "ACCURACY", "TOOK"]
     human = exp(proj, cache, "runs", "show", listed[0]["id"][:-1])
-    assert re.search(r"^number:\s+3$", human.stdout, re.M) and "accuracy: 0.9" in human.stdout
+    assert re.search(r"^number:\s+3$", human.stdout, re.M)
+    assert re.search(r"^  accuracy\s+0.9$", human.stdout, re.M)
     compared = json.loads(exp(proj, cache, "runs", "compare", "1", "2", "--json").stdout)
     assert [r["number"] for r in compared["runs"]] == [1, 2]
-    assert compared["params"]["args"] == [[], ["4"]] and compared["params"]["exit_code"] == [0, 4]
-    assert compared["metrics"] == {"accuracy": [0.9, 0.9]}
+    rows = {row["name"]: row for row in compared["rows"]}
+    assert rows["args"]["values"] == [[], ["4"]] and rows["exit_code"]["values"] == [0, 4]
+    assert rows["arg1"] == {"name": "arg1", "kind": "param", "values": [None, 4], "best": []}
+    assert "accuracy" not in rows  # equal: shown only with --all
+    everything = json.loads(exp(proj, cache, "runs", "compare", "1", "2", "--all", "--json").stdout)
+    assert {r["name"]: r["values"] for r in everything["rows"]}["accuracy"] == [0.9, 0.9]
     text = exp(proj, cache, "runs", "compare", "1", "2")
-    assert "RUN 1" in text.stdout and "metric accuracy" in text.stdout
+    assert "RUN 1" in text.stdout and "arg1" in text.stdout
     bad = exp(proj, cache, "runs", "show", "42")
     assert bad.returncode == 2 and "no run '42'" in bad.stderr
 

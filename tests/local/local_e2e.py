@@ -117,3 +117,16 @@ def write_gated_script(project, name: str, first: str, last: str) -> Path:
     """,
     )
     return gate
+
+
+def module_project(request, tmp_path_factory, exp_cache, name: str):
+    """A project folder for a module-scoped fixture, with the environment tests/conftest.py's
+    ``project`` fixture gives (its own expkit cache variables, this venv's ``exp`` first)."""
+    project_class = shared_conftest(request.config).Project
+    root = tmp_path_factory.mktemp(name) / "proj"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPKIT_")}
+    env["EXPKIT_CACHE_DIR"] = str(exp_cache)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("PYTHONPATH", None)
+    return project_class(root=root, env=env)

@@ -77,6 +77,7 @@ def test_signal_cancels_the_run_and_its_process_tree(local_project, signum):
     finally:
         kill_quietly(proc.pid)
     assert proc.returncode == 130, err
+    assert "canceled" in err and ", exit code 130" in err  # the line says what exp exits with
     assert "not reached" not in out
     assert wait_gone(pids["script"]), "the script survived the cancel"
     assert wait_gone(pids["grandchild"]), "the script's child survived the cancel"

@@ -13,7 +13,12 @@ import os
 import sys
 
 _RUN_WORDS = (["run"], ["experiment", "submit"])
-_VALUE_OPTIONS = {"-c": "runconfig", "--run-configuration": "runconfig"}
+_VALUE_OPTIONS = {
+    "-c": "runconfig",
+    "--run-configuration": "runconfig",
+    "--name": "name",
+    "--note": "note",
+}
 _FLAGS = {"--json": "as_json", "--prepare": "force_prepare"}
 
 
@@ -31,9 +36,13 @@ def parse_fast_run(argv: list[str]) -> dict | None:
     else:
         return None
     opts: dict = {"runconfig": "local", "as_json": False, "force_prepare": False, "debug": debug}
+    opts.update(name=None, note=None, tags=[])
     while rest:
         word = rest[0]
-        if word in _FLAGS:
+        if word == "--tag" and len(rest) > 1:
+            opts["tags"].append(rest[1])
+            del rest[:2]
+        elif word in _FLAGS:
             opts[_FLAGS[word]] = True
             rest.pop(0)
         elif word in _VALUE_OPTIONS and len(rest) > 1:
@@ -70,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             opts["args"],
             as_json=opts["as_json"],
             force_prepare=opts["force_prepare"],
+            name=opts["name"],
+            tags=opts["tags"],
+            note=opts["note"],
         )
     except ExpkitError as exc:
         if debug:

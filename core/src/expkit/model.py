@@ -321,6 +321,18 @@ class RunRecord:
     packages: tuple[str, ...] = ()
     #: Why a run failed outside the script ("lost", a build error), else None.
     error: str | None = None
+    #: The user's name for the run (``exp run --name``, ``exp runs rename``).
+    name: str | None = None
+    #: Labels (``exp run --tag k=v``, ``exp runs tag``).
+    tags: Mapping[str, str] = field(default_factory=frozen_map)
+    #: Free text (``exp run --note``, ``exp runs note``).
+    note: str | None = None
+    #: Parameter name -> value: the script's parsed arguments, the run
+    #: configuration's environment variables (``env.NAME``) and what the script
+    #: logged with ``log_param`` (expkit.history.params).
+    params: Mapping[str, Any] = field(default_factory=frozen_map)
+    #: Metric name -> the step of each value in ``series`` (same length).
+    steps: Mapping[str, tuple[Any, ...]] = field(default_factory=frozen_map)
 
 
 class Progress(Protocol):

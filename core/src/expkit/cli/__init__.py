@@ -48,9 +48,9 @@ def debug_enabled() -> bool:
 
 
 def _register_all() -> None:
-    from expkit.cli import env, plugins, run, runs, target
+    from expkit.cli import env, plugins, run, runs, target, ui
 
-    for module in (run, target, runs, env, plugins):
+    for module in (run, target, runs, env, plugins, ui):
         module.register(app)
 
 

@@ -46,10 +46,24 @@ def register(app: typer.Typer) -> None:
         runconfig: str = _RUNCONFIG,
         as_json: bool = _JSON_RUN,
         prepare: bool = _PREPARE,
+        name: str | None = typer.Option(
+            None, "--name", metavar="NAME", help="A name for the run (shown in `exp runs list`)."
+        ),
+        tag: list[str] | None = typer.Option(
+            None, "--tag", metavar="KEY=VALUE", help="Label the run; repeat for several."
+        ),
+        note: str | None = typer.Option(None, "--note", metavar="TEXT", help="A note on the run."),
     ) -> None:
         """Run SCRIPT as a tracked experiment run; exit with the script's exit code."""
         code = run_script(
-            runconfig, script, list(args or ()), as_json=as_json, force_prepare=prepare
+            runconfig,
+            script,
+            list(args or ()),
+            as_json=as_json,
+            force_prepare=prepare,
+            name=name,
+            tags=list(tag or ()),
+            note=note,
         )
         if code:
             raise typer.Exit(code)

@@ -1,6 +1,9 @@
-"""``exp runs list|show|logs|cancel|compare|download|restore``: the project's run history.
+"""``exp runs list|show|logs|cancel|download|restore``: the project's run history.
 
-A run is named by its number (``3``), its id, or a unique id prefix. Every
+``compare`` and ``plot`` live in expkit.cli.runs_compare; ``tag``, ``note``,
+``rename``, ``rm`` and ``gc`` in expkit.cli.runs_edit.
+
+A run is named by its number (``3``), its id, a unique id prefix, or its name. Every
 command first marks runs whose ``exp`` process died as failed ("lost"), so
 nothing shows as running forever. JSON output uses the record's exact field
 names (expkit.model.RunRecord).
@@ -10,21 +13,25 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import typer
 
 runs_app = typer.Typer(
-    help="List, inspect, follow, cancel and compare runs; get their outputs and code back.",
+    help="List, inspect, follow, cancel, compare, plot, tag and delete runs; get their outputs "
+    "and code back.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
 
 _JSON = typer.Option(False, "--json", help="Print JSON.")
-_RUN = typer.Argument(..., metavar="RUN", help="Run number, id or unique id prefix.")
+_RUN = typer.Argument(..., metavar="RUN", help="Run number, id, unique id prefix or name.")
 _FORCE = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files.")
+#: Runs a terminal shows without --all or --limit.
+DEFAULT_LIMIT = 50
 #: How often `logs -f` and `cancel` look for news; a person watching does not notice 0.1 s.
 POLL_S = 0.1
 
@@ -36,6 +43,12 @@ def _history():
     history = History(find_project_root(), note=_note)
     _reap(history)
     return history
+
+
+def _resolve(history, ref: str):
+    from expkit.history.query import resolve
+
+    return resolve(history, ref)
 
 
 def _note(message: str) -> None:
@@ -61,9 +74,9 @@ def _json(data) -> None:
 
 
 def _shown(text: str) -> str:
-    """``text`` printable on any terminal: the bytes of a name that is not valid
-    UTF-8 (held as lone surrogates) are shown as ``\\xNN``."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    from expkit.cli.textview import shown
+
+    return shown(text)
 
 
 def _when(stamp: float | None) -> str:
@@ -77,56 +90,133 @@ def _short(value, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _metrics_text(metrics, limit: int = 4) -> str:
-    """Scalar metrics, the last-introduced first: scripts log results after parameters."""
-    scalars = [(k, v) for k, v in metrics.items() if not isinstance(v, (list, dict))]
-    shown = scalars[::-1][:limit]
-    items = [f"{k}={_short(v, 12)}" for k, v in shown]
-    return " ".join(items) + (" …" if len(metrics) > len(shown) else "")
+def _filters_text(status, target, expression) -> str:
+    parts = [f"--status {status}" if status else "", f"--target {target}" if target else ""]
+    parts.append(f"--filter {expression!r}" if expression else "")
+    return " ".join(p for p in parts if p)
 
 
 @runs_app.command("list")
 def list_command(
     status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
     target: str | None = typer.Option(None, "--target", help="Only runs on this compute target."),
-    last: int | None = typer.Option(None, "--last", metavar="N", help="Only the N newest runs."),
-    as_json: bool = _JSON,
+    expression: str | None = typer.Option(
+        None,
+        "--filter",
+        metavar="EXPR",
+        help="Only runs matching EXPR, e.g. 'accuracy > 0.9 and lr < 0.5 and tag.team == \"a\"' "
+        "(see docs/results.md).",
+    ),
+    sort: str | None = typer.Option(
+        None,
+        "--sort",
+        metavar="[-]NAME[,...]",
+        help="Order by a metric, parameter or field; '-' first for descending (--sort -accuracy). "
+        "Default: newest first.",
+    ),
+    columns: str | None = typer.Option(
+        None,
+        "--columns",
+        metavar="NAME,...",
+        help="Show these metrics, parameters, tags (tag.K) or fields after the run number.",
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", "--last", metavar="N", min=1, help="Show at most N runs (after sorting)."
+    ),
+    show_all: bool = typer.Option(
+        False, "--all", help=f"Show every run (a terminal shows the first {DEFAULT_LIMIT})."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the table as CSV, every run."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the matching runs' full records as JSON, every run."
+    ),
 ) -> None:
-    """List runs, newest first."""
-    from expkit.cli.output import print_table
-    from expkit.history import to_dict
+    """List runs, newest first: parameters that differ between runs, latest metrics."""
+    import gc
 
+    # 10,000 runs are ~300,000 small objects that all live until exit: the cyclic
+    # collector would only walk them again and again (a third of the time).
+    gc.disable()
+    from expkit.cli.runtable import print_runs
+    from expkit.history import table
+    from expkit.history.filter import compile_filter
+    from expkit.history.query import (
+        any_runs,
+        newest_records,
+        raw_records,
+        summaries,
+        unlisted,
+    )
+    from expkit.model import RUN_STATUSES
+
+    if status is not None and status not in RUN_STATUSES:
+        from expkit.errors import ConfigError
+
+        raise ConfigError("unknown run status", key="--status", allowed=RUN_STATUSES, got=status)
+    compiled = compile_filter(expression) if expression is not None else None
+    keys = table.parse_sort(sort) if sort else []
     with _history() as history:
-        records = history.list(status=status, target=target, last=last)
-    if as_json:
-        _json([to_dict(r) for r in records])
+        if as_json and compiled is None and not keys:  # no need to look inside the records
+            texts = newest_records(history, limit, status=status, target=target)
+            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
+            return
+        rows = summaries(history, status=status, target=target)
+        damaged = unlisted(history)
+        if damaged:
+            _note(
+                f"warning: {damaged} run(s) have a damaged index row and are not listed; "
+                "their folders under .exp/runs/ keep their records."
+            )
+        table.check_names([k for k, _ in keys], rows, "--sort")
+        if compiled is not None:
+            table.check_names(compiled.names, rows, "--filter")
+            rows = [r for r in rows if compiled.matches(partial(table.value, r))]
+        rows = table.sort_rows(rows, keys) if keys else rows
+        total = len(rows)
+        if limit is not None:
+            rows = rows[:limit]
+        elif not (show_all or as_json or as_csv) and sys.stdout.isatty():
+            rows = rows[:DEFAULT_LIMIT]
+        if as_json:
+            texts = raw_records(history, [r.id for r in rows])
+            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
+            return
+        empty = not any_runs(history)
+    if not rows:
+        if empty:
+            typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
+        else:
+            typer.echo(
+                f"no runs match {_filters_text(status, target, expression)}; "
+                "`exp runs list` shows every run.",
+                err=True,
+            )
+        if as_csv:
+            print_runs([], columns, as_csv=True)
         return
-    if not records:
-        typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
-        return
-    rows = [
-        (
-            r.number,
-            r.status,
-            r.target,
-            _shown(_short(" ".join([r.script, *r.args]), 32)),
-            _when(r.started),
-            "" if r.duration_s is None else f"{r.duration_s:.1f}s",
-            r.exit_code,
-            _metrics_text(r.metrics),
-        )
-        for r in records
-    ]
-    print_table(("run", "status", "target", "script", "started", "took", "exit", "metrics"), rows)
+    print_runs(rows, columns, as_csv=as_csv)
+    if len(rows) < total and not as_csv:
+        typer.echo(f"({len(rows)} of {total} runs shown; --all or --limit N for more)", err=True)
+
+
+def _exit_text(record) -> str:
+    if record.exit_code is not None:
+        return str(record.exit_code)
+    from expkit.history import ACTIVE
+
+    return "(still running)" if record.status in ACTIVE else "(none: the script did not run)"
 
 
 @runs_app.command("show")
 def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
-    """Show one run's record."""
+    """Show one run's record: parameters, metrics (a chart for each series), outputs."""
+    from expkit.cli.textview import cell, sparkline
     from expkit.history import to_dict
+    from expkit.history.query import resolve
 
     with _history() as history:
-        record = history.get(run)
+        record = resolve(history, run)
+        live = _live_metrics(history, record)
     data = to_dict(record)
 
     def echo(line: str) -> None:
@@ -135,25 +225,62 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
     if as_json:
         _json(data)
         return
-    for key in ("id", "number", "status", "target", "runconfig", "script", "args", "exit_code"):
+    for key in ("id", "number", "name", "status", "target", "runconfig", "script", "args"):
+        if key == "name" and not data[key]:
+            continue
         echo(f"{key + ':':13} {_short(data[key], 200) if key == 'args' else data[key]}")
+    echo(f"{'exit_code:':13} {_exit_text(record)}")
     echo(f"{'started:':13} {_when(record.started)}")
     echo(f"{'ended:':13} {_when(record.ended)}")
     echo(f"{'duration_s:':13} {'' if record.duration_s is None else record.duration_s}")
-    for key in ("env_id", "snapshot_id", "git_commit", "git_dirty", "error"):
+    for key in ("env_id", "snapshot_id", "git_commit", "git_dirty", "error", "note"):
         if data[key] is not None:
             echo(f"{key + ':':13} {data[key]}")
-    if record.metrics:
+    if record.tags:
+        echo(f"{'tags:':13} " + "  ".join(f"{k}={v}" for k, v in record.tags.items()))
+    params = {**record.params, **live.params}
+    if params:
+        echo("params:")
+        for name, value in params.items():
+            echo(f"  {name}: {_short(value, 60)}")
+    metrics = {**record.metrics, **live.metrics}
+    series = {**record.series, **live.series}
+    if metrics:
         echo("metrics:")
-        for name, value in record.metrics.items():
-            count = len(record.series.get(name, ()))
-            echo(f"  {name}: {_short(value, 60)}" + (f"  ({count} values)" if count > 1 else ""))
+        width = max(len(n) for n in metrics)
+        for name, value in metrics.items():
+            values = series.get(name, ())
+            if len(values) > 1:
+                from expkit.cli.textview import numbers
+
+                nums = numbers(values)
+                line = f"  {name:{width}}  {cell(value):>10}  {sparkline(values)}"
+                if nums:
+                    line += (
+                        f"  ({len(values)} values, min {cell(min(nums))}, max {cell(max(nums))})"
+                    )
+                echo(line)
+            else:
+                echo(
+                    f"  {name:{width}}  "
+                    + (cell(value) if isinstance(value, float) else _short(value, 60))
+                )
     if record.outputs:
         echo("outputs:")
         for path in record.outputs:
             echo(f"  {path}")
     if record.packages:
         echo(f"packages:     {len(record.packages)} (see --json)")
+
+
+def _live_metrics(history, record):
+    """What a still-active run has logged so far (its record has it only at the end)."""
+    from expkit.history import ACTIVE
+    from expkit.history.params import MetricsFile, read_metrics_file
+
+    if record.status not in ACTIVE:
+        return MetricsFile()
+    return read_metrics_file(history.run_dir(record.id) / "metrics.jsonl")
 
 
 @runs_app.command("logs")
@@ -167,7 +294,7 @@ def logs_command(
     from expkit.history import ACTIVE
 
     with _history() as history:
-        record = history.get(run)
+        record = _resolve(history, run)
         log = history.run_dir(record.id) / "log.txt"
         out = sys.stdout.buffer
         offset = _copy_new(log, 0, out)
@@ -213,58 +340,6 @@ def cancel_command(
     typer.echo(message, err=remark)
 
 
-def _compare_data(records) -> dict:
-    from expkit.history import to_dict
-
-    params = (
-        "status",
-        "target",
-        "runconfig",
-        "script",
-        "args",
-        "env_id",
-        "snapshot_id",
-        "git_commit",
-        "exit_code",
-        "duration_s",
-    )
-    names: list[str] = []
-    for record in records:
-        names += [n for n in record.metrics if n not in names]
-    dicts = [to_dict(r) for r in records]
-    return {
-        "runs": [{"id": r.id, "number": r.number} for r in records],
-        "params": {p: [d[p] for d in dicts] for p in params},
-        "metrics": {n: [d["metrics"].get(n) for d in dicts] for n in names},
-    }
-
-
-@runs_app.command("compare")
-def compare_command(
-    runs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs."),
-    as_json: bool = _JSON,
-) -> None:
-    """Compare runs side by side: parameters (args, environment, run configuration) and metrics."""
-    from expkit.cli.output import print_table
-
-    with _history() as history:
-        records = [history.get(ref) for ref in runs]
-    data = _compare_data(records)
-    if as_json:
-        _json(data)
-        return
-    headers = ["", *(f"run {r.number}" for r in records)]
-    rows = [
-        (name, *(_short(v, 24) if v is not None else "" for v in values))
-        for name, values in data["params"].items()
-    ]
-    rows += [
-        (f"metric {name}", *(_short(v, 24) if v is not None else "-" for v in values))
-        for name, values in data["metrics"].items()
-    ]
-    print_table(headers, rows)
-
-
 def _to(default: str) -> Any:
     """The ``--to DIR`` option of a command writing a run's files out (download, restore)."""
     return typer.Option(
@@ -296,7 +371,7 @@ def download_command(
     from expkit.history import list_outputs
 
     with _history() as history:
-        record = history.get(run)
+        record = _resolve(history, run)
         source = history.run_dir(record.id) / "outputs"
         files = list_outputs(source)
         if not files:
@@ -322,7 +397,7 @@ def restore_command(
     from expkit.snapshot import materialize
 
     with _history() as history:
-        record = history.get(run)
+        record = _resolve(history, run)
         if record.snapshot_id is None:
             raise UsageError(
                 f"run {record.number} has no stored code snapshot "
@@ -336,4 +411,8 @@ def restore_command(
 
 
 def register(app: typer.Typer) -> None:
+    from expkit.cli import runs_compare, runs_edit
+
+    runs_compare.register(runs_app)
+    runs_edit.register(runs_app)
     app.add_typer(runs_app, name="runs")

@@ -47,6 +47,9 @@ def from_dict(data: dict[str, Any]) -> RunRecord:
         values[key] = tuple(values.get(key) or ())
     values["metrics"] = frozen_map(values.get("metrics"))
     values["series"] = frozen_map({k: tuple(v) for k, v in (values.get("series") or {}).items()})
+    values["tags"] = frozen_map(values.get("tags"))
+    values["params"] = frozen_map(values.get("params"))
+    values["steps"] = frozen_map({k: tuple(v) for k, v in (values.get("steps") or {}).items()})
     return RunRecord(**values)
 
 

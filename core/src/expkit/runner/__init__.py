@@ -46,6 +46,19 @@ def _reconcile(history, note: Callable[[str], None]) -> None:
         clean_up(history, lost, note)
 
 
+def _with_start_facts(record: RunRecord, args, resolved, annotations) -> RunRecord:
+    """``record`` with its parameters and the user's annotations; saved with the run's
+    next state change (``running``), so this costs the run no extra write."""
+    import dataclasses
+
+    from expkit.history.params import run_params
+    from expkit.model import frozen_map
+
+    params = run_params(args, resolved.runconfig.environment_variables)
+    record = dataclasses.replace(record, params=frozen_map(params))
+    return annotations.apply(record) if annotations is not None else record
+
+
 def _stderr_note(message: str) -> None:
     print(f"exp: note: {message}", file=sys.stderr)
 
@@ -91,6 +104,7 @@ def run_experiment(
     progress=None,
     note: Callable[[str], None] | None = None,
     force_prepare: bool = False,
+    annotations=None,
 ) -> RunRecord:
     """Run ``script`` (relative to ``cwd``) with ``args`` as ``resolved`` says.
 
@@ -101,6 +115,8 @@ def run_experiment(
     :param progress: an expkit.model.Progress for the prepare step.
     :param note: receives remarks for the user (default: stderr).
     :param force_prepare: rebuild the environment even when cached.
+    :param annotations: the run's name, tags and note
+        (expkit.history.annotations.Annotations).
     :return: the final record. A canceled run returns normally with status
         ``canceled``. An ExpkitError that failed the run (a missing plugin, a
         failed build) is raised after the record was written, with the record
@@ -126,6 +142,7 @@ def run_experiment(
             script=rel_script,
             args=args,
         )
+        record = _with_start_facts(record, args, resolved, annotations)
         registry.run_started(record, note)
         life = Lifecycle(history, registry, resolved, record, signals, note)
         failure: BaseException | None = None

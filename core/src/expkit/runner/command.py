@@ -31,6 +31,13 @@ def print_record(record) -> None:
 def summary(record) -> str:
     took = f" in {record.duration_s:.2f} s" if record.duration_s is not None else ""
     code = f", exit code {record.exit_code}" if record.exit_code is not None else ""
+    if record.status == "canceled":
+        # exp exits 130 for a cancel whatever the stopped script returned (143 for SIGTERM).
+        from expkit.errors import EXIT_CANCELED
+
+        code = f", exit code {EXIT_CANCELED}"
+        if record.exit_code is not None and record.exit_code != EXIT_CANCELED:
+            code += f" (the stopped script's: {record.exit_code})"
     text = f"run {record.number} {record.status}{took}{code}"
     if record.error:
         text += f": {record.error.splitlines()[0]}"
@@ -38,9 +45,23 @@ def summary(record) -> str:
 
 
 def run_script(
-    runconfig: str, script: str, args: list[str], *, as_json: bool, force_prepare: bool
+    runconfig: str,
+    script: str,
+    args: list[str],
+    *,
+    as_json: bool,
+    force_prepare: bool,
+    name: str | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+    note: str | None = None,
 ) -> int:
-    """Resolve ``runconfig``, run ``script`` and return ``exp``'s exit code."""
+    """Resolve ``runconfig``, run ``script`` and return ``exp``'s exit code.
+
+    ``name``, ``tags`` (``KEY=VALUE`` words) and ``note`` annotate the run's record.
+    """
+    from expkit.history.annotations import Annotations
+
+    annotations = Annotations.parse(name=name, tags=tags, note=note)
     from expkit.config import Project
     from expkit.errors import ExpkitError
     from expkit.plugins import get_registry
@@ -59,6 +80,7 @@ def run_script(
             terminal=sys.stderr if as_json else sys.stdout,
             progress=make_progress(sys.stderr),
             force_prepare=force_prepare,
+            annotations=annotations,
         )
     except ExpkitError as exc:
         failed = getattr(exc, "run_record", None)

@@ -233,7 +233,9 @@ class Lifecycle:
 
     def finish(self) -> RunRecord:
         """Collect (also after a failure or cancel), then write the final record."""
-        from expkit.history import list_outputs, read_metrics
+        from expkit.history import list_outputs
+        from expkit.history.annotations import carry
+        from expkit.history.params import read_metrics_file
 
         try:
             if self.execution is not None:
@@ -247,7 +249,7 @@ class Lifecycle:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         run_dir = self.history.run_dir(self.record.id)
-        metrics, series = read_metrics(run_dir / "metrics.jsonl")
+        logged = read_metrics_file(run_dir / "metrics.jsonl")
         commit, dirty = self.git.result() if self.git is not None else (None, None)
         if self.canceled or self.signals.received:
             status = "canceled"
@@ -257,9 +259,10 @@ class Lifecycle:
             status = "completed"
         ended = time.time()
         started = self.record.started or ended
+        record = carry(self.history, self.record)
         self.record = self._save(
             dataclasses.replace(
-                self.record,
+                record,
                 status=status,
                 exit_code=self.exit_code,
                 ended=ended,
@@ -267,8 +270,10 @@ class Lifecycle:
                 snapshot_id=self.snapshot_id,
                 git_commit=commit,
                 git_dirty=dirty,
-                metrics=frozen_map(metrics),
-                series=frozen_map(series),
+                metrics=frozen_map(logged.metrics),
+                series=frozen_map(logged.series),
+                steps=frozen_map(logged.steps),
+                params=frozen_map({**record.params, **logged.params}),
                 outputs=list_outputs(run_dir / "outputs"),
                 error=self.error,
             )
