@@ -144,7 +144,7 @@ def test_attach_relative_key_file_is_made_absolute(workbench: Path, exp) -> None
         "attach",
         "-n",
         "vm",
-        "-t",
+        "--type",
         "remotedocker",
         "--address",
         "127.0.0.1",

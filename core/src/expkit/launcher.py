@@ -14,7 +14,7 @@ import sys
 
 _RUN_WORDS = (["run"], ["experiment", "submit"])
 _VALUE_OPTIONS = {"-c": "runconfig", "--run-configuration": "runconfig"}
-_FLAGS = {"--json": "as_json", "--prepare": "force_prepare"}
+_FLAGS = {"--json": "as_json", "--rebuild": "force_prepare"}
 
 
 def parse_fast_run(argv: list[str]) -> dict | None:

@@ -68,7 +68,7 @@ def target_attach(
     name: str = typer.Option(
         ..., "--name", "-n", help="Target name (file aml_config/NAME.compute)."
     ),
-    type_: str = typer.Option(..., "--type", "-t", help="Target type (see `exp plugins`)."),
+    type_: str = typer.Option(..., "--type", help="Target type (see `exp plugins`)."),
     address: str | None = typer.Option(None, "--address", help="Host name or IP address."),
     username: str | None = typer.Option(None, "--username", help="SSH user name."),
     port: int | None = typer.Option(None, "--port", help="SSH port (1-65535)."),
@@ -237,7 +237,10 @@ def runconfig_create(
     ),
     env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE (repeatable)."),
     prepare: bool = typer.Option(
-        False, "--prepare/--no-prepare", help="Prepare the environment before every run."
+        True,
+        "--prepare/--no-prepare",
+        help="PrepareEnvironment: a run prepares its environment when it is not ready; "
+        "with --no-prepare such a run fails and asks for `exp prepare`.",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing run configuration."),
 ) -> None:

@@ -51,7 +51,9 @@ def _exit_status(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareRequest:
+def prepare_request(
+    resolved, *, force: bool = False, progress=None, build: bool = True
+) -> PrepareRequest:
     """The expkit_prepare request for a resolved run configuration."""
     return PrepareRequest(
         project=Path(resolved.project),
@@ -61,6 +63,7 @@ def prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareR
         spark=resolved.spark,
         force=force,
         progress=progress,
+        build=build,
     )
 
 
@@ -166,13 +169,17 @@ class Lifecycle:
     def _prepare(self, progress, force: bool):
         from expkit.progress import close_progress
 
-        request = prepare_request(self.resolved, force=force, progress=progress)
+        # PrepareEnvironment: false - a run uses a ready environment or fails (Workbench).
+        build = force or self.resolved.runconfig.prepare_environment
+        request = prepare_request(self.resolved, force=force, progress=progress, build=build)
         try:
             prepared = self.registry.hook.expkit_prepare(request=request)
         finally:
             close_progress(progress)
         if prepared is None:
-            raise unowned("expkit_prepare", resolved.compute.type)
+            raise unowned("expkit_prepare", self.resolved.compute.type)
+        for message in prepared.notes:
+            self.note(message)
         return prepared
 
     # ------------------------------------------------------------------ outcome

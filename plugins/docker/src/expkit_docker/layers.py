@@ -38,6 +38,10 @@ def find_base(engine: Engine, request: PrepareRequest) -> dict[str, Any]:
     """The base image's inspect, pulling it when the engine lacks it."""
     ref = base_image_ref(request.compute)
     found = engine.image(ref)
+    if found is None and not request.build:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"base image {ref} is not on this engine")
     if found is None:
         from expkit_docker.pull import pull
 
@@ -94,6 +98,10 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
         if found is not None:
             usage.touch(ids.id, image=env_tag(ids.id))
             return prepared(found, ids, cached=True, base_ref=base_ref)
+    if not request.build and not request.force:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"image {env_tag(ids.id)} is not built")
     replaced = _image_ids(engine, ids) if request.force else []
     image = _build(request, engine, base, base_ref, ids)
     current = _image_ids(engine, ids)

@@ -76,6 +76,10 @@ def prepare_managed(
         hit = venvs.lookup(env_id)
         if hit is not None:
             return prepared(hit, cached=True)
+    if not request.build:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"venv {venvs.env_path(env_id)} is not built")
     progress = request.progress
 
     def waiting() -> None:
