@@ -10,7 +10,6 @@ PYTHONPATH), a nativeSharedDirectory at /expkit/shared.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ from expkit.errors import ConfigError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunContext
 from expkit.runenv import (
     PROJECT_DIR,
-    SHARED_DIR,
     path_variables,
+    shared_dir_variables,
+    shared_directory,
     with_pythonpath,
 )
 
@@ -45,29 +45,6 @@ def _image_env(environment: PreparedEnvironment) -> dict[str, str]:
     return out
 
 
-def shared_directory(compute: ComputeTarget) -> Path | None:
-    """The host folder of ``nativeSharedDirectory`` (``~`` expanded, created when missing)."""
-    if not compute.native_shared_directory:
-        return None
-    path = Path(os.path.expanduser(compute.native_shared_directory))
-    if not path.is_absolute():
-        raise ConfigError(
-            f"nativeSharedDirectory must be an absolute path (or start with ~), got "
-            f"{compute.native_shared_directory!r}",
-            file=compute.source,
-            key="nativeSharedDirectory",
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create {path}: {exc.strerror}",
-            file=compute.source,
-            key="nativeSharedDirectory",
-        ) from None
-    return path
-
-
 def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
     """What the container runs: the interpreter with the run's argv, or spark-submit."""
     if run.runconfig.framework == "PySpark":
@@ -86,7 +63,7 @@ def variables(
     env.update(path_variables(outputs_dir=paths.OUTPUTS_DIR, metrics_file=paths.METRICS_FILE))
     env[PROJECT_DIR] = paths.PROJECT_DIR
     if shared is not None:
-        env[SHARED_DIR] = paths.SHARED_DIR
+        env.update(shared_dir_variables(paths.SHARED_DIR))
     if environment.env_id is not None:
         # Like an activated venv: `python`, `pip` and console scripts are the environment's.
         env.setdefault("VIRTUAL_ENV", ENV_PREFIX)

@@ -138,7 +138,13 @@ class LocalTarget(Target):
     # ------------------------------------------------------------------ submit
 
     def submit(self, run: RunContext, environment: PreparedEnvironment) -> LocalExecution:
-        from expkit.runenv import path_variables, runtime_dir, with_pythonpath
+        from expkit.runenv import (
+            path_variables,
+            runtime_dir,
+            shared_dir_variables,
+            shared_directory,
+            with_pythonpath,
+        )
 
         outputs = run.snapshot / "outputs"
         outputs.mkdir(parents=True, exist_ok=True)
@@ -153,6 +159,9 @@ class LocalTarget(Target):
             env.pop("PYTHONHOME", None)
         env.update(run.environment)
         env.update(path_variables(outputs_dir=str(outputs), metrics_file=str(run.metrics_file)))
+        shared = shared_directory(run.compute)
+        if shared is not None:
+            env.update(shared_dir_variables(str(shared), os.sep))
         env = with_pythonpath(env, str(runtime_dir()), None)
         if run.runconfig.framework == "PySpark":
             from expkit_local.spark import find_spark_submit, spark_environment, submit_command
