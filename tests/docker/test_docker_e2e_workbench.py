@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pickle
 import shutil
+from pathlib import Path
 
 from docker_e2e import docker_compute, record
 
-from conftest import REPO
-
-SAMPLE = REPO / "tests" / "fixtures" / "workbench" / "share_folder_sample.py"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "workbench" / "share_folder_sample.py"
 
 
-def test_workbench_sample_runs_unchanged_with_its_logger_and_share_folder(
-    docker_project, tmp_path
-):
+def test_workbench_sample_runs_unchanged_with_its_logger_and_share_folder(docker_project, tmp_path):
     share = tmp_path / "share"
     docker_project.write(
         "aml_config/docker.compute", docker_compute(nativeSharedDirectory=str(share))

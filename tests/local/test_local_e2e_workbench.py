@@ -14,9 +14,7 @@ SAMPLE_METRICS = {"Regularization Rate": 0.05, "Accuracy": 1.0, "Sizes": [6, 3]}
 
 
 def _workbench_project(project, share) -> None:
-    project.write(
-        "aml_config/local.compute", LOCAL_COMPUTE + f'nativeSharedDirectory: "{share}"\n'
-    )
+    project.write("aml_config/local.compute", LOCAL_COMPUTE + f'nativeSharedDirectory: "{share}"\n')
     project.write("aml_config/local.runconfig", LOCAL_RUNCONFIG)
     shutil.copy(SAMPLE, project.root / "sample.py")
 
@@ -87,9 +85,7 @@ def test_a_real_azureml_package_in_the_environment_wins(project, tmp_path, regul
     project.write("aml_config/local.compute", LOCAL_COMPUTE)
     project.write(
         "aml_config/local.runconfig",
-        LOCAL_RUNCONFIG.replace(
-            '"EXAMPLE_ENV_VAR": "Example Value"', f'"PYTHONPATH": "{site}"'
-        ),
+        LOCAL_RUNCONFIG.replace('"EXAMPLE_ENV_VAR": "Example Value"', f'"PYTHONPATH": "{site}"'),
     )
     project.write(
         "logs.py",
