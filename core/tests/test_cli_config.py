@@ -10,6 +10,8 @@ import test_config_fakes as fakes
 from expkit.config import Project
 from test_config_fakes import SECRET, write
 
+REPO = Path(__file__).resolve().parents[2]
+
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project
 exp = fakes.exp
@@ -174,7 +176,8 @@ def test_attach_refuses_to_overwrite_unless_forced(workbench: Path, exp) -> None
             [
                 "unknown target type 'cluster'",
                 "installed target types: docker, local, remotedocker, slurm",
-                "pip install expkit-hdinsight",
+                # From where this expkit came: the source tree's plugin folder (editable).
+                f"pip install -e {REPO / 'plugins' / 'hdinsight'}",
             ],
         ),
         (

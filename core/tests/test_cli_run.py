@@ -91,12 +91,41 @@ def test_workbench_aliases_and_prepare(proj: Path, cache: Path) -> None:
     )
     assert submitted.returncode == 0, submitted.stderr
     assert show(proj, cache, "1")["args"] == ["-c", "x"]
-    prepared = exp(proj, cache, "prepare", "-c", "fake", "--force", "--json")
+    prepared = exp(proj, cache, "prepare", "-c", "fake", "--rebuild", "--json")
     assert prepared.returncode == 0, prepared.stderr
     assert json.loads(prepared.stdout)["env_id"] == "fakeenv-forced"
     assert "building fake environment" in prepared.stderr  # progress: on stderr, plain lines
     alias = exp(proj, cache, "experiment", "prepare", "-c", "fake")
     assert alias.returncode == 0 and "environment fakeenv cached" in alias.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "deprecated"),
+    [
+        (["prepare", "-c", "fake", "--rebuild"], None),
+        (["prepare", "-c", "fake", "--force"], "exp prepare --force"),
+        (["run", "-c", "fake", "--rebuild", "train.py"], None),
+        (["run", "-c", "fake", "--prepare", "train.py"], "exp run --prepare"),
+        (["experiment", "submit", "-c", "fake", "--rebuild", "train.py"], None),
+    ],
+)
+def test_rebuild_is_one_spelling_for_run_and_prepare(
+    proj: Path, cache: Path, args: list[str], deprecated: str | None
+) -> None:
+    result = exp(proj, cache, *args)
+    assert result.returncode == 0, result.stderr
+    assert "building fake environment" in result.stderr  # the plugin was asked to rebuild
+    if args[0] != "prepare":
+        assert show(proj, cache, "1")["env_id"] == "fakeenv-forced"
+    note = f"exp: note: {deprecated} is deprecated: use --rebuild (same meaning)."
+    assert (note in result.stderr) is (deprecated is not None)
+
+
+def test_help_shows_rebuild_not_the_old_spellings(proj: Path, cache: Path) -> None:
+    for command in (["run"], ["prepare"]):
+        text = exp(proj, cache, *command, "--help").stdout
+        assert "--rebuild" in text
+        assert "--force" not in text and "--prepare" not in text
 
 
 def test_configuration_errors_exit_2(proj: Path, cache: Path) -> None:

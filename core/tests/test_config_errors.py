@@ -97,7 +97,7 @@ CASES = [
         CC,
         1,
         "type",
-        ("unknown target type 'cluster'", "pip install expkit-hdinsight"),
+        ("unknown target type 'cluster'", "pip install -e ", "plugins/hdinsight"),
     ),
     Bad(
         "compute-type-not-text",

@@ -42,6 +42,10 @@ _INCONTAINER = Path(__file__).with_name("incontainer")
 EXIT_NO_PYTHON = 97
 EXIT_PYTHON_MISMATCH = 98
 EXIT_NO_INSTALLER = 96
+#: The conda packages cannot be solved from the channels given (rattler_install.py
+#: prints one ``##[expkit-unsolvable] SPEC`` line per package that fails on its own).
+EXIT_UNSOLVABLE = 95
+UNSOLVABLE = "##[expkit-unsolvable] "
 
 _HEADER = f"""\
 set -eu
@@ -184,7 +188,8 @@ else
   "$B/rattler/bin/python" -m pip install "py-rattler>=0.20"
   step {shlex.quote("solve and install the conda packages with py-rattler: " + " ".join(specs))}
   "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} \\
-    --cache {CACHE_MOUNT}/rattler {rattler_channels} -- {_q(specs)}
+    --cache {CACHE_MOUNT}/rattler --unsolvable-exit {EXIT_UNSOLVABLE} {rattler_channels} \\
+    -- {_q(specs)}
 fi
 step "make sure the environment has pip"
 {ENV_PYTHON} -m pip --version >/dev/null 2>&1 || {ENV_PYTHON} -m ensurepip --default-pip

@@ -45,8 +45,8 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Seconds to wait for a connection; requests themselves may take long (builds, waits).
 CONNECT_TIMEOUT = 10.0
 _START_HINT = (
-    "start it (scripts/docker/ensure-engine.sh on a dev machine, `sudo systemctl start docker` "
-    "elsewhere) or point DOCKER_HOST at a running engine."
+    "start it (`sudo systemctl start docker`, or run `dockerd` as root where there is no "
+    "service manager) or point DOCKER_HOST at a running engine."
 )
 
 

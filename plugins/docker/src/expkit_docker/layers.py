@@ -201,7 +201,12 @@ def _inspect(engine: Engine, ref: str) -> dict[str, Any]:
 
 def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
     """Problems of configuration (no python, wrong python) as ConfigError; the rest as is."""
-    from expkit_docker.buildscripts import EXIT_NO_INSTALLER, EXIT_NO_PYTHON, EXIT_PYTHON_MISMATCH
+    from expkit_docker.buildscripts import (
+        EXIT_NO_INSTALLER,
+        EXIT_NO_PYTHON,
+        EXIT_PYTHON_MISMATCH,
+        EXIT_UNSOLVABLE,
+    )
 
     spec = request.environment
     compute_file = request.compute.source
@@ -225,6 +230,8 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
             hint="use an image with Python (e.g. python:3.11-slim or expkit-base:bookworm), "
             "or set userManagedEnvironment: true and pythonLocation to run the image as it is.",
         )
+    if exc.code == EXIT_UNSOLVABLE:
+        return _unsolvable(exc, spec, base_ref)
     if exc.code == EXIT_NO_INSTALLER:
         return ConfigError(
             f"the environment lists conda packages, but base image {base_ref} has no conda, "
@@ -235,3 +242,25 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
             "or move the packages to the pip: list.",
         )
     return exc
+
+
+def _unsolvable(exc, spec, base_ref: str) -> ConfigError:
+    """Conda packages no channel provides: a configuration error naming them."""
+    from expkit_docker.buildscripts import UNSOLVABLE
+
+    named = [
+        line.strip()[len(UNSOLVABLE) :] for line in exc.log.lines if line.startswith(UNSOLVABLE)
+    ]
+    packages = named or list(spec.conda if spec else ())
+    listed = ", ".join(spec.channels) if spec and spec.channels else ""
+    where = f"in the channels listed ({listed})" if listed else "(the file lists no channels:)"
+    solver = exc.log.errors[-1].split(": ", 1)[-1] if exc.log.errors else ""
+    return ConfigError(
+        f"no channel provides conda package {', '.join(packages)} {where}"
+        + (f"\n  the solver said: {solver}" if solver else ""),
+        file=spec.source if spec else None,
+        key="dependencies",
+        hint="add a channel that has it under channels: (a name, URL or local channel folder), "
+        "move it to the pip: list if it is on PyPI, or pin a version that exists "
+        f"(python=X.Y must match what base image {base_ref} provides).",
+    )
