@@ -32,7 +32,7 @@ ArgumentVector: ["$file"]
 Target: "local"
 Framework: "Python"
 CondaDependenciesFile: "aml_config/conda_dependencies.yml"
-PrepareEnvironment: false
+PrepareEnvironment: true
 TrackedRun: true
 """
 

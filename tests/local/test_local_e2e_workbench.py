@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
+import uuid
 
 import pytest
 from local_e2e import LOCAL_COMPUTE, LOCAL_RUNCONFIG, REPO, run_record
@@ -98,3 +100,54 @@ def test_a_real_azureml_package_in_the_environment_wins(project, tmp_path, regul
     assert result.returncode == 0, result.output
     assert "real azureml logged Accuracy 0.5" in result.stdout
     assert run_record(project)["metrics"] == {}
+
+
+# --- PrepareEnvironment, and what a user-managed target says ------------------------------
+
+
+def test_prepare_environment_false_fails_at_once_until_exp_prepare(project):
+    from test_local_e2e_environments import managed_project
+
+    pkg = f"greet_{uuid.uuid4().hex[:8]}"
+    managed_project(project, pkg)
+    rc = project.root / "aml_config" / "local.runconfig"
+    rc.write_text(rc.read_text().replace("PrepareEnvironment: true", "PrepareEnvironment: false"))
+    refused = project.exp("run", "-c", "local", "use.py")
+    assert refused.returncode == 2, refused.output
+    error = next(line for line in refused.stderr.splitlines() if line.startswith("exp: error:"))
+    assert error.startswith(f"exp: error: {rc}: PrepareEnvironment: is false, and the run's")
+    assert "venv" in error and "is not built" in error
+    assert "prepare it first with `exp prepare -c local`" in refused.stderr
+    assert pkg not in refused.stdout  # the script never ran
+    assert run_record(project)["status"] == "failed"
+
+    prepared = project.exp("prepare", "-c", "local", "--json")
+    assert prepared.returncode == 0, prepared.output
+    env_id = json.loads(prepared.stdout)["env_id"]
+    ran = project.exp("run", "-c", "local", "use.py")
+    assert ran.returncode == 0, ran.output
+    assert f"hello from {pkg}" in ran.stdout
+    assert run_record(project, "2")["env_id"] == env_id
+
+
+def test_user_managed_target_says_once_that_the_conda_file_is_not_applied(project):
+    project.write("aml_config/local.compute", LOCAL_COMPUTE)
+    project.write(
+        "aml_config/local.runconfig",
+        LOCAL_RUNCONFIG + 'CondaDependenciesFile: "aml_config/conda_dependencies.yml"\n',
+    )
+    project.write("aml_config/conda_dependencies.yml", "dependencies:\n  - python=3\n")
+    project.write("hi.py", "print('hi')\n")
+    result = project.exp("run", "-c", "local", "hi.py")
+    assert result.returncode == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "is not applied" in line]
+    python = shutil.which("python", path=project.env["PATH"])
+    assert notes == [
+        "exp: note: aml_config/conda_dependencies.yml is not applied: this local target is "
+        f"user-managed and runs {python} as it is (set userManagedEnvironment: false in "
+        f"{project.root / 'aml_config' / 'local.compute'} to build a venv from it)."
+    ]
+    # Without a conda file there is nothing to say.
+    project.write("aml_config/local.runconfig", LOCAL_RUNCONFIG)
+    quiet = project.exp("run", "-c", "local", "hi.py")
+    assert quiet.returncode == 0 and "is not applied" not in quiet.stderr
