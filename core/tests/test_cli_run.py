@@ -306,3 +306,32 @@ def test_exp_process_handles_a_closed_stdout(proj: Path, cache: Path) -> None:
         text=True,
     )
     assert log.stdout.strip() == "20000"
+
+
+@pytest.mark.parametrize(
+    "how", [["--debug"], ["env:EXPKIT_DEBUG=1"]], ids=["--debug", "EXPKIT_DEBUG"]
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "-c", "nope", "train.py"],  # the start-up fast path
+        ["run", "-c", "fake", "absent.py"],
+        ["runconfig", "show", "nope"],  # the full CLI
+        ["run", "-c", "fake", "--json", "train.py"],  # an infrastructure error: exit 3
+    ],
+)
+def test_exit_code_never_depends_on_debug(
+    proj: Path, cache: Path, how: list[str], command: list[str]
+) -> None:
+    env = {"FAKE_PREPARE": "fail"} if "--json" in command else {}
+    plain = exp(proj, cache, *command, env=env)
+    assert plain.returncode in (2, 3), plain.stderr
+    assert "Traceback" not in plain.stderr
+    if how == ["--debug"]:
+        debug = exp(proj, cache, "--debug", *command, env=env)
+    else:
+        debug = exp(proj, cache, *command, env={**env, "EXPKIT_DEBUG": "1"})
+    assert debug.returncode == plain.returncode, debug.stderr
+    assert "Traceback (most recent call last)" in debug.stderr
+    error = [line for line in plain.stderr.splitlines() if line.startswith("exp: error:")]
+    assert error and error[0] in debug.stderr.splitlines()

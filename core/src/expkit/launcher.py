@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             force_prepare=opts["force_prepare"],
         )
     except ExpkitError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback too; the exit code never depends on --debug
+            import traceback
+
+            traceback.print_exc()
         print(f"exp: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -81,10 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         print(
             f"exp: internal error: {type(exc).__name__}: {exc}\n"
-            "  run again with --debug for the traceback, and please report it.",
+            + (
+                "  please report it, with the traceback above."
+                if debug
+                else "  run again with --debug for the traceback, and please report it."
+            ),
             file=sys.stderr,
         )
         return 1

@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         # Non-standalone click returns a `typer.Exit(code)` as its value.
         result = app(args=args, prog_name="exp", standalone_mode=False)
     except ExpkitError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback too; the exit code never depends on --debug
+            import traceback
+
+            traceback.print_exc()
         typer.echo(f"exp: error: {exc}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
@@ -89,10 +91,16 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo("exp: aborted", err=True)
             return 130
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         typer.echo(
             f"exp: internal error: {type(exc).__name__}: {exc}\n"
-            "  run again with --debug for the traceback, and please report it.",
+            + (
+                "  please report it, with the traceback above."
+                if debug
+                else "  run again with --debug for the traceback, and please report it."
+            ),
             err=True,
         )
         return 1
