@@ -275,13 +275,25 @@ def test_runs_download_and_restore(proj: Path, cache: Path, tmp_path: Path) -> N
     refused = exp(proj, cache, "runs", "download", "1", "--to", str(dest))
     assert refused.returncode == 2 and "not empty" in refused.stderr
     assert exp(proj, cache, "runs", "download", "1", "--to", str(dest), "--force").returncode == 0
-    restored = exp(proj, cache, "runs", "restore", "1")
+    # By default beside the project, never inside it: the next snapshot would take it in.
+    restored = exp(proj / "aml_config", cache, "runs", "restore", "1")
     assert restored.returncode == 0, restored.stderr
-    assert (proj / "run-1-code" / "train.py").read_text() == TRAIN
-    assert (proj / "run-1-code" / "aml_config" / "fake.runconfig").exists()
-    assert not (proj / "run-1-code" / ".exp").exists()
+    code = tmp_path / "proj-run-1-code"
+    assert restored.stdout.strip().endswith(f"written to {code}")
+    assert (code / "train.py").read_text() == TRAIN
+    assert (code / "aml_config" / "fake.runconfig").exists()
+    assert not (code / ".exp").exists()
     again = exp(proj, cache, "runs", "restore", "1")
     assert again.returncode == 2 and "not empty" in again.stderr and "--force" in again.stderr
+    outputs = exp(proj, cache, "runs", "download", "1")
+    assert outputs.returncode == 0, outputs.stderr
+    assert (tmp_path / "proj-run-1-outputs" / "model.txt").read_text() == "m"
+    assert sorted(p.name for p in proj.iterdir()) == [".exp", "aml_config", "long.py", "train.py"]
+    # So a later run's snapshot holds the project's files only.
+    exp(proj, cache, "run", "-c", "fake", "train.py")
+    later = tmp_path / "later"
+    assert exp(proj, cache, "runs", "restore", "2", "--to", str(later)).returncode == 0
+    assert sorted(p.name for p in later.iterdir()) == ["aml_config", "long.py", "train.py"]
 
 
 def test_runs_commands_outside_a_project(tmp_path: Path, cache: Path) -> None:
