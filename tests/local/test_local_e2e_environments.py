@@ -234,6 +234,8 @@ def test_env_list_and_prune_manage_local_venvs(project, exp_cache):
     pruned = project.exp("env", "prune", env_id, "-c", "local")
     assert pruned.returncode == 0, pruned.output
     assert not marker(exp_cache, env_id).parent.exists()
+    # Nothing of it is left behind, not even its build lock.
+    assert [p.name for p in (exp_cache / "envs" / "local").iterdir() if env_id in p.name] == []
     again = project.exp("run", "-c", "local", "use.py")
     assert again.returncode == 0, again.output
     assert marker(exp_cache, env_id).is_file(), "the next run builds it again"

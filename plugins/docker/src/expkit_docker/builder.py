@@ -30,7 +30,7 @@ from expkit.streams import LineSplitter
 from expkit_docker.archives import files_archive
 from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.names import BUILD_LABEL, label
+from expkit_docker.names import BUILD_LABEL, label, layer_comment
 from expkit_docker.wire import frames
 
 STEP = "##[expkit-step] "
@@ -177,7 +177,7 @@ def build_layer(
             "WorkingDir": parent_config.get("WorkingDir") or "",
         }
         image_id = engine.commit(
-            container, repo, tag, commit_config, comment=f"expkit {build.layer} layer"
+            container, repo, tag, commit_config, comment=layer_comment(build.layer)
         )
         step(f"saved {repo}:{tag} ({time.monotonic() - started:.1f} s)")
         return image_id, log

@@ -351,10 +351,16 @@ class Engine:
             what=f"tagging {repo}:{tag}",
         )
 
-    def remove_image(self, ref: str) -> bool:
+    def remove_image(self, ref: str, *, noprune: bool = False) -> bool:
+        """``docker rmi``; ``noprune``: never also delete untagged parents (the
+        engine's default does, and a parent may be someone else's image)."""
         try:
             self.request(
-                "DELETE", f"/images/{path_arg(ref)}", what=f"removing image {ref}", timeout=None
+                "DELETE",
+                f"/images/{path_arg(ref)}",
+                params={"noprune": 1} if noprune else None,
+                what=f"removing image {ref}",
+                timeout=None,
             )
         except NotFound:
             return False

@@ -122,7 +122,8 @@ def _remove_if_unused(engine: Engine, image_id: str) -> None:
     from expkit_docker.engine import EngineError
 
     try:
-        engine.request("DELETE", f"/images/{image_id}", what="removing a replaced image")
+        # noprune: its untagged parent may be a user's base image, not ours to delete.
+        engine.remove_image(image_id, noprune=True)
     except EngineError:
         pass  # still tagged elsewhere or used by a container: leave it
 

@@ -26,3 +26,17 @@ def system_tag(system_id: str) -> str:
 
 def env_tag(env_id: str) -> str:
     return f"{REPO}:{env_id}"
+
+
+def layer_comment(layer: str) -> str:
+    """The comment of every image expkit commits (``docker image inspect .Comment``).
+
+    Labels are inherited by any image built FROM an environment image; the
+    comment is not, so it tells the images expkit built from everyone else's.
+    """
+    return f"expkit {layer} layer"
+
+
+def built_by_expkit(image: dict) -> bool:
+    """Is ``image`` (an inspect) a layer expkit committed, not a user's image?"""
+    return image.get("Comment") in (layer_comment("system"), layer_comment("pip"))
