@@ -18,7 +18,8 @@ app = typer.Typer(
     name="exp",
     help="Run Python and PySpark experiments on pluggable compute targets, tracked.",
     no_args_is_help=True,
-    add_completion=False,
+    # Typer's convention: `exp --install-completion` (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

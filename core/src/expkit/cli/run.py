@@ -17,12 +17,25 @@ import typer
 #: Stop option parsing at SCRIPT and pass unknown options through to the script.
 SCRIPT_ARGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
+def complete_runconfig(incomplete: str) -> list[str]:
+    """Shell completion of ``-c``: the run configurations of the project here."""
+    from expkit.config import Project
+    from expkit.errors import ExpkitError
+
+    try:
+        names = Project.find().runconfig_names()
+    except (ExpkitError, OSError):
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
 _RUNCONFIG = typer.Option(
     "local",
     "-c",
     "--run-configuration",
     metavar="RUNCONFIG",
     help="Run configuration: aml_config/RUNCONFIG.runconfig.",
+    autocompletion=complete_runconfig,
 )
 _JSON_RUN = typer.Option(
     False,
