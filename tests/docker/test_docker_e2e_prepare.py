@@ -16,6 +16,7 @@ from docker_e2e import (
     unique,
 )
 from docker_helpers import build_conda_channel, build_wheel, image_id
+from expkit_docker.buildscripts import BUILD_DIR
 
 pytestmark = pytest.mark.docker
 
@@ -28,7 +29,8 @@ def _with_wheel(project, name: str, version: str = "1.0", extra_pip: list[str] =
 
 
 def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_project):
-    _with_wheel(docker_project, unique())
+    name = unique()
+    wheel = _with_wheel(docker_project, name)
     cold = docker_project.exp("prepare", "-c", "docker")
     assert cold.returncode == 0, cold.output
     assert "building the pip layer" in cold.output
@@ -37,7 +39,8 @@ def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_projec
     until = time.time() + 0.5
     assert warm["cached"] is True
     assert warm["location"] == f"expkit-env:{warm['env_id']}"
-    assert any(p.startswith("pkg_") for p in warm["packages"])
+    # pip freeze of the environment: the wheel, installed from the build folder.
+    assert warm["packages"] == [f"{name} @ file://{BUILD_DIR}/files/0/{wheel}"]
     # No build: the engine saw no container created, no commit, no tag.
     events = engine_events(since, until)
     assert [e for e in events if e.get("Type") in ("container", "image")] == []
