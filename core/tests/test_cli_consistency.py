@@ -5,7 +5,6 @@ Through the installed ``exp`` console script, as a user's shell calls it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -83,14 +82,6 @@ def test_t_means_target_wherever_it_is_accepted(project: Path) -> None:
     assert re.search(r"^\s+-t, --target TARGET\b", create, re.M)
     refused = _exp(project, "target", "attach", "-n", "x", "-t", "docker")
     assert refused.returncode == 2 and "No such option: -t" in refused.stderr
-
-
-def _cli_docs():
-    spec = importlib.util.spec_from_file_location("cli_docs", REPO / "scripts" / "cli_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
