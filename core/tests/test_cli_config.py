@@ -327,6 +327,11 @@ def test_runconfig_create(workbench: Path, exp, monkeypatch) -> None:
     assert refused.code == 2 and "already exists" in refused.err
     assert exp("runconfig", "create", "--name", "spark", "--target", "local", "--force").code == 0
     assert Project.find().load_runconfig("spark").framework == "Python"
+    # PrepareEnvironment: true unless --no-prepare (Workbench's meaning, docs/configuration.md).
+    assert Project.find().load_runconfig("spark").prepare_environment is True
+    again = ["runconfig", "create", "-n", "spark", "-t", "local", "--no-prepare", "--force"]
+    assert exp(*again).code == 0
+    assert Project.find().load_runconfig("spark").prepare_environment is False
 
 
 @pytest.mark.parametrize(
