@@ -58,37 +58,32 @@ def require_engine() -> None:
         pytest.skip(message)
 
 
-def _built_under(folder: Path, image: str) -> bool:
-    """Did a build of ``image`` (``expkit-env:TAG``) log into an expkit cache under ``folder``?"""
-    tag = image.rpartition(":")[2]
-    return any(folder.glob(f"**/envs/docker/logs/{tag}-*.log"))
-
-
 def run_containers(under: Path | None = None) -> list[str]:
     """Ids of containers a run or build left behind (labels expkit.run / expkit.build).
 
     With ``under``, a run's container counts only when its project (label
     ``expkit.project``) is inside that folder, and a build container only when
-    a build of its tag logged into an expkit cache inside it: someone else's
-    runs and builds on the same engine are not this test session's leftovers
-    (and removing them would kill another session's build).
+    the expkit cache it logs to (label ``expkit.build.cache``) is: someone
+    else's runs and builds on the same engine are not this test session's
+    leftovers (and removing them would kill another session's build).
     """
     out: list[str] = []
     for label in ("expkit.run", "expkit.build"):
         result = subprocess.run(
             ["docker", "ps", "-a", "--filter", f"label={label}",
-             "--format", '{{.ID}}\t{{.Label "expkit.project"}}\t{{.Label "expkit.build"}}'],
+             "--format", '{{.ID}}\t{{.Label "expkit.project"}}\t{{.Label "expkit.build.cache"}}'],
             capture_output=True,
             text=True,
             timeout=30,
             check=True,
         )  # fmt: skip
         for line in result.stdout.splitlines():
-            cid, project, build = (line.split("\t") + ["", ""])[:3]
+            cid, project, cache = (line.split("\t") + ["", ""])[:3]
             if under is not None and project and not Path(project).is_relative_to(under):
                 continue
-            if under is not None and build and not _built_under(under, build):
-                continue
+            if under is not None and label == "expkit.build":
+                if not cache or not Path(cache).is_relative_to(under):
+                    continue
             if cid and cid not in out:
                 out.append(cid)
     return out

@@ -30,7 +30,7 @@ from expkit.streams import LineSplitter
 from expkit_docker.archives import files_archive
 from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.names import BUILD_LABEL, label, layer_comment
+from expkit_docker.names import BUILD_CACHE_LABEL, BUILD_LABEL, label, layer_comment
 from expkit_docker.wire import frames
 
 STEP = "##[expkit-step] "
@@ -121,7 +121,8 @@ def build_layer(
         "Image": parent["Id"],
         "Cmd": ["/bin/sh", f"{BUILD_DIR}/build.sh"],
         "Entrypoint": [], "WorkingDir": "/",
-        "Labels": {BUILD_LABEL: f"{repo}:{tag}"},
+        # Whose build it is: the expkit cache it logs to (one engine, many users).
+        "Labels": {BUILD_LABEL: f"{repo}:{tag}", BUILD_CACHE_LABEL: str(log_dir)},
         "AttachStdout": True, "AttachStderr": True, "Tty": False,
         "HostConfig": {
             "Mounts": [{"Type": "volume", "Source": CACHE_VOLUME, "Target": CACHE_MOUNT}]

@@ -13,6 +13,8 @@ ENV_PREFIX = "/opt/expkit/env"
 ENV_PYTHON = f"{ENV_PREFIX}/bin/python"
 #: On every build container: the image it builds.
 BUILD_LABEL = "expkit.build"
+#: On every build container: the folder of the expkit cache the build logs to.
+BUILD_CACHE_LABEL = "expkit.build.cache"
 
 
 def label(name: str) -> str:
