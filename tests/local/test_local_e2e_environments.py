@@ -276,7 +276,10 @@ def test_ctrl_c_during_a_build_leaves_nothing_half_built(project, exp_cache, tmp
     assert record["status"] == "canceled"
     envs = exp_cache / "envs" / "local"
     half_built = [p for p in envs.iterdir() if p.is_dir() and not (p / "expkit-env.json").exists()]
-    assert not half_built
+    assert half_built == []
+    # Nor the build's lock: only complete environments keep one.
+    complete = {p.name for p in envs.iterdir() if p.is_dir()}
+    assert [p.name for p in envs.glob("*.lock") if p.stem not in complete] == []
 
 
 def test_managed_build_installs_from_the_machines_pip_settings(project, tmp_path):

@@ -86,7 +86,7 @@ def prepare_managed(
         if progress is not None:
             progress.step(f"waiting for another expkit process building environment {env_id}")
 
-    with venvs.env_lock(env_id, on_wait=waiting):
+    with venvs.env_lock(env_id, on_wait=waiting) as lock:
         if not request.force:
             hit = venvs.lookup(env_id)
             if hit is not None:  # another process built it while we waited
@@ -115,5 +115,7 @@ def prepare_managed(
             )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
+            # No environment, so no lock to keep for it (still held: safe to delete).
+            lock.unlink(missing_ok=True)
             raise
     return prepared(env, cached=False)
