@@ -24,6 +24,7 @@ env_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
 )  # fmt: skip
 
+
 def _complete_runconfig(incomplete: str) -> list[str]:
     from expkit.cli.run import complete_runconfig
 

@@ -17,6 +17,7 @@ import typer
 #: Stop option parsing at SCRIPT and pass unknown options through to the script.
 SCRIPT_ARGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
+
 def complete_runconfig(incomplete: str) -> list[str]:
     """Shell completion of ``-c``: the run configurations of the project here."""
     from expkit.config import Project
