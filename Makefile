@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 example:
 	scripts/bootstrap.sh example
 	cd examples/iris && $(EXP) run -c local iris.py 0.1 && $(EXP) runs list
+	@echo "exp is installed in $(abspath $(VENV))/bin: run 'source $(VENV)/bin/activate' to put it on your PATH"
 
 dev:
 	scripts/bootstrap.sh dev

@@ -150,7 +150,7 @@ CASES = [
     ),
     Case(
         name="docker-cold-prepare",
-        description="cold `exp prepare --force` (both layers) vs `docker build --no-cache` "
+        description="cold `exp prepare --rebuild` (both layers) vs `docker build --no-cache` "
         "of the same Dockerfile",
         setup=_project,
         commands=[
@@ -169,7 +169,7 @@ CASES = [
             ),
             Command(
                 "exp prepare -c docker --force",
-                lambda ws: [ws.data["exp"], "prepare", "-c", "docker", "--force"],
+                lambda ws: [ws.data["exp"], "prepare", "-c", "docker", "--rebuild"],
             ),
         ],
         target=Target(max_ratio=1.15),

@@ -68,46 +68,27 @@ def _default(param: Any) -> str:
     return f" (default: `{value}`)"
 
 
-def _argument_name(param: Any) -> str:
-    """``SCRIPT``, ``[ARGS]...``: Typer's metavar when it set one, else the name."""
-    if param.metavar:
-        return param.metavar
-    name = param.name.upper() + ("..." if param.nargs == -1 else "")
-    return name if param.required else f"[{name}]"
+def _click():
+    try:
+        import click
+    except ImportError:  # typer >= 0.22 vendors click as typer._click
+        from typer import _click as click
+    return click
 
 
-_TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER",
-               "float": "FLOAT", "Path": "PATH", "path": "PATH"}  # fmt: skip
+def context(path: tuple[str, ...], command: Any) -> Any:
+    """A click context for ``command``: what ``--help`` renders with."""
+    return _click().Context(command, info_name=path[-1])
 
 
-def _option_metavar(param: Any) -> str:
-    """What an option's value looks like. Typer has changed where it keeps the
-    type between versions (click's ``type``, its own ``type_descriptor``): try both."""
-    if param.metavar:
-        return param.metavar
-    descriptor = getattr(param, "type_descriptor", None)
-    choices = getattr(descriptor, "choices", None) or getattr(
-        getattr(param, "type", None), "choices", None
-    )
-    if choices:
-        return "[" + "|".join(str(c) for c in choices) + "]"
-    kind = getattr(getattr(param, "type", None), "name", None)
-    if kind is None and descriptor is not None:
-        annotation = getattr(descriptor, "annotation", None)
-        kind = getattr(annotation, "__name__", None)
-    return _TYPE_WORDS.get(str(kind), "VALUE")
+def metavar(param: Any, ctx: Any) -> str:
+    """``SCRIPT``, ``RUNCONFIG``, ``<str>``: exactly what ``--help`` shows for ``param``."""
+    return param.make_metavar(ctx)
 
 
 def _usage(path: tuple[str, ...], command: Any) -> str:
-    parts = [" ".join(path)]
-    if any(p.param_type_name == "option" for p in command.params):
-        parts.append("[OPTIONS]")
-    for param in command.params:
-        if param.param_type_name == "argument":
-            parts.append(_argument_name(param))
-    if getattr(command, "commands", None):
-        parts.append("COMMAND [ARGS]...")
-    return " ".join(parts)
+    """The usage line as ``--help`` prints it."""
+    return " ".join([*path, *command.collect_usage_pieces(context(path, command))])
 
 
 def render_command(path: tuple[str, ...], command: Any) -> str:
@@ -118,15 +99,16 @@ def render_command(path: tuple[str, ...], command: Any) -> str:
         lines += [about, ""]
     lines += ["```", _usage(path, command), "```", ""]
     rows = []
+    ctx = context(path, command)
     for param in command.params:
         if getattr(param, "hidden", False):
             continue
         if param.param_type_name == "argument":
-            name = f"`{_argument_name(param)}`"
+            name = f"`{metavar(param, ctx)}`"
         else:
             name = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
             if not getattr(param, "is_flag", False) and not getattr(param, "count", False):
-                name += f" {_option_metavar(param)}"
+                name += f" {metavar(param, ctx)}"
         help_text = _first_paragraph(getattr(param, "help", "")).replace("|", "\\|")
         required = " Required." if param.required and param.param_type_name == "option" else ""
         rows.append(f"| {name} | {help_text}{required}{_default(param)} |")

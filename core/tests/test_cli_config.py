@@ -10,6 +10,8 @@ import pytest
 from config_fakes import SECRET, write
 from expkit.config import Project
 
+REPO = Path(__file__).resolve().parents[2]
+
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project
 exp = fakes.exp
@@ -144,7 +146,7 @@ def test_attach_relative_key_file_is_made_absolute(workbench: Path, exp) -> None
         "attach",
         "-n",
         "vm",
-        "-t",
+        "--type",
         "remotedocker",
         "--address",
         "127.0.0.1",
@@ -174,7 +176,8 @@ def test_attach_refuses_to_overwrite_unless_forced(workbench: Path, exp) -> None
             [
                 "unknown target type 'cluster'",
                 "installed target types: docker, local, remotedocker, slurm",
-                "pip install expkit-hdinsight",
+                # From where this expkit came: the source tree's plugin folder (editable).
+                f"pip install -e {REPO / 'plugins' / 'hdinsight'}",
             ],
         ),
         (
@@ -324,6 +327,11 @@ def test_runconfig_create(workbench: Path, exp, monkeypatch) -> None:
     assert refused.code == 2 and "already exists" in refused.err
     assert exp("runconfig", "create", "--name", "spark", "--target", "local", "--force").code == 0
     assert Project.find().load_runconfig("spark").framework == "Python"
+    # PrepareEnvironment: true unless --no-prepare (Workbench's meaning, docs/configuration.md).
+    assert Project.find().load_runconfig("spark").prepare_environment is True
+    again = ["runconfig", "create", "-n", "spark", "-t", "local", "--no-prepare", "--force"]
+    assert exp(*again).code == 0
+    assert Project.find().load_runconfig("spark").prepare_environment is False
 
 
 @pytest.mark.parametrize(

@@ -91,12 +91,41 @@ def test_workbench_aliases_and_prepare(proj: Path, cache: Path) -> None:
     )
     assert submitted.returncode == 0, submitted.stderr
     assert show(proj, cache, "1")["args"] == ["-c", "x"]
-    prepared = exp(proj, cache, "prepare", "-c", "fake", "--force", "--json")
+    prepared = exp(proj, cache, "prepare", "-c", "fake", "--rebuild", "--json")
     assert prepared.returncode == 0, prepared.stderr
     assert json.loads(prepared.stdout)["env_id"] == "fakeenv-forced"
     assert "building fake environment" in prepared.stderr  # progress: on stderr, plain lines
     alias = exp(proj, cache, "experiment", "prepare", "-c", "fake")
     assert alias.returncode == 0 and "environment fakeenv cached" in alias.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "deprecated"),
+    [
+        (["prepare", "-c", "fake", "--rebuild"], None),
+        (["prepare", "-c", "fake", "--force"], "exp prepare --force"),
+        (["run", "-c", "fake", "--rebuild", "train.py"], None),
+        (["run", "-c", "fake", "--prepare", "train.py"], "exp run --prepare"),
+        (["experiment", "submit", "-c", "fake", "--rebuild", "train.py"], None),
+    ],
+)
+def test_rebuild_is_one_spelling_for_run_and_prepare(
+    proj: Path, cache: Path, args: list[str], deprecated: str | None
+) -> None:
+    result = exp(proj, cache, *args)
+    assert result.returncode == 0, result.stderr
+    assert "building fake environment" in result.stderr  # the plugin was asked to rebuild
+    if args[0] != "prepare":
+        assert show(proj, cache, "1")["env_id"] == "fakeenv-forced"
+    note = f"exp: note: {deprecated} is deprecated: use --rebuild (same meaning)."
+    assert (note in result.stderr) is (deprecated is not None)
+
+
+def test_help_shows_rebuild_not_the_old_spellings(proj: Path, cache: Path) -> None:
+    for command in (["run"], ["prepare"]):
+        text = exp(proj, cache, *command, "--help").stdout
+        assert "--rebuild" in text
+        assert "--force" not in text and "--prepare" not in text
 
 
 def test_configuration_errors_exit_2(proj: Path, cache: Path) -> None:
@@ -253,13 +282,25 @@ def test_runs_download_and_restore(proj: Path, cache: Path, tmp_path: Path) -> N
     refused = exp(proj, cache, "runs", "download", "1", "--to", str(dest))
     assert refused.returncode == 2 and "not empty" in refused.stderr
     assert exp(proj, cache, "runs", "download", "1", "--to", str(dest), "--force").returncode == 0
-    restored = exp(proj, cache, "runs", "restore", "1")
+    # By default beside the project, never inside it: the next snapshot would take it in.
+    restored = exp(proj / "aml_config", cache, "runs", "restore", "1")
     assert restored.returncode == 0, restored.stderr
-    assert (proj / "run-1-code" / "train.py").read_text() == TRAIN
-    assert (proj / "run-1-code" / "aml_config" / "fake.runconfig").exists()
-    assert not (proj / "run-1-code" / ".exp").exists()
+    code = tmp_path / "proj-run-1-code"
+    assert restored.stdout.strip().endswith(f"written to {code}")
+    assert (code / "train.py").read_text() == TRAIN
+    assert (code / "aml_config" / "fake.runconfig").exists()
+    assert not (code / ".exp").exists()
     again = exp(proj, cache, "runs", "restore", "1")
     assert again.returncode == 2 and "not empty" in again.stderr and "--force" in again.stderr
+    outputs = exp(proj, cache, "runs", "download", "1")
+    assert outputs.returncode == 0, outputs.stderr
+    assert (tmp_path / "proj-run-1-outputs" / "model.txt").read_text() == "m"
+    assert sorted(p.name for p in proj.iterdir()) == [".exp", "aml_config", "long.py", "train.py"]
+    # So a later run's snapshot holds the project's files only.
+    exp(proj, cache, "run", "-c", "fake", "train.py")
+    later = tmp_path / "later"
+    assert exp(proj, cache, "runs", "restore", "2", "--to", str(later)).returncode == 0
+    assert sorted(p.name for p in later.iterdir()) == ["aml_config", "long.py", "train.py"]
 
 
 def test_runs_commands_outside_a_project(tmp_path: Path, cache: Path) -> None:
@@ -284,3 +325,32 @@ def test_exp_process_handles_a_closed_stdout(proj: Path, cache: Path) -> None:
         text=True,
     )
     assert log.stdout.strip() == "20000"
+
+
+@pytest.mark.parametrize(
+    "how", [["--debug"], ["env:EXPKIT_DEBUG=1"]], ids=["--debug", "EXPKIT_DEBUG"]
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "-c", "nope", "train.py"],  # the start-up fast path
+        ["run", "-c", "fake", "absent.py"],
+        ["runconfig", "show", "nope"],  # the full CLI
+        ["run", "-c", "fake", "--json", "train.py"],  # an infrastructure error: exit 3
+    ],
+)
+def test_exit_code_never_depends_on_debug(
+    proj: Path, cache: Path, how: list[str], command: list[str]
+) -> None:
+    env = {"FAKE_PREPARE": "fail"} if "--json" in command else {}
+    plain = exp(proj, cache, *command, env=env)
+    assert plain.returncode in (2, 3), plain.stderr
+    assert "Traceback" not in plain.stderr
+    if how == ["--debug"]:
+        debug = exp(proj, cache, "--debug", *command, env=env)
+    else:
+        debug = exp(proj, cache, *command, env={**env, "EXPKIT_DEBUG": "1"})
+    assert debug.returncode == plain.returncode, debug.stderr
+    assert "Traceback (most recent call last)" in debug.stderr
+    error = [line for line in plain.stderr.splitlines() if line.startswith("exp: error:")]
+    assert error and error[0] in debug.stderr.splitlines()

@@ -148,7 +148,7 @@ def test_defaults_and_value_coercion(empty_project: Path) -> None:
         "EMPTY": "", "FLAG": "true", "RATE": "0.5", "COUNT": "3", "TEXT": "a b $(c)",
     }  # fmt: skip
     assert rc.argument_vector == ("$file", "1", "--x")
-    assert rc.framework == "Python" and rc.prepare_environment is False and rc.tracked_run is True
+    assert rc.framework == "Python" and rc.prepare_environment is True and rc.tracked_run is True
     # Set to "nothing", so nothing is being ignored.
     assert rc.ignored_keys == ()
 

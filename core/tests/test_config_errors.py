@@ -100,7 +100,7 @@ CASES = [
         CC,
         1,
         "type",
-        ("unknown target type 'cluster'", "pip install expkit-hdinsight"),
+        ("unknown target type 'cluster'", "pip install -e ", "plugins/hdinsight"),
     ),
     Bad(
         "compute-type-not-text",
@@ -330,7 +330,17 @@ CASES = [
         SPARK,
         4,
         "packages.0.version",
-        ("must be text", 'quote it: version: "0.1"'),
+        # As written, not as YAML read it: "0.1" would name another version.
+        ("must be text", 'quote it: version: "0.10"'),
+    ),
+    Bad(
+        "spark-version-is-a-number-in-flow-style",
+        {RC: PYSPARK_RC, SPARK: "packages:\n  - {group: g, artifact: a, version: 2.10}\n"},
+        "local",
+        SPARK,
+        2,
+        "packages.0.version",
+        ("must be text", 'quote it: version: "2.10"'),
     ),
     Bad(
         "spark-package-missing-artifact",

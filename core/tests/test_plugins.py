@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 from expkit.errors import ConfigError, ExpkitError
 from expkit.hookspecs import hookimpl
+from expkit.installhint import install_command
 from expkit.model import TargetType
 from expkit.plugins import DISABLE_ENV, Registry, disabled_plugins, make_plugin_manager
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakePlugin:
@@ -164,7 +167,7 @@ def test_resolve_unknown_type_with_no_plugins(registry, tmp_path):
     message = str(err)
     assert "unknown target type 'quantum'" in message
     assert "no target plugins are installed" in message
-    assert "pip install expkit-local" in message
+    assert f"`{install_command('expkit-local')}`" in message
 
 
 def test_resolve_unknown_type_lists_installed_types(registry):
@@ -194,7 +197,11 @@ def test_resolve_known_provider_not_installed_says_what_to_install(
         registry.resolve(type_name)
     message = str(info.value)
     assert "installed target types: local." in message
-    assert f"install {provider} to use it: `pip install {provider}`" in message
+    # Not `pip install expkit-docker`: the plugins are on no index. This expkit is an
+    # editable install of a source tree, so the hint names that tree's plugin folder.
+    folder = REPO / "plugins" / provider.removeprefix("expkit-")
+    assert f"install {provider} to use it: `{install_command(provider)}`" in message
+    assert install_command(provider).endswith(f"pip install -e {folder}")
     assert "disabled" not in message
 
 

@@ -17,7 +17,7 @@ EnvironmentVariables:
   "EXAMPLE_ENV_VAR": "Example Value"
 Framework: "Python"
 CondaDependenciesFile: "aml_config/conda_dependencies.yml"
-PrepareEnvironment: false
+PrepareEnvironment: true
 TrackedRun: true
 """
 

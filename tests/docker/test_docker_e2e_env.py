@@ -7,12 +7,15 @@ environments that must survive the tests); real removal is by id.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
-from docker_e2e import conda_file, prepare_json, unique
-from docker_helpers import build_wheel, image_id
+from docker_e2e import conda_file, docker_compute, prepare_json, unique
+from docker_helpers import BASE_IMAGE, build_wheel, image_id
+from expkit_docker.names import ENV_PYTHON
 
 pytestmark = pytest.mark.docker
 DAY = 86400
@@ -93,3 +96,73 @@ def test_prune_needs_a_criterion(docker_project):
     result = docker_project.exp("env", "prune")
     assert result.returncode == 2
     assert "--older-than" in result.stderr and "--dry-run" in result.stderr
+
+
+# --- prune removes what expkit built, and nothing else ----------------------------------
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
+
+
+def _child_image(parent: str, ref: str) -> str:
+    """A user's image built FROM ``parent`` (a container committed: it has a Parent, as
+    a classic ``docker build`` gives; it inherits ``parent``'s labels)."""
+    container = _docker("create", parent, "true")
+    try:
+        _docker("commit", "--change", "LABEL owner=user", container, ref)
+    finally:
+        _docker("rm", "-f", container)
+    image = image_id(ref)
+    assert image is not None
+    return image
+
+
+def test_prune_never_deletes_a_users_image_built_from_an_environment(built_env):
+    project, prepared, name = built_env
+    env_id = prepared["env_id"]
+    foreign = f"expkit-test-foreign-{unique('img')}:1"
+    fake_id = uuid.uuid4().hex[:16]  # the user's image, tagged into expkit's repository too
+    foreign_id = _child_image(prepared["location"], foreign)
+    _docker("tag", foreign, f"expkit-env:{fake_id}")
+    try:
+        listed = [e["env_id"] for e in _listed(project)]
+        assert listed.count(env_id) == 1 and fake_id not in listed
+        refused = project.exp("env", "prune", "-c", "docker", fake_id)
+        assert refused.returncode == 2 and "no cached environment" in refused.stderr
+        assert _pruned(project, env_id) == [env_id]
+        # The environment's tag is gone; the user's image, under both its tags, is not,
+        # and its layers (the environment's, below it) still run.
+        assert image_id(prepared["location"]) is None
+        assert image_id(foreign) == foreign_id == image_id(f"expkit-env:{fake_id}")
+        out = _docker("run", "--rm", foreign, ENV_PYTHON, "-c", f"import {name}; print({name}.X)")
+        assert out == "1"
+    finally:
+        subprocess.run(["docker", "rmi", foreign, f"expkit-env:{fake_id}"], capture_output=True)
+
+
+def test_prune_leaves_an_untagged_parent_image_alone(docker_project):
+    """The engine's default delete also removes untagged parents nothing else uses: a
+    user's base image whose tag was removed would go with the environment built on it."""
+    base = f"expkit-test-userbase-{unique('img')}:1"
+    base_id = _child_image(BASE_IMAGE, base)
+    docker_project.write("aml_config/docker.compute", docker_compute().replace(BASE_IMAGE, base))
+    name = unique()
+    wheel = build_wheel(docker_project.root / "wheels", name, "1.0", "X = 1\n")
+    docker_project.write(
+        "aml_config/conda_dependencies.yml", conda_file(pip=[f"./wheels/{wheel.name}"])
+    )
+    try:
+        prepared = prepare_json(docker_project)
+        system_tag = prepared["details"]["system_tag"]
+        _docker("rmi", base)  # untags it only: the environment's images are built on it
+        assert image_id(base_id) == base_id
+        assert _pruned(docker_project, prepared["env_id"]) == [prepared["env_id"]]
+        # Both layers of the environment went (nothing else used its system layer) ...
+        assert image_id(prepared["location"]) is None and image_id(system_tag) is None
+        # ... and the untagged parent below them stayed.
+        assert image_id(base_id) == base_id
+    finally:
+        subprocess.run(["docker", "rmi", base_id], capture_output=True)

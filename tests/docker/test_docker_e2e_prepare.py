@@ -16,6 +16,7 @@ from docker_e2e import (
     unique,
 )
 from docker_helpers import build_conda_channel, build_wheel, image_id
+from expkit_docker.buildprotocol import BUILD_DIR
 from expkit_docker.names import PROJECT_LABEL
 
 pytestmark = pytest.mark.docker
@@ -29,7 +30,8 @@ def _with_wheel(project, name: str, version: str = "1.0", extra_pip: list[str] =
 
 
 def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_project):
-    _with_wheel(docker_project, unique())
+    name = unique()
+    wheel = _with_wheel(docker_project, name)
     cold_since = time.time()
     cold = docker_project.exp("prepare", "-c", "docker")
     assert cold.returncode == 0, cold.output
@@ -39,7 +41,8 @@ def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_projec
     until = time.time() + 0.5
     assert warm["cached"] is True
     assert warm["location"] == f"expkit-env:{warm['env_id']}"
-    assert any(p.startswith("pkg_") for p in warm["packages"])
+    # pip freeze of the environment: the wheel, installed from the build folder.
+    assert warm["packages"] == [f"{name} @ file://{BUILD_DIR}/files/0/{wheel}"]
     # No build: the engine saw no container of this project, no commit or tag of
     # this environment (other test sessions share the engine: their events are theirs).
     ours = {warm["location"], warm["details"]["system_tag"]}
@@ -145,7 +148,8 @@ def test_missing_base_image_says_how_to_get_one(docker_project):
     result = docker_project.exp("prepare", "-c", "docker")
     assert result.returncode == 3, result.output
     assert missing in result.stderr
-    assert "build-base-image.sh" in result.stderr and "docker pull" in result.stderr
+    assert "docker pull" in result.stderr and "docker import" in result.stderr
+    assert "scripts/" not in result.stderr  # only a clone of the repository has those
     assert "Traceback" not in result.output
 
 
@@ -255,7 +259,7 @@ def test_host_pip_config_reaches_the_build_and_is_never_baked_in(docker_project,
     token = unique("m")
     env, markers = _marker_settings(tmp_path, token)
     # --force: the system layer is built now too, with these settings, not found cached.
-    result = docker_project.exp("prepare", "-c", "docker", "--force", "--json", env=env)
+    result = docker_project.exp("prepare", "-c", "docker", "--rebuild", "--json", env=env)
     assert result.returncode == 0, result.output
     assert "building the system layer" in result.stderr
     assert "building the pip layer" in result.stderr

@@ -10,7 +10,7 @@ import signal
 import time
 
 import pytest
-from docker_e2e import containers_with_label, docker_compute, record
+from docker_e2e import containers_with_label, docker_compute, prepare_json, record
 
 pytestmark = pytest.mark.docker
 
@@ -39,7 +39,11 @@ def test_run_streams_output_collects_outputs_and_metrics(docker_project):
     assert rec["metrics"] == {"accuracy": 0.93}
     assert rec["series"] == {"accuracy": [0.5, 0.93]}
     assert rec["outputs"] == ["sub/result.txt"]
-    assert rec["env_id"]
+    # The environment the run used is the one `exp prepare` reports, with its packages.
+    prepared = prepare_json(docker_project)
+    assert prepared["cached"] is True
+    assert (rec["env_id"], rec["packages"]) == (prepared["env_id"], prepared["packages"])
+    assert len(rec["env_id"]) == 16 and int(rec["env_id"], 16) >= 0
     out = docker_project.root / ".exp" / "runs" / rec["id"] / "outputs" / "sub" / "result.txt"
     assert out.read_text() == "result\n"
     assert out.stat().st_uid == os.getuid()
@@ -158,8 +162,9 @@ def test_ctrl_c_streams_live_then_kills_and_removes_the_container(docker_project
         line = proc.stdout.readline()
         # Live: the first line arrives while the script still sleeps.
         assert line.strip() == "started", line + proc.stderr.read()
-        run_labels = [c for c in containers_with_label("expkit.run")]
-        assert run_labels, "the run's container should exist while it runs"
+        # This run's container (not any run's): labelled with this run's id.
+        run_id = record(docker_project)["id"]
+        assert len(containers_with_label(f"expkit.run={run_id}")) == 1
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -168,9 +173,9 @@ def test_ctrl_c_streams_live_then_kills_and_removes_the_container(docker_project
     assert proc.returncode == 130, out + err
     assert time.monotonic() - started < 30
     rec = record(docker_project)
-    assert rec["status"] == "canceled"
+    assert rec["status"] == "canceled" and rec["id"] == run_id
     assert rec["outputs"] == ["partial.txt"]
-    assert containers_with_label(f"expkit.run={rec['id']}") == []
+    assert containers_with_label(f"expkit.run={run_id}") == []
     assert "never" not in out
 
 
@@ -199,7 +204,8 @@ def test_engine_unreachable_is_a_clear_error(docker_project, tmp_path):
     )
     assert result.returncode == 3, result.output
     assert f"cannot reach the Docker engine at unix://{dead}" in result.stderr
-    assert "ensure-engine.sh" in result.stderr
+    assert "systemctl start docker" in result.stderr and "DOCKER_HOST" in result.stderr
+    assert "scripts/" not in result.stderr  # only a clone of the repository has those
     assert "Traceback" not in result.output
 
 

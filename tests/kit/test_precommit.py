@@ -117,3 +117,21 @@ def test_manifest_is_valid_for_pre_commit() -> None:
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "warning" not in (checked.stdout + checked.stderr).lower()
+
+
+def test_documented_recipes_pin_a_rev_that_exists() -> None:
+    """A `rev:` in a recipe names a placeholder to fill in, or a tag/commit this repository has."""
+    import re
+
+    revs = []
+    for doc in (REPO / ".pre-commit-hooks.yaml", REPO / "docs" / "cli.md", REPO / "README.md"):
+        revs += re.findall(r"^[#\s]*rev:\s*(\S+)", doc.read_text(encoding="utf-8"), re.M)
+    assert revs, "the recipes say what to pin"
+    for rev in revs:
+        if rev.startswith("<"):
+            continue
+        found = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            capture_output=True,
+        )
+        assert found.returncode == 0, f"rev: {rev} names no commit or tag of this repository"

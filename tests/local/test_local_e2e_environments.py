@@ -32,7 +32,7 @@ ArgumentVector: ["$file"]
 Target: "local"
 Framework: "Python"
 CondaDependenciesFile: "aml_config/conda_dependencies.yml"
-PrepareEnvironment: false
+PrepareEnvironment: true
 TrackedRun: true
 """
 
@@ -76,7 +76,9 @@ def test_managed_venv_is_built_once_then_reused(project, exp_cache, tmp_path):
     assert first.returncode == 0, first.output
     record = run_record(project)
     env_id = record["env_id"]
-    assert env_id and f"{pkg}==1.0" in record["packages"]
+    prepared = json.loads(project.exp("prepare", "-c", "local", "--json").stdout)
+    assert (prepared["env_id"], prepared["cached"]) == (env_id, True)
+    assert f"{pkg}==1.0" in record["packages"]
     assert not any(p.lower().startswith("expkit") for p in record["packages"])
     assert record["metrics"] == {"greeting": f"hello from {pkg}"}
     built = marker(exp_cache, env_id)
@@ -234,6 +236,8 @@ def test_env_list_and_prune_manage_local_venvs(project, exp_cache):
     pruned = project.exp("env", "prune", env_id, "-c", "local")
     assert pruned.returncode == 0, pruned.output
     assert not marker(exp_cache, env_id).parent.exists()
+    # Nothing of it is left behind, not even its build lock.
+    assert [p.name for p in (exp_cache / "envs" / "local").iterdir() if env_id in p.name] == []
     again = project.exp("run", "-c", "local", "use.py")
     assert again.returncode == 0, again.output
     assert marker(exp_cache, env_id).is_file(), "the next run builds it again"
@@ -272,4 +276,37 @@ def test_ctrl_c_during_a_build_leaves_nothing_half_built(project, exp_cache, tmp
     assert record["status"] == "canceled"
     envs = exp_cache / "envs" / "local"
     half_built = [p for p in envs.iterdir() if p.is_dir() and not (p / "expkit-env.json").exists()]
-    assert not half_built
+    assert half_built == []
+    # Nor the build's lock: only complete environments keep one.
+    complete = {p.name for p in envs.iterdir() if p.is_dir()}
+    assert [p.name for p in envs.glob("*.lock") if p.stem not in complete] == []
+
+
+def test_managed_build_installs_from_the_machines_pip_settings(project, tmp_path):
+    """uv reads no pip configuration: the build hands it the machine's pip index
+    settings. A package that exists only in a wheel folder named by PIP_FIND_LINKS
+    (no index at all: PIP_NO_INDEX) installs by name, through uv."""
+    pkg = f"onlyhere_{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "private-wheels"
+    build_wheel(folder, pkg, "1.0", "WHERE = 'private folder'\n")
+    project.write("aml_config/local.compute", MANAGED_COMPUTE)
+    project.write("aml_config/local.runconfig", RUNCONFIG_WITH_ENV)
+    pin = f"{sys.version_info.major}.{sys.version_info.minor}"
+    project.write(
+        "aml_config/conda_dependencies.yml",
+        f"dependencies:\n  - python={pin}\n  - pip:\n    - {pkg}==1.0\n",
+    )
+    project.write("where.py", f"import {pkg}; print('from', {pkg}.WHERE)\n")
+    env = {
+        "PIP_CONFIG_FILE": os.devnull,  # only the settings below
+        "PIP_FIND_LINKS": str(folder),
+        "PIP_NO_INDEX": "1",
+        **{name: "" for name in os.environ if name.startswith("UV_")},
+    }
+    prepared = project.exp("prepare", "-c", "local", "--json", env=env, timeout=240)
+    assert prepared.returncode == 0, prepared.output
+    assert json.loads(prepared.stdout)["details"]["installer"] == "uv"
+    result = project.exp("run", "-c", "local", "where.py", env=env)
+    assert result.returncode == 0, result.output
+    assert "from private folder" in result.stdout
+    assert f"{pkg}==1.0" in run_record(project)["packages"]

@@ -77,7 +77,9 @@ def expkit_prepare(request: PrepareRequest) -> PreparedEnvironment | None:
 
     :param request: compute target, run configuration, canonical environment
         spec (None when the run configuration names none), Spark spec,
-        ``force`` (rebuild even when cached) and a progress reporter.
+        ``force`` (rebuild even when cached), ``build`` (False when the run
+        configuration says ``PrepareEnvironment: false``: raise
+        ``expkit.target.not_prepared`` instead of building) and a progress reporter.
     :return: the prepared environment, or None when ``request.compute.type``
         is not this plugin's.
     """

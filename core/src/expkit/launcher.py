@@ -19,7 +19,7 @@ _VALUE_OPTIONS = {
     "--name": "name",
     "--note": "note",
 }
-_FLAGS = {"--json": "as_json", "--prepare": "force_prepare"}
+_FLAGS = {"--json": "as_json", "--rebuild": "force_prepare"}
 
 
 def parse_fast_run(argv: list[str]) -> dict | None:
@@ -84,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             note=opts["note"],
         )
     except ExpkitError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback too; the exit code never depends on --debug
+            import traceback
+
+            traceback.print_exc()
         print(f"exp: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -93,10 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         print(
             f"exp: internal error: {type(exc).__name__}: {exc}\n"
-            "  run again with --debug for the traceback, and please report it.",
+            + (
+                "  please report it, with the traceback above."
+                if debug
+                else "  run again with --debug for the traceback, and please report it."
+            ),
             file=sys.stderr,
         )
         return 1

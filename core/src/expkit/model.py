@@ -76,7 +76,9 @@ class RunConfig:
     #: Project-relative paths, as Workbench wrote them (``aml_config/conda_dependencies.yml``).
     conda_dependencies_file: str | None = None
     spark_dependencies_file: str | None = None
-    prepare_environment: bool = False
+    #: Workbench's meaning: True prepares a missing environment as part of the run;
+    #: False makes such a run fail at once, pointing to ``exp prepare -c NAME``.
+    prepare_environment: bool = True
     tracked_run: bool = True
     #: Accepted for compatibility and ignored; the CLI prints a note when set.
     ignored_keys: tuple[str, ...] = ()
@@ -168,6 +170,10 @@ class PrepareRequest:
     #: Rebuild even when a cached environment with the same id exists.
     force: bool = False
     progress: Progress | None = None
+    #: False for a run whose run configuration says ``PrepareEnvironment: false``:
+    #: an environment that is not ready must not be built (or pulled); raise
+    #: ``expkit.target.not_prepared(request, what)`` instead.
+    build: bool = True
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,9 @@ class PreparedEnvironment:
     #: ``pip freeze`` of the environment where cheaply known, for reproduction.
     packages: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=frozen_map)
+    #: One-line remarks for the user (``exp: note: ...`` on the terminal), e.g. that
+    #: the environment file is not applied. Never progress: that goes to ``progress``.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,11 @@ class Registry:
         if type_name in self._types:
             return self._types[type_name]
         installed = sorted(t.name for t in self.primary_types())
+        from expkit.installhint import install_command
+
         if not installed:
-            hint = "no target plugins are installed: install one, e.g. `pip install expkit-local`."
+            example = install_command("expkit-local")
+            hint = f"no target plugins are installed: install one, e.g. `{example}`."
         else:
             hint = "installed target types: " + ", ".join(installed) + "."
         provider = KNOWN_PROVIDERS.get(type_name)
@@ -266,7 +269,7 @@ class Registry:
             if plugin_name in disabled_plugins() and has_entry_point(plugin_name):
                 hint += f"\n  {provider} is installed but disabled by {DISABLE_ENV}."
             else:
-                hint += f"\n  install {provider} to use it: `pip install {provider}`."
+                hint += f"\n  install {provider} to use it: `{install_command(provider)}`."
         raise ConfigError(
             f"unknown target type {type_name!r}",
             file=source if source is not None else None,

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from expkit.errors import TargetNotAvailableError
+from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.hookspecs import hookimpl
 from expkit.model import AttachResult, TargetType
 
@@ -77,6 +77,23 @@ def workbench_runconfig(
             runconfig[key] = f"aml_config/{filename}"
     runconfig.update({"PrepareEnvironment": prepare_environment, "TrackedRun": True})
     return runconfig
+
+
+def not_prepared(request: PrepareRequest, what: str) -> ConfigError:
+    """The error for a run whose environment is not ready when ``request.build`` is False.
+
+    ``what`` says what is missing (``image expkit-env:1f2e... is not built``).
+    Raise it instead of building when the run configuration says
+    ``PrepareEnvironment: false``; it points the user to ``exp prepare``.
+    """
+    runconfig = request.runconfig
+    return ConfigError(
+        f"is false, and the run's environment is not prepared: {what}",
+        file=runconfig.source or f"aml_config/{runconfig.name}.runconfig",
+        key="PrepareEnvironment",
+        hint=f"prepare it first with `exp prepare -c {runconfig.name}`, or set "
+        "PrepareEnvironment: true to prepare it as part of each run.",
+    )
 
 
 class Target(ABC):

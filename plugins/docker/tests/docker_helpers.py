@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from expkit.testing import build_wheel  # noqa: F401 - the wheel builder tests/docker imports here
-from expkit_docker.names import BUILD_LABEL, PROJECT_LABEL, RUN_LABEL
+from expkit_docker.names import BUILD_CACHE_LABEL, BUILD_LABEL, PROJECT_LABEL, RUN_LABEL
 
 BASE_IMAGE = os.environ.get("EXPKIT_TEST_BASE_IMAGE", "expkit-base:bookworm")
 REQUIRE_ENGINES = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
@@ -62,24 +62,30 @@ def require_engine() -> None:
 def run_containers(under: Path | None = None) -> list[str]:
     """Ids of containers a run or build left behind (names.RUN_LABEL / names.BUILD_LABEL).
 
-    With ``under``, a container counts only when its project (names.PROJECT_LABEL)
-    is inside that folder: someone else's runs and builds on the same engine are
-    not this test session's leftovers.
+    With ``under``, a run's container counts only when its project (label
+    ``expkit.project``) is inside that folder, and a build container only when
+    the expkit cache it logs to (label ``expkit.build.cache``) is: someone
+    else's runs and builds on the same engine are not this test session's
+    leftovers (and removing them would kill another session's build).
     """
     out: list[str] = []
     for label in (RUN_LABEL, BUILD_LABEL):
         result = subprocess.run(
             ["docker", "ps", "-a", "--filter", f"label={label}",
-             "--format", f'{{{{.ID}}}}\t{{{{.Label "{PROJECT_LABEL}"}}}}'],
+             "--format", f'{{{{.ID}}}}\t{{{{.Label "{PROJECT_LABEL}"}}}}'
+                         f'\t{{{{.Label "{BUILD_CACHE_LABEL}"}}}}'],
             capture_output=True,
             text=True,
             timeout=30,
             check=True,
         )  # fmt: skip
         for line in result.stdout.splitlines():
-            cid, _, project = line.partition("\t")
+            cid, project, cache = (line.split("\t") + ["", ""])[:3]
             if under is not None and project and not Path(project).is_relative_to(under):
                 continue
+            if under is not None and label == BUILD_LABEL:
+                if not cache or not Path(cache).is_relative_to(under):
+                    continue
             if cid and cid not in out:
                 out.append(cid)
     return out

@@ -202,3 +202,41 @@ def test_without_uv_venv_and_pip_build_it(tmp_path, monkeypatch):
     assert not env.cached and f"{pkg}==1.0" in env.packages
     marker = venvs.lookup(env.env_id)
     assert marker.details["installer"] == "pip"
+
+
+def test_a_lock_deleted_by_its_holder_is_not_shared(tmp_path, monkeypatch):
+    """remove_env deletes the lock file it holds. A process that was waiting on that
+    file then holds a lock nobody else can see: it must move to the new file, so a
+    newcomer still waits for it."""
+    import threading
+
+    from expkit_local import venvs
+
+    monkeypatch.setenv("EXPKIT_CACHE_DIR", str(tmp_path))
+    acquired, release, entered = threading.Event(), threading.Event(), threading.Event()
+    contended: list[bool] = []
+
+    def waiter() -> None:
+        with venvs.env_lock("e1"):
+            acquired.set()
+            release.wait(10)
+
+    def newcomer() -> None:
+        with venvs.env_lock("e1", on_wait=lambda: contended.append(True)):
+            entered.set()
+
+    with venvs.env_lock("e1") as lock:
+        first = threading.Thread(target=waiter)
+        first.start()
+        assert not acquired.wait(0.3)  # blocked on this very file
+        lock.unlink()  # as remove_env does, still holding it
+    assert acquired.wait(10)
+    second = threading.Thread(target=newcomer)
+    second.start()
+    assert not entered.wait(0.5), "two holders of one environment's lock"
+    release.set()
+    assert entered.wait(10)
+    first.join(10)
+    second.join(10)
+    assert contended == [True]
+    assert venvs.lock_path("e1").exists()  # the lock the holders shared in the end

@@ -78,7 +78,7 @@ def test_attach_writes_workbench_shaped_files(hook, tmp_path):
         "Framework": "Python",
         "CondaDependenciesFile": "aml_config/conda_dependencies.yml",
         "EnvironmentVariables": {},
-        "PrepareEnvironment": False,
+        "PrepareEnvironment": True,
         "TrackedRun": True,
     }
 

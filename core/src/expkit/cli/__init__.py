@@ -18,7 +18,8 @@ app = typer.Typer(
     name="exp",
     help="Run Python and PySpark experiments on pluggable compute targets, tracked.",
     no_args_is_help=True,
-    add_completion=False,
+    # Typer's convention: `exp --install-completion` (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -67,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         # Non-standalone click returns a `typer.Exit(code)` as its value.
         result = app(args=args, prog_name="exp", standalone_mode=False)
     except ExpkitError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback too; the exit code never depends on --debug
+            import traceback
+
+            traceback.print_exc()
         typer.echo(f"exp: error: {exc}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
@@ -85,10 +88,16 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return EXIT_USAGE if isinstance(exc, click_errors.UsageError) else exc.exit_code
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         typer.echo(
             f"exp: internal error: {type(exc).__name__}: {exc}\n"
-            "  run again with --debug for the traceback, and please report it.",
+            + (
+                "  please report it, with the traceback above."
+                if debug
+                else "  run again with --debug for the traceback, and please report it."
+            ),
             err=True,
         )
         return 1

@@ -28,9 +28,17 @@ env_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
 )  # fmt: skip
 
+
+def _complete_runconfig(incomplete: str) -> list[str]:
+    from expkit.cli.run import complete_runconfig
+
+    return complete_runconfig(incomplete)
+
+
 _RUNCONFIG = typer.Option(
     None, "-c", "--run-configuration", metavar="RUNCONFIG",
     help="Only the compute target of aml_config/RUNCONFIG.runconfig (default: every target type).",
+    autocompletion=_complete_runconfig,
 )  # fmt: skip
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 DAY = 86400.0

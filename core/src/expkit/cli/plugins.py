@@ -40,8 +40,11 @@ def register(app: typer.Typer) -> None:
             )
             return
         if not infos:
+            from expkit.installhint import install_command
+
             typer.echo(
-                "no target plugins installed: install one, e.g. `pip install expkit-local`.",
+                "no target plugins installed: install one, e.g. "
+                f"`{install_command('expkit-local')}`.",
                 err=True,
             )
             return

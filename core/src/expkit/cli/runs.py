@@ -343,14 +343,27 @@ def cancel_command(
 def _to(default: str) -> Any:
     """The ``--to DIR`` option of a command writing a run's files out (download, restore)."""
     return typer.Option(
-        None, "--to", metavar="DIR", help=f"Folder to write to (default ./{default})."
+        None,
+        "--to",
+        metavar="DIR",
+        help=f"Folder to write to (default ./{default}, or PROJECT-{default} beside the "
+        "project when the current folder is inside it: the next snapshot must not take it in).",
     )
 
 
-def _target_dir(to: Path | None, default: str, force: bool, what: str) -> Path:
+def _default_dir(project: Path, name: str) -> Path:
+    """``./name``, unless that lies inside the project: then ``PROJECT-name`` beside it."""
+    here = Path.cwd().absolute()
+    root = project.absolute()
+    if here == root or here.is_relative_to(root):
+        return root.parent / f"{root.name}-{name}"
+    return here / name
+
+
+def _target_dir(to: Path | None, default: Path, force: bool, what: str) -> Path:
     from expkit.errors import UsageError
 
-    dest = (to if to is not None else Path.cwd() / default).absolute()
+    dest = (to if to is not None else default).absolute()
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} exists and is not a folder; choose another with --to.")
     if dest.is_dir() and any(dest.iterdir()) and not force:
@@ -377,7 +390,8 @@ def download_command(
         if not files:
             typer.echo(f"run {record.number} has no outputs.", err=True)
             return
-        dest = _target_dir(to, f"run-{record.number}-outputs", force, "outputs")
+        default = _default_dir(history.root, f"run-{record.number}-outputs")
+        dest = _target_dir(to, default, force, "outputs")
         # Regular files only, as listed in the record: a link is never written or followed.
         for rel in files:
             target = dest.joinpath(*rel.split("/"))
@@ -403,7 +417,8 @@ def restore_command(
                 f"run {record.number} has no stored code snapshot "
                 "(it was untracked, `TrackedRun: false`, or failed before its snapshot)."
             )
-        dest = _target_dir(to, f"run-{record.number}-code", force, "code")
+        default = _default_dir(history.root, f"run-{record.number}-code")
+        dest = _target_dir(to, default, force, "code")
         snapshot = materialize(history.store, record.snapshot_id, dest)
     typer.echo(
         f"{len(snapshot.entries)} file(s) of run {record.number}'s snapshot written to {dest}"

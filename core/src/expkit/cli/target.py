@@ -71,14 +71,22 @@ def init_command(
 @target_app.command("attach")
 def target_attach(
     name: str = typer.Option(
-        ..., "--name", "-n", help="Target name (file aml_config/NAME.compute)."
+        ..., "--name", "-n", metavar="NAME", help="Target name (file aml_config/NAME.compute)."
     ),
-    type_: str = typer.Option(..., "--type", "-t", help="Target type (see `exp plugins`)."),
-    address: str | None = typer.Option(None, "--address", help="Host name or IP address."),
-    username: str | None = typer.Option(None, "--username", help="SSH user name."),
-    port: int | None = typer.Option(None, "--port", help="SSH port (1-65535)."),
-    key_file: str | None = typer.Option(None, "--key-file", help="SSH private key file."),
-    base_image: str | None = typer.Option(None, "--base-image", help="Base Docker image."),
+    type_: str = typer.Option(
+        ..., "--type", metavar="TYPE", help="Target type (see `exp plugins`)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", metavar="HOST", help="Host name or IP address."
+    ),
+    username: str | None = typer.Option(None, "--username", metavar="USER", help="SSH user name."),
+    port: int | None = typer.Option(None, "--port", metavar="PORT", help="SSH port (1-65535)."),
+    key_file: str | None = typer.Option(
+        None, "--key-file", metavar="FILE", help="SSH private key file."
+    ),
+    base_image: str | None = typer.Option(
+        None, "--base-image", metavar="IMAGE", help="Base Docker image."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing target of that name."),
 ) -> None:
     """Attach a compute target: write aml_config/NAME.compute and a matching NAME.runconfig."""
@@ -182,7 +190,7 @@ def target_list(as_json: bool = _JSON) -> None:
 
 @target_app.command("show")
 def target_show(
-    name: str = typer.Argument(..., help="Target name."), as_json: bool = _JSON
+    name: str = typer.Argument(..., metavar="NAME", help="Target name."), as_json: bool = _JSON
 ) -> None:
     """Show one compute target (a password is shown as ***)."""
     from expkit.cli.output import print_json
@@ -205,7 +213,9 @@ def target_show(
 
 
 @target_app.command("detach")
-def target_detach(name: str = typer.Argument(..., help="Target name.")) -> None:
+def target_detach(
+    name: str = typer.Argument(..., metavar="NAME", help="Target name."),
+) -> None:
     """Remove aml_config/NAME.compute and the NAME.runconfig that targets it."""
     from expkit.cli.views import runconfig_targets
     from expkit.config import Project
@@ -234,18 +244,29 @@ def target_detach(name: str = typer.Argument(..., help="Target name.")) -> None:
 
 @runconfig_app.command("create")
 def runconfig_create(
-    name: str = typer.Option(..., "--name", "-n", help="Name (file aml_config/NAME.runconfig)."),
-    target: str = typer.Option(..., "--target", "-t", help="Compute target it runs on."),
-    framework: str = typer.Option("Python", "--framework", help="Python or PySpark."),
+    name: str = typer.Option(
+        ..., "--name", "-n", metavar="NAME", help="Name (file aml_config/NAME.runconfig)."
+    ),
+    target: str = typer.Option(
+        ..., "--target", "-t", metavar="TARGET", help="Compute target it runs on."
+    ),
+    framework: str = typer.Option(
+        "Python", "--framework", metavar="FRAMEWORK", help="Python or PySpark."
+    ),
     conda_file: Path | None = typer.Option(
-        None, "--conda-file", help="conda_dependencies.yml to use."
+        None, "--conda-file", metavar="FILE", help="conda_dependencies.yml to use."
     ),
     spark_file: Path | None = typer.Option(
-        None, "--spark-file", help="spark_dependencies.yml to use."
+        None, "--spark-file", metavar="FILE", help="spark_dependencies.yml to use."
     ),
-    env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE (repeatable)."),
+    env: list[str] | None = typer.Option(
+        None, "--env", "-e", metavar="KEY=VALUE", help="A variable for the script (repeatable)."
+    ),
     prepare: bool = typer.Option(
-        False, "--prepare/--no-prepare", help="Prepare the environment before every run."
+        True,
+        "--prepare/--no-prepare",
+        help="PrepareEnvironment: a run prepares its environment when it is not ready; "
+        "with --no-prepare such a run fails and asks for `exp prepare`.",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing run configuration."),
 ) -> None:
@@ -351,7 +372,8 @@ def runconfig_list(as_json: bool = _JSON) -> None:
 
 @runconfig_app.command("show")
 def runconfig_show(
-    name: str = typer.Argument(..., help="Run configuration name."), as_json: bool = _JSON
+    name: str = typer.Argument(..., metavar="NAME", help="Run configuration name."),
+    as_json: bool = _JSON,
 ) -> None:
     """Show a run configuration resolved as a run would use it (target, environment, Spark)."""
     from expkit.cli.output import print_json

@@ -79,7 +79,7 @@ def parse_runconfig(
         environment_variables=frozen_map(env),
         conda_dependencies_file=files["CondaDependenciesFile"],
         spark_dependencies_file=files["SparkDependenciesFile"],
-        prepare_environment=bool(prepare),
+        prepare_environment=True if prepare is None else prepare,
         tracked_run=True if tracked is None else tracked,
         ignored_keys=tuple(k for k in IGNORED_KEYS if _is_set(doc.data.get(k))),
         source=doc.path,

@@ -50,7 +50,8 @@ EnvironmentVariables:
 Framework: Python
 CondaDependenciesFile: aml_config/conda_dependencies.yml
 SparkDependenciesFile: aml_config/spark_dependencies.yml
-# true: prepare (build or check) the environment before every run.
+# true: a run prepares its environment when it is not ready (builds it once;
+# later runs reuse it). false: such a run fails; prepare with `exp prepare -c {name}`.
 PrepareEnvironment: {prepare}
 TrackedRun: true
 """
@@ -84,7 +85,7 @@ def init_files() -> dict[str, str]:
     """File name (inside aml_config/) -> contents."""
     return {
         "local.compute": LOCAL_COMPUTE,
-        "local.runconfig": RUNCONFIG.format(name="local", prepare="false"),
+        "local.runconfig": RUNCONFIG.format(name="local", prepare="true"),
         "docker.compute": DOCKER_COMPUTE,
         "docker.runconfig": RUNCONFIG.format(name="docker", prepare="true"),
         "conda_dependencies.yml": CONDA,

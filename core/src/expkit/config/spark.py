@@ -90,10 +90,12 @@ def _packages(fields: Fields) -> tuple[SparkPackage, ...]:
         for key in PACKAGE_KEYS:
             value = item.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
+                written = _as_written(fields.doc, key, "packages", i, key) or str(value)
                 raise pkg.error(
                     f"must be text, got {describe(value)}",
                     key,
-                    hint=f'quote it: {key}: "{value}" (YAML reads unquoted versions as numbers).',
+                    hint=f'quote it: {key}: "{written}" (YAML reads unquoted versions as '
+                    "numbers: 0.10 would become 0.1).",
                 )
             text = pkg.string(
                 key, required=True, hint="a package needs group, artifact and version."
@@ -105,3 +107,19 @@ def _packages(fields: Fields) -> tuple[SparkPackage, ...]:
             parts.append(text)
         packages.append(SparkPackage(*parts))
     return tuple(packages)
+
+
+def _as_written(doc: YamlDoc, name: str, *keys: object) -> str | None:
+    """The text of key ``name``'s value as the file has it (``0.10``, which YAML read
+    as the number 0.1), from the line the key is on; None when it cannot be found."""
+    import re
+
+    line = doc.line(*keys)
+    if line is None or doc.path is None:
+        return None
+    try:
+        text = Path(doc.path).read_text(encoding="utf-8-sig").splitlines()[line - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return None
+    found = re.search(rf"(?:^|[\s{{,-]){re.escape(name)}\s*:\s*([^\s#,}}]+)", text)
+    return found.group(1) if found else None

@@ -263,7 +263,7 @@ def raw_records(history, ids: list[str]) -> list[str]:
     """The stored JSON text of each run in ``ids``, in that order (``--json`` prints it as is)."""
     if not ids:
         return []
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str, int]] = {}
     chunk = 900  # below SQLite's variable limit
     for i in range(0, len(ids), chunk):
         part = ids[i : i + chunk]

@@ -107,6 +107,8 @@ def prepare_only(runconfig: str, *, force: bool, as_json: bool) -> None:
     prepared = prepare_environment(
         resolved, registry=registry, force=force, progress=make_progress(sys.stderr)
     )
+    for message in prepared.notes:
+        print(f"exp: note: {message}", file=sys.stderr)
     if as_json:
         from expkit.jsonio import print_json
 

@@ -66,7 +66,9 @@ def _exit_status(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareRequest:
+def prepare_request(
+    resolved, *, force: bool = False, progress=None, build: bool = True
+) -> PrepareRequest:
     """The expkit_prepare request for a resolved run configuration."""
     return PrepareRequest(
         project=Path(resolved.project),
@@ -76,6 +78,7 @@ def prepare_request(resolved, *, force: bool = False, progress=None) -> PrepareR
         spark=resolved.spark,
         force=force,
         progress=progress,
+        build=build,
     )
 
 
@@ -191,11 +194,16 @@ class Lifecycle:
     def _prepare(self, progress, force: bool):
         from expkit.progress import close_progress
 
-        request = prepare_request(self.resolved, force=force, progress=progress)
+        # PrepareEnvironment: false - a run uses a ready environment or fails (Workbench).
+        build = force or self.resolved.runconfig.prepare_environment
+        request = prepare_request(self.resolved, force=force, progress=progress, build=build)
         try:
-            return self.registry.prepare(request)
+            prepared = self.registry.prepare(request)
         finally:
             close_progress(progress)
+        for message in prepared.notes:
+            self.note(message)
+        return prepared
 
     # ------------------------------------------------------------------ outcome
 

@@ -66,12 +66,12 @@ def run_archive(root: str, *, snapshot: Path | None, project: str, shim: Path) -
         top = root.strip("/")
         tar.addfile(_dir_entry(top))
         tar.addfile(_dir_entry(posixpath.join(top, "lib")))
-        shim_pkg = shim / "expkit"
-        tar.addfile(_dir_entry(posixpath.join(top, "lib", "expkit"), 0o755))
-        for path in sorted(shim_pkg.glob("*.py")):
-            tar.addfile(
-                *_file_entry(posixpath.join(top, "lib", "expkit", path.name), path.read_bytes())
-            )
+        # The shim's packages: expkit/ and the azureml/ compatibility module.
+        for package in sorted(p for p in shim.iterdir() if p.is_dir()):
+            tar.addfile(_dir_entry(posixpath.join(top, "lib", package.name), 0o755))
+            for path in sorted(package.glob("*.py")):
+                name = posixpath.join(top, "lib", package.name, path.name)
+                tar.addfile(*_file_entry(name, path.read_bytes()))
         if snapshot is not None:
             tar.add(snapshot, arcname=project.strip("/"), recursive=True, filter=_open_up)
             if not (snapshot / "outputs").exists():

@@ -36,7 +36,7 @@ from expkit_docker.buildprotocol import (
 from expkit_docker.buildscripts import LayerBuild
 from expkit_docker.containers import start_attached
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.names import BUILD_LABEL, PROJECT_LABEL, label
+from expkit_docker.names import BUILD_CACHE_LABEL, BUILD_LABEL, PROJECT_LABEL, label, layer_comment
 
 __all__ = ["BuildFailed", "BuildLog", "build_layer"]
 
@@ -77,8 +77,11 @@ def build_layer(
         "Image": parent["Id"],
         "Cmd": ["/bin/sh", f"{BUILD_DIR}/build.sh"],
         "Entrypoint": [], "WorkingDir": "/",
+        # Whose build it is: the image, the expkit cache it logs to (one engine, many
+        # users) and the project (a test session tells its own leftovers by it).
         "Labels": {
             BUILD_LABEL: f"{repo}:{tag}",
+            BUILD_CACHE_LABEL: str(log_dir),
             **({PROJECT_LABEL: str(project)} if project is not None else {}),
         },
         "AttachStdout": True, "AttachStderr": True, "Tty": False,
@@ -127,7 +130,7 @@ def build_layer(
             "WorkingDir": parent_config.get("WorkingDir") or "",
         }
         image_id = engine.commit(
-            container, repo, tag, commit_config, comment=f"expkit {build.layer} layer"
+            container, repo, tag, commit_config, comment=layer_comment(build.layer)
         )
         step(f"saved {repo}:{tag} ({time.monotonic() - started:.1f} s)")
         return image_id, log

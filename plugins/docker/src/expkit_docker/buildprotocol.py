@@ -42,6 +42,10 @@ FREEZE_END = "##[expkit-freeze-end]"
 EXIT_NO_INSTALLER = 96
 EXIT_NO_PYTHON = 97
 EXIT_PYTHON_MISMATCH = 98
+#: The conda packages cannot be solved from the channels given (rattler_install.py
+#: prints one ``UNSOLVABLE`` line per package that fails on its own).
+EXIT_UNSOLVABLE = 95
+UNSOLVABLE = "##[expkit-unsolvable] "
 
 #: Lines of output kept to show with a failure (those of the failing step).
 TAIL_LINES = 25

@@ -37,6 +37,7 @@ from expkit_docker.buildprotocol import (
     EXIT_NO_INSTALLER,
     EXIT_NO_PYTHON,
     EXIT_PYTHON_MISMATCH,
+    EXIT_UNSOLVABLE,
     FREEZE_BEGIN,
     FREEZE_END,
     STEP,
@@ -187,7 +188,8 @@ else
   "$B/rattler/bin/python" -m pip install "py-rattler>=0.20"
   step {shlex.quote("solve and install the conda packages with py-rattler: " + " ".join(specs))}
   "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} \\
-    --cache {CACHE_MOUNT}/rattler {rattler_channels} -- {_q(specs)}
+    --cache {CACHE_MOUNT}/rattler --unsolvable-exit {EXIT_UNSOLVABLE} {rattler_channels} \\
+    -- {_q(specs)}
 fi
 step "make sure the environment has pip"
 {ENV_PYTHON} -m pip --version >/dev/null 2>&1 || {ENV_PYTHON} -m ensurepip --default-pip

@@ -49,8 +49,8 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 #: Seconds to wait for a connection; requests themselves may take long (builds, waits).
 CONNECT_TIMEOUT = 10.0
 _START_HINT = (
-    "start it (scripts/docker/ensure-engine.sh on a dev machine, `sudo systemctl start docker` "
-    "elsewhere) or point DOCKER_HOST at a running engine."
+    "start it (`sudo systemctl start docker`, or run `dockerd` as root where there is no "
+    "service manager) or point DOCKER_HOST at a running engine."
 )
 _CHECK_HINT = "check that DOCKER_HOST points at a Docker engine and that `docker info` works."
 
@@ -391,11 +391,16 @@ class Engine:
             what=f"tagging {repo}:{tag}",
         )
 
-    def remove_image(self, ref: str) -> bool:
-        """``docker rmi``: False when there is no such image; Conflict when it is in use."""
+    def remove_image(self, ref: str, *, noprune: bool = False) -> bool:
+        """``docker rmi``; ``noprune``: never also delete untagged parents (the
+        engine's default does, and a parent may be someone else's image)."""
         try:
             self.request(
-                "DELETE", f"/images/{path_arg(ref)}", what=f"removing image {ref}", timeout=None
+                "DELETE",
+                f"/images/{path_arg(ref)}",
+                params={"noprune": 1} if noprune else None,
+                what=f"removing image {ref}",
+                timeout=None,
             )
         except NotFound:
             return False

@@ -38,6 +38,10 @@ def find_base(engine: Engine, request: PrepareRequest) -> dict[str, Any]:
     """The base image's inspect, pulling it when the engine lacks it."""
     ref = base_image_ref(request.compute)
     found = engine.image(ref)
+    if found is None and not request.build:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"base image {ref} is not on this engine")
     if found is None:
         from expkit_docker.pull import pull
 
@@ -94,6 +98,10 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
         if found is not None:
             usage.touch(ids.id, image=env_tag(ids.id))
             return prepared(found, ids, cached=True, base_ref=base_ref)
+    if not request.build and not request.force:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"image {env_tag(ids.id)} is not built")
     replaced = _image_ids(engine, ids) if request.force else []
     image = _build(request, engine, base, base_ref, ids)
     current = _image_ids(engine, ids)
@@ -114,7 +122,8 @@ def _remove_if_unused(engine: Engine, image_id: str) -> None:
     from expkit_docker.engine import EngineError
 
     try:
-        engine.remove_image(image_id)
+        # noprune: its untagged parent may be a user's base image, not ours to delete.
+        engine.remove_image(image_id, noprune=True)
     except EngineError:
         pass  # still tagged elsewhere or used by a container: leave it
 
@@ -198,6 +207,7 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
         EXIT_NO_INSTALLER,
         EXIT_NO_PYTHON,
         EXIT_PYTHON_MISMATCH,
+        EXIT_UNSOLVABLE,
     )
 
     spec = request.environment
@@ -222,6 +232,8 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
             hint="use an image with Python (e.g. python:3.11-slim or expkit-base:bookworm), "
             "or set userManagedEnvironment: true and pythonLocation to run the image as it is.",
         )
+    if exc.code == EXIT_UNSOLVABLE:
+        return _unsolvable(exc, spec, base_ref)
     if exc.code == EXIT_NO_INSTALLER:
         return ConfigError(
             f"the environment lists conda packages, but base image {base_ref} has no conda, "
@@ -232,3 +244,25 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
             "or move the packages to the pip: list.",
         )
     return exc
+
+
+def _unsolvable(exc, spec, base_ref: str) -> ConfigError:
+    """Conda packages no channel provides: a configuration error naming them."""
+    from expkit_docker.buildprotocol import UNSOLVABLE
+
+    named = [
+        line.strip()[len(UNSOLVABLE) :] for line in exc.log.lines if line.startswith(UNSOLVABLE)
+    ]
+    packages = named or list(spec.conda if spec else ())
+    listed = ", ".join(spec.channels) if spec and spec.channels else ""
+    where = f"in the channels listed ({listed})" if listed else "(the file lists no channels:)"
+    solver = exc.log.errors[-1].split(": ", 1)[-1] if exc.log.errors else ""
+    return ConfigError(
+        f"no channel provides conda package {', '.join(packages)} {where}"
+        + (f"\n  the solver said: {solver}" if solver else ""),
+        file=spec.source if spec else None,
+        key="dependencies",
+        hint="add a channel that has it under channels: (a name, URL or local channel folder), "
+        "move it to the pip: list if it is on PyPI, or pin a version that exists "
+        f"(python=X.Y must match what base image {base_ref} provides).",
+    )

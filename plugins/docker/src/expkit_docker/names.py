@@ -26,6 +26,8 @@ RUN_LABEL = "expkit.run"
 PROJECT_LABEL = "expkit.project"
 #: On every build container: the image it builds.
 BUILD_LABEL = "expkit.build"
+#: On every build container: the folder of the expkit cache the build logs to.
+BUILD_CACHE_LABEL = "expkit.build.cache"
 
 # ----------------------------------------------------------------------------- run containers
 # Paths as the script sees them (documented in the README). Named CONTAINER_*
@@ -63,3 +65,17 @@ def container_name(run_id: str) -> str:
     """The name of a run's container: ``expkit-run-<run id>`` (unsafe characters as ``-``)."""
     safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in run_id)
     return f"expkit-run-{safe}"
+
+
+def layer_comment(layer: str) -> str:
+    """The comment of every image expkit commits (``docker image inspect .Comment``).
+
+    Labels are inherited by any image built FROM an environment image; the
+    comment is not, so it tells the images expkit built from everyone else's.
+    """
+    return f"expkit {layer} layer"
+
+
+def built_by_expkit(image: dict) -> bool:
+    """Is ``image`` (an inspect) a layer expkit committed, not a user's image?"""
+    return image.get("Comment") in (layer_comment("system"), layer_comment("pip"))

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from expkit.errors import InfrastructureError
 
+#: Without a registry, a base image can be made from a Debian mirror (what
+#: docs/environments.md describes); every step is a command the user has.
 BUILD_HINT = (
-    "build the offline base image with scripts/docker/build-base-image.sh "
-    "(it makes expkit-base:bookworm), or `docker pull IMAGE` where a registry is reachable"
+    "`docker pull IMAGE` where a registry is reachable; without one, make a base image "
+    "from a Debian mirror: `debootstrap --variant=minbase "
+    "--include=python3,python3-venv,python3-pip bookworm ROOT` then "
+    "`tar -C ROOT -c . | docker import - expkit-base:bookworm`"
 )
 
 

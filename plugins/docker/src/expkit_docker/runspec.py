@@ -10,7 +10,6 @@ PYTHONPATH), a nativeSharedDirectory at /expkit/shared.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -48,29 +47,6 @@ def _image_env(environment: PreparedEnvironment) -> dict[str, str]:
     return out
 
 
-def shared_directory(compute: ComputeTarget) -> Path | None:
-    """The host folder of ``nativeSharedDirectory`` (``~`` expanded, created when missing)."""
-    if not compute.native_shared_directory:
-        return None
-    path = Path(os.path.expanduser(compute.native_shared_directory))
-    if not path.is_absolute():
-        raise ConfigError(
-            f"nativeSharedDirectory must be an absolute path (or start with ~), got "
-            f"{compute.native_shared_directory!r}",
-            file=compute.source,
-            key="nativeSharedDirectory",
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create {path}: {exc.strerror}",
-            file=compute.source,
-            key="nativeSharedDirectory",
-        ) from None
-    return path
-
-
 def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
     """What the container runs: the interpreter with the run's argv, or spark-submit."""
     if run.runconfig.framework == "PySpark":
@@ -89,7 +65,7 @@ def variables(
     env.update(runenv.path_variables(outputs_dir=CONTAINER_OUTPUTS, metrics_file=CONTAINER_METRICS))
     env[runenv.PROJECT_DIR] = CONTAINER_PROJECT
     if shared is not None:
-        env[runenv.SHARED_DIR] = CONTAINER_SHARED
+        env.update(runenv.shared_dir_variables(CONTAINER_SHARED))
     if environment.env_id is not None:
         # Like an activated venv: `python`, `pip` and console scripts are the environment's.
         env.setdefault("VIRTUAL_ENV", ENV_PREFIX)
@@ -115,7 +91,7 @@ def bind_mount(source: Path, target: str, *, read_only: bool = False) -> dict[st
 def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[str, Any]:
     """The ``POST /containers/create`` body for ``run``."""
     compute = run.compute
-    shared = shared_directory(compute)
+    shared = runenv.shared_directory(compute)
     mounts = [bind_mount(run.metrics_file, CONTAINER_METRICS)]
     if compute.shared_volumes:
         mounts.append(bind_mount(run.snapshot, CONTAINER_PROJECT))

@@ -206,16 +206,17 @@ class DockerTarget(Target):
 
     def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         from expkit_docker import usage
-        from expkit_docker.names import LABEL, label, system_tag
+        from expkit_docker.names import LABEL, built_by_expkit, label, system_tag
 
         used = usage.load()
         infos = []
-        for image in self.engine(compute).images(LABEL):
+        engine = self.engine(compute)
+        for image in engine.images(LABEL):
             labels = image.get("Labels") or {}
             for tag in image.get("RepoTags") or ():
                 match = _ENV_TAG.match(tag)
-                if not match:
-                    continue
+                if not match or not built_by_expkit(engine.image(tag) or {}):
+                    continue  # an image built FROM an environment inherits its labels
                 env_id = match.group(1)
                 packages = [p for p in (labels.get(label("packages")) or "").splitlines() if p]
                 infos.append(EnvironmentInfo(
@@ -237,22 +238,30 @@ class DockerTarget(Target):
     def remove_environment(self, compute: ComputeTarget, env_id: str) -> bool:
         from expkit_docker import usage
         from expkit_docker.engine import Conflict
-        from expkit_docker.names import LABEL, env_tag, label, system_tag
+        from expkit_docker.names import LABEL, built_by_expkit, env_tag, label, system_tag
 
         engine = self.engine(compute)
         image = engine.image(env_tag(env_id))
-        if image is None:
+        if image is None or not built_by_expkit(image):
             usage.forget(env_id)
-            return False
+            return False  # gone, or someone else's image under expkit's name: not ours to delete
         system_id = ((image.get("Config") or {}).get("Labels") or {}).get(label("system"))
         try:
-            engine.remove_image(env_tag(env_id))
-            if system_id and not any(
-                (other.get("Labels") or {}).get(label("system")) == system_id
-                and any(_ENV_TAG.match(t) for t in other.get("RepoTags") or ())
-                for other in engine.images(LABEL)
+            # A tag at a time, never the parents (noprune): deleting a tag deletes the
+            # image only when nothing else refers to it - another tag, a container, or
+            # an image built FROM it keep it; an untagged parent is left to its owner.
+            engine.remove_image(env_tag(env_id), noprune=True)
+            system = engine.image(system_tag(system_id)) if system_id else None
+            if (
+                system is not None
+                and built_by_expkit(system)
+                and not any(
+                    (other.get("Labels") or {}).get(label("system")) == system_id
+                    and any(_ENV_TAG.match(t) for t in other.get("RepoTags") or ())
+                    for other in engine.images(LABEL)
+                )
             ):
-                engine.remove_image(system_tag(system_id))
+                engine.remove_image(system_tag(str(system_id)), noprune=True)
         except Conflict as exc:
             raise InfrastructureError(
                 f"environment {env_id} is in use: {exc.engine_message}\n"

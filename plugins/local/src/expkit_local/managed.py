@@ -76,13 +76,17 @@ def prepare_managed(
         hit = venvs.lookup(env_id)
         if hit is not None:
             return prepared(hit, cached=True)
+    if not request.build:
+        from expkit.target import not_prepared
+
+        raise not_prepared(request, f"venv {venvs.env_path(env_id)} is not built")
     progress = request.progress
 
     def waiting() -> None:
         if progress is not None:
             progress.step(f"waiting for another expkit process building environment {env_id}")
 
-    with venvs.env_lock(env_id, on_wait=waiting):
+    with venvs.env_lock(env_id, on_wait=waiting) as lock:
         if not request.force:
             hit = venvs.lookup(env_id)
             if hit is not None:  # another process built it while we waited
@@ -111,5 +115,7 @@ def prepare_managed(
             )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
+            # No environment, so no lock to keep for it (still held: safe to delete).
+            lock.unlink(missing_ok=True)
             raise
     return prepared(env, cached=False)

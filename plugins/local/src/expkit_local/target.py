@@ -69,8 +69,9 @@ class LocalTarget(Target):
                     hint=f"drop {flag}, or attach a target of another type "
                     "(e.g. --type remotedocker for a remote VM, --type docker for a container).",
                 )
-        # User-managed by default, as Workbench: nothing to prepare before each run.
-        runconfig = workbench_runconfig(request, prepare_environment=False)
+        # User-managed by default, as Workbench: nothing to prepare. PrepareEnvironment
+        # still says what a run does once userManagedEnvironment: false builds a venv.
+        runconfig = workbench_runconfig(request)
         return AttachResult(compute={"type": NAME, "pythonLocation": "python"}, runconfig=runconfig)
 
     # ------------------------------------------------------------------ prepare
@@ -96,10 +97,18 @@ class LocalTarget(Target):
         from expkit_local.interpreter import cached_probe, is_launcher, probe
 
         details["mode"] = "user-managed"
+        notes: tuple[str, ...] = ()
         if request.environment is not None:
             details["note"] = (
                 "user-managed environment: the environment file is not applied "
                 "(userManagedEnvironment: false builds one)"
+            )
+            spec_file = request.runconfig.conda_dependencies_file or "the environment file"
+            compute_file = request.compute.source or f"aml_config/{request.compute.name}.compute"
+            notes = (
+                f"{spec_file} is not applied: this local target is user-managed and runs "
+                f"{python} as it is (set userManagedEnvironment: false in {compute_file} "
+                "to build a venv from it).",
             )
         packages: tuple[str, ...] = ()
         if is_launcher(python):
@@ -123,12 +132,19 @@ class LocalTarget(Target):
             cached=True,
             packages=packages,
             details=details,
+            notes=notes,
         )
 
     # ------------------------------------------------------------------ submit
 
     def submit(self, run: RunContext, environment: PreparedEnvironment) -> LocalExecution:
-        from expkit.runenv import path_variables, runtime_dir, with_pythonpath
+        from expkit.runenv import (
+            path_variables,
+            runtime_dir,
+            shared_dir_variables,
+            shared_directory,
+            with_pythonpath,
+        )
 
         outputs = run.snapshot / "outputs"
         outputs.mkdir(parents=True, exist_ok=True)
@@ -143,6 +159,9 @@ class LocalTarget(Target):
             env.pop("PYTHONHOME", None)
         env.update(run.environment)
         env.update(path_variables(outputs_dir=str(outputs), metrics_file=str(run.metrics_file)))
+        shared = shared_directory(run.compute)
+        if shared is not None:
+            env.update(shared_dir_variables(str(shared), os.sep))
         env = with_pythonpath(env, str(runtime_dir()), None)
         if run.runconfig.framework == "PySpark":
             from expkit_local.spark import find_spark_submit, spark_environment, submit_command

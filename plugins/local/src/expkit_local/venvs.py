@@ -123,25 +123,45 @@ def write_marker(
     return found
 
 
+def lock_path(env_id: str) -> Path:
+    return envs_root() / f"{env_id}.lock"
+
+
 @contextmanager
-def env_lock(env_id: str, on_wait=None) -> Iterator[None]:
-    """Hold the build lock of ``env_id``; ``on_wait()`` is called if another process has it."""
+def env_lock(env_id: str, on_wait=None) -> Iterator[Path]:
+    """Hold the build lock of ``env_id``; ``on_wait()`` is called if another process has it.
+
+    Yields the lock file's path. Its holder may delete it (``remove_env`` does,
+    so a pruned environment leaves nothing behind): a process that got the
+    lock on a file deleted meanwhile sees that and locks the new file instead.
+    """
     root = envs_root()
     root.mkdir(parents=True, exist_ok=True)
+    path = lock_path(env_id)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - no flock(): builds are not coordinated
-        yield
+        yield path
         return
-    fd = os.open(root / f"{env_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    waited = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if on_wait is not None:
+            if on_wait is not None and not waited:
                 on_wait()
+            waited = True
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder before us deleted this file: lock the current one
+    try:
+        yield path
     finally:
         os.close(fd)  # closing releases the lock
 
@@ -197,8 +217,10 @@ def remove_env(env_id: str) -> bool:
     path = env_path(env_id)
     if not path.exists():
         return False
-    with env_lock(env_id):
+    with env_lock(env_id) as lock:
         if not path.exists():
             return False
         shutil.rmtree(path)
+        # Still holding it: a builder waiting for this lock retries on a new file.
+        lock.unlink(missing_ok=True)
     return True

@@ -39,7 +39,7 @@ def _add(tar, name, data):
 def stub_python_channel(root: Path, subdir: str) -> Path:
     """A channel holding a ``python`` package that stands for this interpreter."""
     version = platform.python_version()
-    xy = "%d.%d" % sys.version_info[:2]
+    xy = "{}.{}".format(*sys.version_info[:2])
     real = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     for folder in (subdir, "noarch"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -88,12 +88,14 @@ def stub_python_channel(root: Path, subdir: str) -> Path:
 
 async def main() -> None:
     import rattler
+    from rattler.exceptions import SolverError
     from rattler.index import index_fs
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--channel", action="append", default=[])
     parser.add_argument("--cache", default=None)
+    parser.add_argument("--unsolvable-exit", type=int, default=1)
     parser.add_argument("specs", nargs="*")
     args = parser.parse_args()
     subdir = SUBDIRS.get(platform.machine(), "linux-64")
@@ -104,8 +106,26 @@ async def main() -> None:
         if name.startswith("/"):
             await index_fs(Path(name))
         channels.append(rattler.Channel(name))
+    platforms = [subdir, "noarch"]
     try:
-        records = await rattler.solve(channels, args.specs, platforms=[subdir, "noarch"])
+        records = await rattler.solve(channels, args.specs, platforms=platforms)
+    except SolverError as exc:
+        # A configuration problem: say which packages, so the user can fix the file.
+        alone = []
+        for spec in args.specs:
+            try:
+                await rattler.solve(channels, [spec], platforms=platforms)
+            except SolverError:
+                alone.append(spec)
+        for spec in alone:
+            print(f"##[expkit-unsolvable] {spec}", flush=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"##[expkit-error] cannot solve {' '.join(args.specs)} from "
+            f"{', '.join(args.channel) or '(no channels)'}: {first}",
+            flush=True,
+        )
+        sys.exit(args.unsolvable_exit)
     except Exception as exc:  # noqa: BLE001 - the solver's own words are the message
         print(
             f"##[expkit-error] cannot solve {' '.join(args.specs)} from "
