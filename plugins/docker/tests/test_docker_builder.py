@@ -19,7 +19,7 @@ from expkit_docker.builder import BuildFailed, build_layer
 from expkit_docker.buildscripts import LayerBuild
 from expkit_docker.containers import start_attached
 from expkit_docker.engine import Engine
-from expkit_docker.names import BUILD_LABEL, PROJECT_LABEL, label
+from expkit_docker.names import BUILD_CACHE_LABEL, BUILD_LABEL, PROJECT_LABEL, label
 from expkit_docker.wire import unix_socket
 from fake_engine import answer, attach_stream, frame
 
@@ -191,6 +191,7 @@ def test_build_layer_runs_the_script_and_commits_what_it_printed(fake_engine, tm
     assert create["Labels"] == {
         BUILD_LABEL: "expkit-env:abc123",
         PROJECT_LABEL: str(tmp_path / "proj"),  # whose build it is, as on a run's container
+        BUILD_CACHE_LABEL: str(tmp_path / "logs"),  # the expkit cache it logs to
     }
     assert create["HostConfig"]["Mounts"] == [
         {"Type": "volume", "Source": protocol.CACHE_VOLUME, "Target": protocol.CACHE_MOUNT}
