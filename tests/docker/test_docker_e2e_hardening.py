@@ -3,6 +3,11 @@ amplification and collection bounds, collecting large outputs."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from docker_e2e import record
 
@@ -19,3 +24,101 @@ def test_a_script_named_like_an_option_runs_as_a_file(docker_project):
     assert result.returncode == 0, result.output
     rec = record(docker_project)
     assert rec["script"] == HOSTILE and rec["status"] == "completed"
+
+
+#: Each folder dK holds two links to d(K-1): copied as trees, 2**K copies of d0's file.
+MAZE = """
+import os, sys
+depth = int(sys.argv[1])
+os.makedirs("outputs/d0", exist_ok=True)
+with open("outputs/d0/data.bin", "wb") as handle:
+    handle.write(b"x" * 12000)
+for k in range(1, depth + 1):
+    os.makedirs(f"outputs/d{k}")
+    os.symlink(f"../d{k - 1}", f"outputs/d{k}/a")
+    os.symlink(f"../d{k - 1}", f"outputs/d{k}/b")
+"""
+
+
+def _stored_bytes(folder) -> int:
+    seen: dict[int, int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            seen[info.st_ino] = info.st_size
+    return sum(seen.values())
+
+
+def test_nested_links_to_folders_store_each_real_file_once_and_are_bounded(docker_project):
+    docker_project.write("maze.py", MAZE)
+    result = docker_project.exp("run", "-c", "docker", "maze.py", "12")
+    assert result.returncode == 0, result.output
+    rec = record(docker_project)
+    outputs = docker_project.root / ".exp" / "runs" / rec["id"] / "outputs"
+    assert "d12/a/b/a/b/a/b/a/b/a/b/a/b/data.bin" in rec["outputs"]
+    assert len(rec["outputs"]) == 2**13 - 1
+    assert _stored_bytes(outputs) == 12000, "each real file must be stored once"
+
+    cut = docker_project.exp(
+        "run", "-c", "docker", "maze.py", "14", env={"EXPKIT_OUTPUTS_LIMIT_FILES": "500"}
+    )
+    assert cut.returncode == 0, cut.output
+    assert 0 < len(record(docker_project, "2")["outputs"]) <= 500
+    notes = [line for line in cut.stderr.splitlines() if "outputs cut" in line]
+    assert len(notes) == 1, cut.stderr
+    assert "collection limit of 500 files (EXPKIT_OUTPUTS_LIMIT_FILES)" in notes[0]
+
+
+def test_collection_bound_on_bytes(docker_project):
+    docker_project.write(
+        "big.py",
+        """
+        import os
+        os.makedirs("outputs", exist_ok=True)
+        for n in range(4):
+            with open(f"outputs/part{n}.bin", "wb") as handle:
+                handle.write(b"x" * (600 << 10))
+        """,
+    )
+    result = docker_project.exp(
+        "run", "-c", "docker", "big.py", env={"EXPKIT_OUTPUTS_LIMIT_MB": "1"}
+    )
+    assert result.returncode == 0, result.output
+    assert record(docker_project)["outputs"] == ["part0.bin"]
+    assert "collection limit of 1.0 MiB (EXPKIT_OUTPUTS_LIMIT_MB)" in result.stderr
+
+
+PEAK_RSS = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def test_collecting_large_outputs_streams_to_disk(docker_project):
+    """exp's memory stays flat: 400 MiB of outputs are never held whole (it was 2x that)."""
+    docker_project.write(
+        "write.py",
+        """
+        import os
+        os.makedirs("outputs", exist_ok=True)
+        block = b"x" * (1 << 20)
+        for n in range(4):
+            with open(f"outputs/part{n}.bin", "wb") as handle:
+                for _ in range(100):
+                    handle.write(block)
+        """,
+    )
+    exe = shutil.which("exp", path=str(Path(sys.executable).parent)) or "exp"
+    probe = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, exe, "run", "-c", "docker", "write.py"],
+        cwd=docker_project.root, env=docker_project.env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    kib, code = probe.stdout.split()
+    assert code == "0", probe.stderr
+    rec = record(docker_project)
+    outputs = docker_project.root / ".exp" / "runs" / rec["id"] / "outputs"
+    assert rec["outputs"] == [f"part{n}.bin" for n in range(4)]
+    assert all((outputs / name).stat().st_size == 100 << 20 for name in rec["outputs"])
+    assert int(kib) < 100 * 1024, f"exp peaked at {int(kib) // 1024} MiB collecting 400 MiB"

@@ -19,3 +19,99 @@ def test_a_script_named_like_an_option_runs_as_a_file(local_project):
     record = run_record(local_project)
     assert record["script"] == HOSTILE and record["status"] == "completed"
     assert json.dumps(record["args"]) == '["--x"]'
+
+
+# ----------------------------------------------------------------------------- outputs
+
+HARDLINK = """
+import os
+os.makedirs("outputs", exist_ok=True)
+os.link(os.environ["OUTSIDE_FILE"], "outputs/linked.txt")
+"""
+
+
+def test_a_hard_link_to_a_file_outside_is_collected_as_an_independent_copy(local_project, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("original")
+    local_project.write("hardlink.py", HARDLINK)
+    result = local_project.exp(
+        "run", "-c", "local", "hardlink.py", env={"OUTSIDE_FILE": str(outside)}
+    )
+    assert result.returncode == 0, result.output
+    record = run_record(local_project)
+    collected = local_project.root / ".exp" / "runs" / record["id"] / "outputs" / "linked.txt"
+    assert record["outputs"] == ["linked.txt"]
+    assert collected.stat().st_ino != outside.stat().st_ino
+    assert collected.stat().st_nlink == 1
+    outside.write_text("changed later")
+    assert collected.read_text() == "original"
+
+
+#: Each folder dK holds two links to d(K-1): copied as trees, 2**K copies of d0's file.
+MAZE = """
+import os, sys
+depth = int(sys.argv[1])
+os.makedirs("outputs/d0", exist_ok=True)
+with open("outputs/d0/data.bin", "wb") as handle:
+    handle.write(b"x" * 12000)
+for k in range(1, depth + 1):
+    os.makedirs(f"outputs/d{k}")
+    os.symlink(f"../d{k - 1}", f"outputs/d{k}/a")
+    os.symlink(f"../d{k - 1}", f"outputs/d{k}/b")
+"""
+
+
+def stored_bytes(folder) -> int:
+    """Bytes the files under ``folder`` take, each inode once (hard links share one)."""
+    seen: dict[int, int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            seen[info.st_ino] = info.st_size
+    return sum(seen.values())
+
+
+def test_nested_links_to_folders_store_each_real_file_once(local_project):
+    local_project.write("maze.py", MAZE)
+    result = local_project.exp("run", "-c", "local", "maze.py", "12")
+    assert result.returncode == 0, result.output
+    record = run_record(local_project)
+    outputs = local_project.root / ".exp" / "runs" / record["id"] / "outputs"
+    assert "d12/a/b/a/b/a/b/a/b/a/b/a/b/data.bin" in record["outputs"]
+    assert len(record["outputs"]) == 2**13 - 1
+    assert stored_bytes(outputs) == 12000, "each real file must be stored once"
+    assert "outputs cut" not in result.stderr
+
+
+def test_collection_bounds_cut_with_one_clear_note(local_project):
+    local_project.write("maze.py", MAZE)
+    result = local_project.exp(
+        "run", "-c", "local", "maze.py", "14", env={"EXPKIT_OUTPUTS_LIMIT_FILES": "500"}
+    )
+    assert result.returncode == 0, result.output
+    record = run_record(local_project)
+    assert 0 < len(record["outputs"]) <= 500
+    notes = [line for line in result.stderr.splitlines() if "outputs cut" in line]
+    assert len(notes) == 1, result.stderr
+    assert "collection limit of 500 files (EXPKIT_OUTPUTS_LIMIT_FILES)" in notes[0]
+    assert "EXPKIT_OUTPUTS_LIMIT_FILES=N" in notes[0]
+    log = local_project.root / ".exp" / "runs" / record["id"] / "log.txt"
+    assert notes[0] in log.read_text()
+
+
+def test_collection_bound_on_bytes(local_project):
+    local_project.write(
+        "big.py",
+        """
+        import os
+        os.makedirs("outputs", exist_ok=True)
+        for n in range(4):
+            with open(f"outputs/part{n}.bin", "wb") as handle:
+                handle.write(b"x" * (600 << 10))
+        """,
+    )
+    result = local_project.exp("run", "-c", "local", "big.py", env={"EXPKIT_OUTPUTS_LIMIT_MB": "1"})
+    assert result.returncode == 0, result.output
+    assert run_record(local_project)["outputs"] == ["part0.bin"]
+    assert "collection limit of 1.0 MiB (EXPKIT_OUTPUTS_LIMIT_MB)" in result.stderr
+    assert "left out 3 more (1.8 MiB), from outputs/part1.bin on" in result.stderr

@@ -4,8 +4,10 @@ Into a container (``put_archive``): the snapshot and the ``expkit`` metrics
 shim, in one archive. Out of it (``get_archive``): the outputs folder,
 extracted without path traversal (absolute names and ``..`` refused by
 tarfile's ``data`` filter where available, the same checks by hand on older
-Pythons), its symbolic links settled by outlinks' rule (copied when they stay
-inside outputs/, dropped with a note otherwise, never followed out), and
+Pythons), as a stream (never whole in memory), within the run's collection
+bound (expkit.collectlimits), its symbolic links settled by outlinks' rule
+(stored once when they stay inside outputs/, dropped with a note otherwise,
+never followed out), and
 owned by the user who ran ``exp`` (``SUDO_UID`` when it ran under sudo),
 never by the container's root.
 """
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+from expkit.collectlimits import Budget
 from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
 
 from expkit_docker import outlinks
@@ -140,11 +143,15 @@ def extract(
     is removed; ``source`` is that folder's path in the container (default
     ``/<strip>``), which relative and absolute link texts are read against.
     Files and folders are extracted without path traversal; symbolic links
-    follow outlinks' rule (copied when they stay inside, else dropped, each
-    drop and each special file told to ``note``). Returns the regular files
-    now under ``dest``, relative POSIX paths, sorted.
+    follow outlinks' rule (stored once when they stay inside, else dropped,
+    each drop and each special file told to ``note``). What is extracted is
+    bounded (expkit.collectlimits; one note when a bound cuts). The stream is
+    read once, front to back, a member at a time: memory stays flat whatever
+    the outputs weigh. Returns the regular files now under ``dest``, relative
+    POSIX paths, sorted.
     """
     tell = note or (lambda _message: None)
+    budget = Budget(note=tell)
     source = posixpath.normpath(source or "/" + strip)
     dest.mkdir(parents=True, exist_ok=True)
     prefix = strip.rstrip("/") + "/"
@@ -166,12 +173,18 @@ def extract(
                 if not member.linkname.startswith(prefix):
                     continue
                 item.linkname = member.linkname[len(prefix) :]
-            elif not (member.isfile() or member.isdir()):
+                if not budget.take(item.name, 0):
+                    continue
+            elif member.isfile():
+                if not budget.take(item.name, member.size):
+                    continue  # tarfile skips its data when the next member is read
+            elif not member.isdir():
                 tell(left_out(item.name, NOT_REGULAR))
                 continue
             _extract_one(tar, item, dest)
     _place_links(dest, links, source, tell)
-    outlinks.settle(str(os.path.realpath(dest)), dict(links), tell)
+    outlinks.settle(str(os.path.realpath(dest)), dict(links), tell, budget)
+    budget.close()
     found = outlinks.files_under(str(dest))
     owner = _owner()
     if owner is not None:
