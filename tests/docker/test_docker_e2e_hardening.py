@@ -122,3 +122,26 @@ def test_collecting_large_outputs_streams_to_disk(docker_project):
     assert rec["outputs"] == [f"part{n}.bin" for n in range(4)]
     assert all((outputs / name).stat().st_size == 100 << 20 for name in rec["outputs"])
     assert int(kib) < 100 * 1024, f"exp peaked at {int(kib) // 1024} MiB collecting 400 MiB"
+
+
+def test_no_secret_is_written_anywhere_and_secret_files_stay_out(docker_project):
+    from expkit.testing.secrets import find_marker, plant_secrets
+
+    marker = plant_secrets(docker_project.root, "docker")
+    docker_project.write(
+        "train.py",
+        """
+        import os
+        assert os.environ["API_TOKEN"].endswith("-token")
+        assert not os.path.exists(".env") and not os.path.exists(".ssh")
+        assert "PLANTED-SECRET" not in open("aml_config/docker.compute").read()
+        print("token ok")
+        """,
+    )
+    for _ in range(2):  # the second run from the warm caches
+        result = docker_project.exp("run", "-c", "docker", "train.py")
+        assert result.returncode == 0, result.output
+        assert "token ok" in result.stdout
+        assert sum("likely secrets" in line for line in result.stderr.splitlines()) == 1
+    cache = Path(docker_project.env["EXPKIT_CACHE_DIR"])
+    assert find_marker([docker_project.root / ".exp", cache], marker) == []
