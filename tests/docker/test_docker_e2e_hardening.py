@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from docker_e2e import record
+from expkit.testing.hostile import LINK_MAZE_SCRIPT, stored_bytes
 
 pytestmark = pytest.mark.docker
 
@@ -26,38 +27,15 @@ def test_a_script_named_like_an_option_runs_as_a_file(docker_project):
     assert rec["script"] == HOSTILE and rec["status"] == "completed"
 
 
-#: Each folder dK holds two links to d(K-1): copied as trees, 2**K copies of d0's file.
-MAZE = """
-import os, sys
-depth = int(sys.argv[1])
-os.makedirs("outputs/d0", exist_ok=True)
-with open("outputs/d0/data.bin", "wb") as handle:
-    handle.write(b"x" * 12000)
-for k in range(1, depth + 1):
-    os.makedirs(f"outputs/d{k}")
-    os.symlink(f"../d{k - 1}", f"outputs/d{k}/a")
-    os.symlink(f"../d{k - 1}", f"outputs/d{k}/b")
-"""
-
-
-def _stored_bytes(folder) -> int:
-    seen: dict[int, int] = {}
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            info = path.stat()
-            seen[info.st_ino] = info.st_size
-    return sum(seen.values())
-
-
 def test_nested_links_to_folders_store_each_real_file_once_and_are_bounded(docker_project):
-    docker_project.write("maze.py", MAZE)
+    docker_project.write("maze.py", LINK_MAZE_SCRIPT)
     result = docker_project.exp("run", "-c", "docker", "maze.py", "12")
     assert result.returncode == 0, result.output
     rec = record(docker_project)
     outputs = docker_project.root / ".exp" / "runs" / rec["id"] / "outputs"
     assert "d12/a/b/a/b/a/b/a/b/a/b/a/b/data.bin" in rec["outputs"]
     assert len(rec["outputs"]) == 2**13 - 1
-    assert _stored_bytes(outputs) == 12000, "each real file must be stored once"
+    assert stored_bytes(outputs) == 12000, "each real file must be stored once"
 
     cut = docker_project.exp(
         "run", "-c", "docker", "maze.py", "14", env={"EXPKIT_OUTPUTS_LIMIT_FILES": "500"}

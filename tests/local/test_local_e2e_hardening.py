@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from expkit.testing.hostile import LINK_MAZE_SCRIPT, stored_bytes
 from local_e2e import run_record, runs_list
 
 HOSTILE = '-cprint("NAME-AS-CODE")'
@@ -48,32 +49,8 @@ def test_a_hard_link_to_a_file_outside_is_collected_as_an_independent_copy(local
     assert collected.read_text() == "original"
 
 
-#: Each folder dK holds two links to d(K-1): copied as trees, 2**K copies of d0's file.
-MAZE = """
-import os, sys
-depth = int(sys.argv[1])
-os.makedirs("outputs/d0", exist_ok=True)
-with open("outputs/d0/data.bin", "wb") as handle:
-    handle.write(b"x" * 12000)
-for k in range(1, depth + 1):
-    os.makedirs(f"outputs/d{k}")
-    os.symlink(f"../d{k - 1}", f"outputs/d{k}/a")
-    os.symlink(f"../d{k - 1}", f"outputs/d{k}/b")
-"""
-
-
-def stored_bytes(folder) -> int:
-    """Bytes the files under ``folder`` take, each inode once (hard links share one)."""
-    seen: dict[int, int] = {}
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            info = path.stat()
-            seen[info.st_ino] = info.st_size
-    return sum(seen.values())
-
-
 def test_nested_links_to_folders_store_each_real_file_once(local_project):
-    local_project.write("maze.py", MAZE)
+    local_project.write("maze.py", LINK_MAZE_SCRIPT)
     result = local_project.exp("run", "-c", "local", "maze.py", "12")
     assert result.returncode == 0, result.output
     record = run_record(local_project)
@@ -85,7 +62,7 @@ def test_nested_links_to_folders_store_each_real_file_once(local_project):
 
 
 def test_collection_bounds_cut_with_one_clear_note(local_project):
-    local_project.write("maze.py", MAZE)
+    local_project.write("maze.py", LINK_MAZE_SCRIPT)
     result = local_project.exp(
         "run", "-c", "local", "maze.py", "14", env={"EXPKIT_OUTPUTS_LIMIT_FILES": "500"}
     )
