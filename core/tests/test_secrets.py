@@ -111,3 +111,22 @@ def test_git_excludes_of_a_project_below_the_top_of_a_worktree(tmp_path, monkeyp
     assert found is not None and found.prefix == "sub/proj"
     assert found.info_exclude == "/sub/proj/scratch\n"
     assert git_excludes(Path("/")) is None
+
+
+def test_secret_files_are_left_out_with_one_note_and_user_rules_win(tmp_path):
+    from expkit.snapshot.walk import MemoryCache, scan
+
+    for name in [".env", ".env.example", "app/.ssh/id_rsa", "certs/ca.pem", "sub/credentials",
+                 "credentials/__init__.py", "train.py", "ignored.pem"]:  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / ".gitignore").write_text("ignored.pem\n")
+    (tmp_path / ".amlignore").write_text("!certs/ca.pem\n")
+    result = scan(tmp_path, MemoryCache())
+    kept = [e.path for e in result.entries]
+    assert kept == [".amlignore", ".env.example", ".gitignore", "certs/ca.pem",
+                    "credentials/__init__.py", "train.py"]  # fmt: skip
+    assert result.notes == [
+        "left out of the snapshot as likely secrets: .env, app/.ssh/, sub/credentials. "
+        "To include one on purpose, add a negation rule to .amlignore (e.g. `!.env`); see docs/configuration.md."
+    ]

@@ -48,7 +48,7 @@ SECRET_FILE_RULES = (
     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.ppk",
     ".netrc", "_netrc", ".pypirc", ".npmrc", ".pgpass", ".git-credentials",
-    "credentials", "credentials.json", "*.credentials", "service-account*.json",
+    "credentials", "!credentials/", "credentials.json", "*.credentials", "service-account*.json",
     "secrets.yaml", "secrets.yml", "secrets.json", ".htpasswd",
 )  # fmt: skip
 #: Configuration files whose snapshot copies are redacted (by suffix).

@@ -94,10 +94,8 @@ def _hash_and_store(store: Path, source: Path, redacted: bool = False) -> str:
     (expkit.secrets; the copy of a ``.compute`` or ``.runconfig`` file).
     """
     with open(source, "rb") as handle:
-        data = handle.read(_SMALL + 1)
-        if redacted and len(data) <= _SMALL:
-            data = redact_config_text(data)
-        if len(data) <= _SMALL:
+        data = redact_config_text(handle.read()) if redacted else handle.read(_SMALL + 1)
+        if redacted or len(data) <= _SMALL:
             sha = hashlib.sha256(data).hexdigest()
         else:
             digest = hashlib.sha256(data)
