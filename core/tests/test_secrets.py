@@ -128,5 +128,6 @@ def test_secret_files_are_left_out_with_one_note_and_user_rules_win(tmp_path):
                     "credentials/__init__.py", "train.py"]  # fmt: skip
     assert result.notes == [
         "left out of the snapshot as likely secrets: .env, app/.ssh/, sub/credentials. "
-        "To include one on purpose, add a negation rule to .amlignore (e.g. `!.env`); see docs/configuration.md."
+        "To include one on purpose, add a negation rule to .amlignore (e.g. `!.env`); "
+        "see docs/configuration.md."
     ]
