@@ -16,6 +16,7 @@ repository config files, the last one setting it winning.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,28 +31,47 @@ class GitExcludes:
     info_exclude: str | None
 
 
-def _read(path: Path) -> str | None:
+def _read(path: str) -> str | None:
+    # os-level calls: this runs on every tracked run, mostly on files that do not exist.
     try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "surrogateescape")
 
 
-def find_git_dir(root: Path) -> tuple[Path, Path] | None:
+def find_git_dir(root: Path) -> tuple[str, str] | None:
     """(work tree top, common git dir) of the repository holding ``root``, or None."""
-    here = Path(os.path.realpath(root))
-    for top in (here, *here.parents):
-        dot = top / ".git"
-        if dot.is_dir():
+    top = os.path.realpath(root)
+    while True:
+        dot = os.path.join(top, ".git")
+        try:
+            mode = os.stat(dot).st_mode
+        except OSError:
+            mode = 0
+        if stat.S_ISDIR(mode):
             return top, dot
-        if dot.is_file():  # a linked worktree or submodule: "gitdir: PATH"
+        if stat.S_ISREG(mode):  # a linked worktree or submodule: "gitdir: PATH"
             text = _read(dot) or ""
             if not text.startswith("gitdir:"):
                 return None
-            gitdir = (top / text[len("gitdir:") :].strip()).resolve()
-            common = _read(gitdir / "commondir")
-            return top, (gitdir / common.strip()).resolve() if common else gitdir
-    return None
+            gitdir = os.path.normpath(os.path.join(top, text[len("gitdir:") :].strip()))
+            common = _read(os.path.join(gitdir, "commondir"))
+            if common:
+                return top, os.path.normpath(os.path.join(gitdir, common.strip()))
+            return top, gitdir
+        parent = os.path.dirname(top)
+        if parent == top:
+            return None
+        top = parent
 
 
 def _config_value(text: str, section: str, key: str) -> str | None:
@@ -80,19 +100,19 @@ def _config_value(text: str, section: str, key: str) -> str | None:
     return found
 
 
-def _excludes_file(common: Path) -> Path | None:
-    home = Path(os.path.expanduser("~"))
+def _excludes_file(common: str) -> str | None:
+    home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    xdg_git = (Path(xdg) if xdg else home / ".config") / "git"
+    xdg_git = os.path.join(xdg or os.path.join(home, ".config"), "git")
     value = None
-    for config in (Path("/etc/gitconfig"), xdg_git / "config", home / ".gitconfig",
-                   common / "config"):  # fmt: skip
+    for config in ("/etc/gitconfig", os.path.join(xdg_git, "config"),
+                   os.path.join(home, ".gitconfig"), os.path.join(common, "config")):  # fmt: skip
         text = _read(config)
         if text and "excludesfile" in text.lower():
             value = _config_value(text, "core", "excludesfile") or value
     if value is None:
-        return xdg_git / "ignore"
-    return Path(os.path.expanduser(value)) if value else None
+        return os.path.join(xdg_git, "ignore")
+    return os.path.expanduser(value) if value else None
 
 
 def git_excludes(root: Path) -> GitExcludes | None:
@@ -107,5 +127,5 @@ def git_excludes(root: Path) -> GitExcludes | None:
     return GitExcludes(
         prefix=prefix,
         excludes_file=_read(file) if file is not None else None,
-        info_exclude=_read(common / "info" / "exclude"),
+        info_exclude=_read(os.path.join(common, "info", "exclude")),
     )
