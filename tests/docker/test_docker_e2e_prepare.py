@@ -218,7 +218,7 @@ def _markers_in_saved_image(ref: str, markers: list[str]) -> set[str]:
                 if not member.isfile():
                     continue
                 data = saved.extractfile(member)
-                chunks = iter(lambda: data.read(1 << 20), b"")
+                chunks = iter(lambda: data.read(1 << 20), b"")  # noqa: B023 - used up right here
                 first = next(chunks, b"")
                 chunks = itertools.chain([first], chunks)
                 if first[:2] == b"\x1f\x8b":

@@ -13,9 +13,13 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from expkit.errors import ExpkitError, InfrastructureError, UsageError
+from expkit.errors import ExpkitError, UsageError
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
+
+if TYPE_CHECKING:
+    from expkit.history.gitinfo import GitProbe
 
 
 class Output:
@@ -35,15 +39,13 @@ class Output:
             except (OSError, ValueError, UnicodeEncodeError):
                 self.terminal = None  # closed pipe (`exp run ... | head`): keep logging
 
+    def note(self, message: str) -> None:
+        """A remark about the run (a plugin's collect note) at the end of the log."""
+        self.log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+        self.log.flush()
+
     def close(self) -> None:
         self.log.close()
-
-
-def unowned(hook: str, type_name: str) -> InfrastructureError:
-    return InfrastructureError(
-        f"no installed plugin handled {hook} for target type {type_name!r} "
-        "(the plugin declaring it returned nothing); see `exp plugins`."
-    )
 
 
 def _exit_status(code: int) -> int:
@@ -79,7 +81,7 @@ class Lifecycle:
         self.execution = None
         self.workdir: Path | None = None
         self.output: Output | None = None
-        self.git = None
+        self.git: GitProbe | None = None
         self.snapshot_id: str | None = None
 
     # ------------------------------------------------------------------ steps
@@ -103,9 +105,7 @@ class Lifecycle:
         self.output = Output(context.run_dir / "log.txt", terminal)
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
-        execution = self.registry.hook.expkit_submit(run=context, environment=prepared)
-        if execution is None:
-            raise unowned("expkit_submit", context.compute.type)
+        execution = self.registry.submit(context, prepared)
         self.execution = execution
         self.signals.attach(execution)
         self.exit_code = _exit_status(int(execution.wait(self.output)))
@@ -149,7 +149,7 @@ class Lifecycle:
             run_id=record.id,
             number=record.number,
             project=Path(resolved.project),
-            snapshot=self.workdir,
+            snapshot=self._workdir(),
             run_dir=self.history.run_dir(record.id),
             script=script,
             argv=build_argv(runconfig.argument_vector, script, args),
@@ -163,17 +163,19 @@ class Lifecycle:
         )
         return self.context
 
+    def _workdir(self) -> Path:
+        if self.workdir is None:  # pragma: no cover - _snapshot() always runs first
+            raise RuntimeError("the run's working copy was not made")
+        return self.workdir
+
     def _prepare(self, progress, force: bool):
         from expkit.progress import close_progress
 
         request = prepare_request(self.resolved, force=force, progress=progress)
         try:
-            prepared = self.registry.hook.expkit_prepare(request=request)
+            return self.registry.prepare(request)
         finally:
             close_progress(progress)
-        if prepared is None:
-            raise unowned("expkit_prepare", resolved.compute.type)
-        return prepared
 
     # ------------------------------------------------------------------ outcome
 
@@ -186,17 +188,22 @@ class Lifecycle:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def _collect(self) -> None:
+        from expkit.plugins import NoOwnerError
+
         try:
-            collected = self.registry.hook.expkit_collect(
-                run=self.context, execution=self.execution
-            )
+            collected = self.registry.collect(self.context, self.execution)
+        except NoOwnerError as exc:
+            self.error = self.error or str(exc)
+            return
         except Exception as exc:  # the run's own outcome is still recorded
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
             self.error = self.error or f"collecting outputs failed: {detail}"
             self.note(f"warning: collecting the run's outputs failed: {detail}")
             return
-        if collected is None:
-            self.error = self.error or str(unowned("expkit_collect", self.context.compute.type))
+        for message in collected.notes:
+            if self.output is not None:
+                self.output.note(message)
+            self.note(message)
 
     def finish(self) -> RunRecord:
         """Collect (also after a failure or cancel), then write the final record."""

@@ -22,7 +22,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 from expkit.secrets import is_config_copy
 
@@ -94,7 +97,7 @@ class _Rules:
     ) -> None:
         self.parent, self.base, self.lines, self.key = parent, base, lines, key
         self.prefix, self.secret = prefix, secret
-        self._spec = None
+        self._spec: GitIgnoreSpec | None = None
 
     def _check(self, relpath: str) -> bool | None:
         if not self.lines:

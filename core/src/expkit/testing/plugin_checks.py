@@ -6,11 +6,11 @@ import dataclasses
 import json
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
-from expkit.errors import ConfigError
+from expkit.errors import ConfigError, UsageError
 from expkit.model import (
     AttachRequest,
     AttachResult,
@@ -18,7 +18,7 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
 )
-from expkit.plugins import Registry
+from expkit.plugins import Registry, check_hooks, make_plugin_manager
 from expkit.testing.runs import make_run_context
 from expkit.testing.support import (
     FOREIGN_TYPE,
@@ -65,6 +65,17 @@ class PluginChecks:
             "TargetType.available must be False exactly for placeholders (runs_scripts = False)"
         )
 
+    def test_implements_only_known_hooks(
+        self, contract_entry_point: EntryPoint, contract_plugin: object
+    ) -> None:
+        """pluggy's ``check_pending``: a misspelled hook name would silently never be called."""
+        pm = make_plugin_manager(entry_points=False)
+        pm.register(contract_plugin, name=contract_entry_point.name)
+        try:
+            check_hooks(pm)
+        except UsageError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
     def test_implements_the_target_hooks(self, contract_registry: Registry) -> None:
         for hook in OWNED_HOOKS:
             assert getattr(contract_registry.hook, hook).get_hookimpls(), (
@@ -74,7 +85,7 @@ class PluginChecks:
     def test_foreign_types_are_ignored(self, contract_registry: Registry, tmp_path: Path) -> None:
         foreign = ComputeTarget(name="foreign", type=FOREIGN_TYPE)
         run = make_run_context(tmp_path, foreign, "print('never run')\n")
-        calls = {
+        calls: dict[str, dict[str, Any]] = {
             "expkit_attach": {
                 "request": AttachRequest(name="foreign", type=FOREIGN_TYPE, project=run.project)
             },

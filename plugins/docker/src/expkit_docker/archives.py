@@ -21,7 +21,7 @@ import posixpath
 import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, cast
 
 from expkit.collectlimits import Budget
 from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
@@ -29,6 +29,12 @@ from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
 from expkit_docker import outlinks
 
 _HAS_FILTERS = hasattr(tarfile, "data_filter")
+
+
+class Readable(Protocol):
+    """A byte stream read front to back (an engine reply, a file)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _dir_entry(name: str, mode: int = 0o777) -> tarfile.TarInfo:
@@ -130,7 +136,7 @@ def _checked(member: tarfile.TarInfo, dest: Path) -> tarfile.TarInfo | None:
 
 
 def extract(
-    stream: IO[bytes],
+    stream: Readable,
     dest: Path,
     strip: str,
     *,
@@ -156,7 +162,8 @@ def extract(
     dest.mkdir(parents=True, exist_ok=True)
     prefix = strip.rstrip("/") + "/"
     links: list[tuple[str, str]] = []
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
+    # tarfile's stream mode only calls read(n): any Readable will do.
+    with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as tar:
         for member in tar:
             if member.name.rstrip("/") == strip and member.issym():
                 tell(left_out("", OUTPUTS_IS_A_LINK, member.linkname))

@@ -108,6 +108,6 @@ def collect_outputs(
         collector.walk("")
         settle(os.path.realpath(dest), collector.links, note, collector.budget)
         collector.budget.close()
-    from expkit.history import list_outputs
+    from expkit.outputs import list_outputs
 
     return list_outputs(dest)

@@ -8,7 +8,7 @@ InfrastructureError; ``block``: wait until cancelled, after writing the file
 named by ``FAKE_PREPARE_MARKER``).
 
 Run as a script, this module is ``exp`` with FakePlugin registered and no
-entry points loaded: ``python test_runner_fake.py run -c fake x.py``. Only
+entry points loaded: ``python fake_target.py run -c fake x.py``. Only
 tests use it; the product reads no test-only variables.
 """
 
@@ -53,6 +53,8 @@ class FakePlugin:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        #: What collect returns as notes (Collected.notes).
+        self.collect_notes: tuple[str, ...] = ()
 
     @hookimpl
     def expkit_target_types(self):
@@ -111,7 +113,7 @@ class FakePlugin:
         source = run.snapshot / "outputs"
         if source.is_dir():
             shutil.copytree(source, run.outputs_dir, dirs_exist_ok=True)
-        return Collected()
+        return Collected(notes=self.collect_notes)
 
 
 def install_fake_registry():
