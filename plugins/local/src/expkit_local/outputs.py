@@ -88,8 +88,14 @@ def _bring(src: str, dest: str, info: os.stat_result) -> None:
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-    shutil.copyfile(src, dest)
-    os.chmod(dest, stat.S_IMODE(info.st_mode))
+    try:
+        shutil.copyfile(src, dest)
+        os.chmod(dest, stat.S_IMODE(info.st_mode))
+    except OSError:
+        # A copy cut short (a full disk) must never pass for the collected file.
+        if os.path.lexists(dest):
+            os.unlink(dest)
+        raise
 
 
 def collect_outputs(
