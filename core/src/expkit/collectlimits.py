@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 LIMIT_FILES_ENV = "EXPKIT_OUTPUTS_LIMIT_FILES"
 LIMIT_MB_ENV = "EXPKIT_OUTPUTS_LIMIT_MB"
@@ -29,12 +28,29 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
 
 
-@dataclass(frozen=True)
 class Limits:
-    """At most ``files`` files and ``bytes`` bytes per run; None is no bound."""
+    """At most ``files`` files and ``bytes`` bytes per run; None is no bound.
 
-    files: int | None = DEFAULT_FILES
-    bytes: int | None = DEFAULT_MB << 20
+    A plain class, not a dataclass: this is imported on every run, and making
+    a dataclass costs more than the rest of the module.
+    """
+
+    __slots__ = ("bytes", "files")
+
+    def __init__(self, files: int | None = DEFAULT_FILES, bytes: int | None = DEFAULT_MB << 20):
+        self.files = files
+        self.bytes = bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Limits):
+            return NotImplemented
+        return (self.files, self.bytes) == (other.files, other.bytes)
+
+    def __hash__(self) -> int:
+        return hash((self.files, self.bytes))
+
+    def __repr__(self) -> str:
+        return f"Limits(files={self.files!r}, bytes={self.bytes!r})"
 
     @classmethod
     def from_env(

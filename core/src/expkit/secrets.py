@@ -20,6 +20,7 @@ secret-like key.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -31,14 +32,22 @@ _PAIRS = frozenset({
     ("api", "key"), ("access", "key"), ("private", "key"), ("account", "key"),
     ("ssh", "key"), ("signing", "key"), ("encryption", "key"), ("connection", "string"),
 })  # fmt: skip
-#: Inside a longer word too (``PGPASSWORD``, ``dbpasswd``, ``clientsecret``).
-_INFIX = re.compile(r"password|passwd|secret")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
-#: Cheap first look at a file's text: could any key in it be secret-like?
-_MAYBE = re.compile(
-    r"(?i)pass|pwd|secret|token|credential|key|sas|connection.?string",
-)
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled on first use: a warm run never needs them (compiling costs a run)."""
+    return (
+        re.compile(r"(?<=[a-z0-9])(?=[A-Z])"),  # camelCase boundaries
+        re.compile(r"[^A-Za-z0-9]+"),  # word separators
+        # Inside a longer word too (``PGPASSWORD``, ``dbpasswd``, ``clientsecret``).
+        re.compile(r"password|passwd|secret"),
+        # A cheap first look at a file's text: could any key in it be secret-like?
+        re.compile(r"(?i)pass|pwd|secret|token|credential|key|sas|connection.?string"),
+        # A ``key:`` line, for files that do not parse.
+        re.compile(r"""^\s*-?\s*["']?([^"':#\s][^"':#]*?)["']?\s*:(\s|$)"""),
+    )
+
 
 #: Files left out of snapshots unless a rule includes them (gitignore syntax,
 #: the lowest-priority rules: any .gitignore/.amlignore rule wins over them).
@@ -57,8 +66,9 @@ CONFIG_SUFFIXES = (".compute", ".runconfig")
 
 def is_secret_name(name: str) -> bool:
     """True when ``name`` (a key or variable name) is named like a secret."""
-    words = [w for w in _SPLIT.split(_CAMEL.sub("_", str(name)).lower()) if w]
-    if any(w in _WORDS or _INFIX.search(w) for w in words):
+    camel, split, infix = _patterns()[:3]
+    words = [w for w in split.split(camel.sub("_", str(name)).lower()) if w]
+    if any(w in _WORDS or infix.search(w) for w in words):
         return True
     if "".join(words) in _WORDS:
         return True
@@ -93,9 +103,6 @@ def is_config_copy(path: str) -> bool:
     return path.endswith(CONFIG_SUFFIXES)
 
 
-_KEY_LINE = re.compile(r"""^\s*-?\s*["']?([^"':#\s][^"':#]*?)["']?\s*:(\s|$)""")
-
-
 def redact_config_text(data: bytes) -> bytes:
     """A configuration file's bytes with its secret-bearing entries removed.
 
@@ -108,7 +115,8 @@ def redact_config_text(data: bytes) -> bytes:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data
-    if not _MAYBE.search(text):
+    maybe, key_line = _patterns()[3:]
+    if not maybe.search(text):
         return data  # the usual case: nothing to parse
     import yaml
 
@@ -118,7 +126,7 @@ def redact_config_text(data: bytes) -> bytes:
         kept = [
             line
             for line in text.splitlines(keepends=True)
-            if not ((m := _KEY_LINE.match(line)) and is_secret_name(m.group(1)))
+            if not ((m := key_line.match(line)) and is_secret_name(m.group(1)))
         ]
         return "".join(kept).encode("utf-8")
     clean, removed = redact(parsed)

@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
 class GitExcludes:
-    """Patterns from ``core.excludesFile`` and ``info/exclude`` (in that order)."""
+    """Patterns from ``core.excludesFile`` and ``info/exclude`` (in that order).
 
-    #: The project root relative to the work tree's top ("" when they are the same).
-    prefix: str
-    excludes_file: str | None
-    info_exclude: str | None
+    ``prefix``: the project root relative to the work tree's top ("" when they
+    are the same). A plain class: a dataclass costs a run more than this module.
+    """
+
+    __slots__ = ("excludes_file", "info_exclude", "prefix")
+
+    def __init__(self, prefix: str, excludes_file: str | None, info_exclude: str | None):
+        self.prefix = prefix
+        self.excludes_file = excludes_file
+        self.info_exclude = info_exclude
 
 
 def _read(path: str) -> str | None:
