@@ -92,3 +92,64 @@ def test_settle_names_the_link_texts_the_script_wrote(tmp_path):
                        "absent": "x"}, notes.append)  # fmt: skip
     assert (root / "latest").read_text() == "data" and not (root / "latest").is_symlink()
     assert notes == ["left out outputs/gone -> /in/container/gone.txt: its target does not exist"]
+
+
+# ----------------------------------------------------------------------------- bounds
+
+
+def test_limits_from_the_environment():
+    from expkit.collectlimits import DEFAULT_FILES, DEFAULT_MB, Limits
+
+    assert Limits.from_env({}) == Limits(DEFAULT_FILES, DEFAULT_MB << 20)
+    env = {"EXPKIT_OUTPUTS_LIMIT_FILES": "0", "EXPKIT_OUTPUTS_LIMIT_MB": " 5 "}
+    assert Limits.from_env(env) == Limits(None, 5 << 20)
+    warnings: list[str] = []
+    bad = {"EXPKIT_OUTPUTS_LIMIT_FILES": "-1", "EXPKIT_OUTPUTS_LIMIT_MB": "lots"}
+    assert Limits.from_env(bad, warnings.append) == Limits(DEFAULT_FILES, DEFAULT_MB << 20)
+    assert len(warnings) == 2 and "'lots' is not a whole number >= 0" in warnings[1]
+
+
+def test_budget_keeps_a_prefix_and_notes_once():
+    from expkit.collectlimits import Budget, Limits
+
+    notes: list[str] = []
+    budget = Budget(Limits(files=None, bytes=100), notes.append)
+    assert budget.take("a", 60) and budget.take("b", 40)
+    assert not budget.take("c", 1)
+    assert not budget.take("d", 0), "once cut, everything after is left out"
+    budget.close()
+    assert budget.cut and budget.files == 2 and budget.left_files == 2
+    assert len(notes) == 1 and "from outputs/c on" in notes[0]
+    quiet: list[str] = []
+    Budget(Limits(None, None), quiet.append).close()
+    assert quiet == []
+
+
+def test_linked_folders_store_each_file_once_within_the_budget(tmp_path):
+    from expkit.collectlimits import Budget, Limits
+
+    root = tmp_path / "outputs"
+    (root / "d0").mkdir(parents=True)
+    (root / "d0" / "f").write_bytes(b"x" * 100)
+    links = {}
+    for k in range(1, 6):
+        (root / f"d{k}").mkdir()
+        for name in "ab":
+            os.symlink(f"../d{k - 1}", root / f"d{k}" / name)
+            links[f"d{k}/{name}"] = f"../d{k - 1}"
+    settle(str(root), links, [].append, Budget(Limits(None, None)))
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) == 2**6 - 1 and not any(p.is_symlink() for p in root.rglob("*"))
+    assert len({p.stat().st_ino for p in files}) == 1
+    notes: list[str] = []
+    budget = Budget(Limits(files=10, bytes=None), notes.append)
+    fresh = tmp_path / "again"
+    (fresh / "d0").mkdir(parents=True)
+    (fresh / "d0" / "f").write_bytes(b"x")
+    for k in range(1, 6):
+        (fresh / f"d{k}").mkdir()
+        for name in "ab":
+            os.symlink(f"../d{k - 1}", fresh / f"d{k}" / name)
+    settle(str(fresh), links, notes.append, budget)
+    budget.close()
+    assert budget.files == 10 and len(notes) == 1 and "10 files" in notes[0]

@@ -239,9 +239,9 @@ def test_unchanged_files_are_not_rehashed(root: Path, tmp_path: Path, monkeypatc
     hashed: list[Path] = []
     real = snapshot_module._hash_and_store
 
-    def counting(store_dir, source):
+    def counting(store_dir, source, redacted=False):
         hashed.append(Path(source).name)
-        return real(store_dir, source)
+        return real(store_dir, source, redacted)
 
     monkeypatch.setattr(snapshot_module, "_hash_and_store", counting)
     first = take_snapshot(root, store, cache)

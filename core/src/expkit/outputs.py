@@ -5,18 +5,22 @@ and folders only, so once the outputs are on this machine each link is
 settled:
 
 - a link whose target, fully resolved, is a file or folder *inside*
-  ``outputs/`` is replaced by a copy of that content (links inside a copied
-  folder follow the same rule, meaning what they meant where they were; a
-  link to a folder that contains it is a loop, and is dropped);
+  ``outputs/`` is replaced by that content, each file of it a hard link to
+  the one collected copy (links inside a linked folder follow the same rule,
+  meaning what they meant where they were; a link to a folder that contains
+  it is a loop, and is dropped). A maze of links to folders therefore costs
+  names, never bytes: every real file is stored once, and the names count
+  against the run's collection bound (expkit.collectlimits);
 - every other link (pointing outside ``outputs/``, absolute or escaping with
   ``..``, dangling, or to a special file) is dropped without being followed
   or read: it may name a secret such as ``~/.ssh/id_rsa``.
 
 Everything left out is named in a note (:func:`left_out`), which the target
-returns in ``Collected.notes`` (the core shows it and logs it). Targets call
-:func:`settle_tree` on a folder as the script left it, or :func:`settle` when
-they wrote the links themselves (from an archive) and know the link texts the
-script wrote.
+returns in ``Collected.notes`` (the core shows it and logs it). Targets
+bring regular files and folders into the record first, write the links that
+stay inside as relative links, and then call :func:`settle` with the link
+texts the script wrote; :func:`settle_tree` applies the rule in place to a
+folder as the script left it.
 
 :func:`list_outputs` lists what is left: the files a run record keeps.
 
@@ -32,6 +36,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+
+    from expkit.collectlimits import Budget
 
 #: Folders nested deeper than this inside a copied link are a maze, not outputs.
 MAX_DEPTH = 32
@@ -59,14 +65,27 @@ def inside(path: str, folder: str, sep: str = os.sep) -> bool:
 class _Settler:
     """Applies the rule under ``root`` in place; notes name paths relative to it."""
 
-    def __init__(self, root: str, note: Callable[[str], None]) -> None:
+    def __init__(self, root: str, note: Callable[[str], None], budget: Budget | None) -> None:
         self.root = root
         self.real_root = os.path.realpath(root)
         self.note = note
+        self.budget = budget
+
+    def name(self, path: str) -> str:
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def link_file(self, real: str, path: str) -> None:
+        """Put file ``real`` (inside the root) at ``path`` too: a hard link, no new bytes."""
+        if self.budget is not None and not self.budget.take(self.name(path), 0):
+            return
+        try:
+            os.link(real, path)
+        except OSError:  # a file system without hard links: one more copy
+            shutil.copyfile(real, path)
+            shutil.copymode(real, path)
 
     def left_out(self, path: str, why: str, target: str | None = None) -> None:
-        name = os.path.relpath(path, self.root).replace(os.sep, "/")
-        self.note(left_out(name, why, target))
+        self.note(left_out(self.name(path), why, target))
 
     def walk(self, folder: str) -> None:
         """Settle every link under ``folder``; drop special files."""
@@ -103,8 +122,7 @@ class _Settler:
             self.left_out(path, "its target does not exist", text)
             return
         if stat.S_ISREG(info.st_mode):
-            shutil.copyfile(real, path)
-            os.chmod(path, stat.S_IMODE(info.st_mode))
+            self.link_file(real, path)
         elif not stat.S_ISDIR(info.st_mode):
             self.left_out(path, "its target is not a regular file or folder", text)
         elif inside(self.real_place(path), real) or real in stack:
@@ -120,7 +138,11 @@ class _Settler:
         return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
     def copy_tree(self, source: str, dest: str, stack: tuple[str, ...]) -> None:
-        """Copy folder ``source`` to ``dest``; its links are resolved where they are."""
+        """Copy folder ``source`` to ``dest`` (files as hard links); its links are
+        resolved where they are. Each folder made counts against the budget as a
+        file does: a maze of links to empty folders is bounded too."""
+        if self.budget is not None and not self.budget.take(self.name(dest) + "/", 0):
+            return
         os.mkdir(dest)
         for entry in sorted(os.scandir(source), key=lambda e: e.name):
             target = os.path.join(dest, entry.name)
@@ -129,28 +151,34 @@ class _Settler:
             elif entry.is_dir(follow_symlinks=False):
                 self.copy_tree(entry.path, target, (*stack, os.path.realpath(entry.path)))
             elif entry.is_file(follow_symlinks=False):
-                shutil.copyfile(entry.path, target)
-                shutil.copymode(entry.path, target)
+                self.link_file(entry.path, target)
             else:
                 self.left_out(target, NOT_REGULAR)
 
 
-def settle_tree(root: str, note: Callable[[str], None]) -> None:
+def settle_tree(root: str, note: Callable[[str], None], budget: Budget | None = None) -> None:
     """Apply the rule to every link under ``root`` as the script left it, in place.
 
     Special files (FIFOs, sockets, devices) are removed with a note too.
+    ``budget`` counts the names the links add (expkit.collectlimits).
     """
-    _Settler(root, note).walk(root)
+    _Settler(root, note, budget).walk(root)
 
 
-def settle(root: str, links: Mapping[str, str], note: Callable[[str], None]) -> None:
+def settle(
+    root: str,
+    links: Mapping[str, str],
+    note: Callable[[str], None],
+    budget: Budget | None = None,
+) -> None:
     """Apply the rule to the links at ``links``' paths (relative to ``root``).
 
     For a target that wrote the links itself (as relative links, from an
     archive): ``links`` maps each path to the link text the script wrote,
     which the notes name. A path that is no longer a link is skipped.
+    ``budget`` counts the names the links add (expkit.collectlimits).
     """
-    settler = _Settler(root, note)
+    settler = _Settler(root, note, budget)
     for name in sorted(links):
         path = os.path.join(root, name)
         if os.path.islink(path):

@@ -34,5 +34,18 @@ def work_dir(run_id: str) -> Path:
     return cache_dir() / "work" / run_id
 
 
+def private_cache_dir(*parts: str) -> Path:
+    """``cache_dir()/parts...``, created if needed; the cache root and this folder are
+    the user's alone (0700): they hold parsed configuration and run working copies."""
+    root = cache_dir()
+    path = root.joinpath(*parts)
+    for folder in (root, path) if parts else (root,):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = folder.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(folder, 0o700)
+    return path
+
+
 HISTORY_DIRNAME = ".exp"
 AML_CONFIG = "aml_config"

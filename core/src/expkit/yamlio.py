@@ -73,6 +73,10 @@ def _index_lines(node: Any, prefix: tuple, lines: dict[tuple, int], path: Path) 
 
 def parse_yaml(text: str, path: Path) -> YamlDoc:
     """Parse ``text`` (read from ``path``); malformed YAML is a ConfigError with its line."""
+    return _parse(text, path)[0]
+
+
+def _parse(text: str, path: Path) -> tuple[YamlDoc, Any]:
     import yaml
 
     try:
@@ -92,7 +96,7 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     if node is not None:
         lines[()] = node.start_mark.line + 1
         _index_lines(node, (), lines, path)
-    return YamlDoc(data=data, path=path, lines=lines)
+    return YamlDoc(data=data, path=path, lines=lines), node
 
 
 def load_yaml(path: Path) -> YamlDoc:
@@ -100,6 +104,9 @@ def load_yaml(path: Path) -> YamlDoc:
 
     Parsed files are cached (marshal, keyed by path, size, mtime and inode):
     importing and running the YAML parser costs more than a tracked run may.
+    The cache never holds a secret: a value whose key is named like one
+    (expkit.secrets) is kept as its place in the file, and read from the
+    file itself (unchanged, as the key says) when the cache is used.
     """
     path = Path(path)
     try:
@@ -112,16 +119,21 @@ def load_yaml(path: Path) -> YamlDoc:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
     stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    cached = _cache_get(stamp)
+    cached = _cache_get(stamp, raw)
     if cached is not None:
         return YamlDoc(data=cached[0], path=path, lines=cached[1])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason})", file=path) from None
-    doc = parse_yaml(text, path)
-    _cache_put(stamp, doc)
+    doc, node = _parse(text, path)
+    _cache_put(stamp, doc, node, text)
     return doc
+
+
+# ----------------------------------------------------------------------------- the cache
+
+_FORMAT = "expkit-yaml/2"
 
 
 def _cache_file(stamp: tuple) -> Path:
@@ -133,29 +145,103 @@ def _cache_file(stamp: tuple) -> Path:
     return cache_dir() / "yaml" / f"{digest}.marshal"
 
 
-def _cache_get(stamp: tuple) -> tuple | None:
+def _cache_get(stamp: tuple, raw: bytes) -> tuple | None:
     import marshal
 
+    target = _cache_file(stamp)
     try:
-        stored_stamp, data, lines = marshal.loads(_cache_file(stamp).read_bytes())
+        stored = marshal.loads(target.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    return (data, lines) if stored_stamp == stamp else None
+    if not (isinstance(stored, tuple) and stored and stored[0] == _FORMAT):
+        # Written by an older expkit, which kept secret values in the cache.
+        target.unlink(missing_ok=True)
+        return None
+    _format, stored_stamp, data, lines, spans = stored
+    if stored_stamp != stamp:
+        return None
+    if spans:
+        text = raw.decode("utf-8-sig", errors="replace")
+        for keypath, start, end in spans:
+            _put(data, keypath, text[start:end])
+    return data, lines
 
 
-def _cache_put(stamp: tuple, doc: YamlDoc) -> None:
+def _put(data: Any, keypath: tuple, value: Any) -> None:
+    for key in keypath[:-1]:
+        data = data[key]
+    data[keypath[-1]] = value
+
+
+def _get(data: Any, keypath: tuple) -> Any:
+    for key in keypath:
+        data = data[key]
+    return data
+
+
+def _secret_spans(node: Any, keypath: tuple, out: list) -> bool:
+    """Collect (keypath, start, end) of every value named like a secret; False when
+    one cannot be read back from the file as it is (not a plain or simply quoted string)."""
+    import yaml
+
+    from expkit.secrets import is_secret_name
+
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                continue
+            if is_secret_name(key):
+                if not isinstance(value_node, yaml.ScalarNode):
+                    return False
+                start, end = value_node.start_mark.index, value_node.end_mark.index
+                if value_node.style in ("'", '"'):
+                    start, end = start + 1, end - 1
+                elif value_node.style:  # None or "" (the C parser's) for a plain scalar
+                    return False  # a block scalar: its text is not the value
+                out.append(((*keypath, key), start, end))
+            elif not _secret_spans(value_node, (*keypath, key), out):
+                return False
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            if not _secret_spans(item, (*keypath, i), out):
+                return False
+    return True
+
+
+def _cache_put(stamp: tuple, doc: YamlDoc, node: Any, text: str) -> None:
     import marshal
 
+    from expkit.secrets import redact
+
+    spans: list = []
+    data, removed = doc.data, redact(doc.data)[1]
+    if removed:
+        readable = _secret_spans(node, (), spans) and sorted(p for p, _s, _e in spans) == sorted(
+            removed
+        )
+        # Each value must read back exactly (a string, no escapes): else never cached.
+        if not readable or any(
+            _get(doc.data, p) != text[s:e] or not isinstance(_get(doc.data, p), str)
+            for p, s, e in spans
+        ):
+            _cache_file(stamp).unlink(missing_ok=True)
+            return
     try:
-        blob = marshal.dumps((stamp, doc.data, doc.lines))
+        if spans:
+            data = marshal.loads(marshal.dumps(data))  # a copy: the caller keeps the values
+            for keypath, _start, _end in spans:
+                _put(data, keypath, None)
+        blob = marshal.dumps((_FORMAT, stamp, data, doc.lines, tuple(spans)))
     except ValueError:
         return  # values marshal cannot hold (dates): parse every time
     target = _cache_file(stamp)
     try:
         from expkit.fsutil import atomic_write_bytes
+        from expkit.paths import private_cache_dir
 
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, blob, durable=False)
+        private_cache_dir("yaml")
+        atomic_write_bytes(target, blob, 0o600, durable=False)
     except OSError:
         pass  # an unwritable cache only costs speed
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, DiskFullError, ExpkitError
 from expkit.model import PreparedEnvironment, RunRecord
-from expkit.runner.argv import build_argv, script_path
+from expkit.runner.argv import build_argv, script_argument, script_path
 from expkit.runner.lifecycle import Lifecycle, prepare_request
 from expkit.runner.signals import CancelSignals, Interrupted
 
@@ -188,5 +188,6 @@ __all__ = [
     "exit_code_of",
     "prepare_environment",
     "run_experiment",
+    "script_argument",
     "script_path",
 ]

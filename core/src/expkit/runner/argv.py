@@ -32,10 +32,23 @@ def script_path(root: Path, cwd: Path, script: str) -> str:
     return rel.as_posix()
 
 
+def script_argument(script: str) -> str:
+    """``script`` as it must appear on a command line: always read as a path.
+
+    A relative name starting with ``-`` (``-cprint(1)``, ``--version``) would
+    be taken for an option by python or spark-submit, and its name run as
+    code; ``./`` in front makes it a path again, for every interpreter.
+    Targets building a command line from ``RunContext.script`` call this.
+    """
+    return f"./{script}" if script.startswith("-") else script
+
+
 def build_argv(argument_vector: Sequence[str], script: str, args: Sequence[str]) -> tuple[str, ...]:
     """ArgumentVector with each ``$file`` element replaced by ``script``, then ``args``.
 
     Nothing is split, expanded or quoted: every argument reaches the script
-    exactly as given (no shell is involved anywhere).
+    exactly as given (no shell is involved anywhere). The script itself is
+    always a path, never an option (:func:`script_argument`).
     """
-    return tuple(script if item == "$file" else item for item in argument_vector) + tuple(args)
+    path = script_argument(script)
+    return tuple(path if item == "$file" else item for item in argument_vector) + tuple(args)

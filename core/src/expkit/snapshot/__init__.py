@@ -7,6 +7,11 @@ expkit.snapshot.walk; ``.exp/``, root ``outputs/``, ``.git/`` and
 symlink -> target) is stored as ``.exp/snapshots/<snapshot_id>.json``, the id
 being the manifest's own sha256. Identical files across runs are stored once.
 
+Nothing secret is copied: files that usually hold secrets are left out by
+default (expkit.snapshot.walk, with one note), and a ``.compute`` or
+``.runconfig`` file is stored (and copied into an untracked run's working
+copy) with its secret-bearing keys removed (expkit.secrets).
+
 The total size is limited (``EXPKIT_SNAPSHOT_LIMIT_MB``, default 25; 0 for no
 limit) so a data folder is not copied on every run by mistake.
 """
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from expkit.errors import ConfigError, InfrastructureError, UsageError
+from expkit.secrets import is_config_copy, redact_config_text
 from expkit.snapshot.walk import Entry, MemoryCache, ScanCache, save_cache, scan
 
 LIMIT_ENV = "EXPKIT_SNAPSHOT_LIMIT_MB"
@@ -81,12 +87,16 @@ def _object_path(store: Path, sha: str) -> Path:
     return store / "objects" / sha[:2] / sha
 
 
-def _hash_and_store(store: Path, source: Path) -> str:
-    """Hash ``source`` and store its content as an object unless already present."""
+def _hash_and_store(store: Path, source: Path, redacted: bool = False) -> str:
+    """Hash ``source`` and store its content as an object unless already present.
+
+    ``redacted``: store the content with its secret-bearing keys removed
+    (expkit.secrets; the copy of a ``.compute`` or ``.runconfig`` file).
+    """
     with open(source, "rb") as handle:
-        data = handle.read(_SMALL + 1)
+        data = redact_config_text(handle.read()) if redacted else handle.read(_SMALL + 1)
         small: bytes | None = data  # kept in memory, else copied from the file
-        if len(data) <= _SMALL:
+        if redacted or len(data) <= _SMALL:
             sha = hashlib.sha256(data).hexdigest()
         else:
             digest = hashlib.sha256(data)
@@ -133,7 +143,7 @@ def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Sn
             entry.sha is None or not _object_path(store, entry.sha).exists()
         ):
             try:
-                sha = _hash_and_store(store, root / entry.path)
+                sha = _hash_and_store(store, root / entry.path, is_config_copy(entry.path))
             except FileNotFoundError:  # deleted since the scan
                 continue
             except OSError as exc:
@@ -208,7 +218,17 @@ def _copy_file(source: Path, target: Path, mode: int) -> None:
         os.close(src)
 
 
-def _write_entries(snapshot: Snapshot, dest: Path, source_of) -> None:
+def _write_redacted(source: Path, target: Path, mode: int) -> None:
+    data = redact_config_text(source.read_bytes())
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_entries(snapshot: Snapshot, dest: Path, source_of, root_of=None) -> None:
     # Into a new folder (a run's working copy) nothing can be in the way: skip the checks.
     fresh = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
@@ -222,7 +242,11 @@ def _write_entries(snapshot: Snapshot, dest: Path, source_of) -> None:
             if not fresh and (target.is_symlink() or (entry.link is not None and target.exists())):
                 target.unlink()
             if entry.link is None:
-                _copy_file(source_of(entry), target, entry.mode)
+                source = source_of(entry)
+                if source is None:  # an unstored snapshot's redacted config file
+                    _write_redacted(root_of(entry), target, entry.mode)
+                else:
+                    _copy_file(source, target, entry.mode)
                 continue
             resolved = os.path.normpath(os.path.join(target.parent, entry.link))
             if not (resolved + os.sep).startswith(str(dest) + os.sep):
@@ -244,4 +268,9 @@ def materialize(store: Path, snapshot_id: str, dest: Path) -> Snapshot:
 def copy_snapshot(root: Path, snapshot: Snapshot, dest: Path) -> None:
     """Write ``snapshot``'s files straight from the project (an unstored snapshot)."""
     root = Path(root)
-    _write_entries(snapshot, Path(dest).absolute(), lambda e: root / e.path)
+    _write_entries(
+        snapshot,
+        Path(dest).absolute(),
+        lambda e: None if is_config_copy(e.path) else root / e.path,
+        lambda e: root / e.path,
+    )

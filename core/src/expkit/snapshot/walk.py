@@ -1,7 +1,12 @@
 """Walking a project for a snapshot: ignore rules and the scan cache.
 
-Rules come from ``.gitignore`` files (the root one and nested ones) and the
-root ``.amlignore``, matched by ``pathspec``'s GitIgnoreSpec. The walk is on
+Rules come from ``.gitignore`` files (the root one and nested ones), the
+root ``.amlignore``, git's own ``info/exclude`` and ``core.excludesFile``
+(expkit.snapshot.gitexcludes) and, below them all, expkit's rules for files
+that usually hold secrets (expkit.secrets.SECRET_FILE_RULES: ``.env``,
+``.ssh/``, ``*.pem``...; any user rule wins, so ``!name`` in .amlignore
+includes one on purpose), matched by ``pathspec``'s GitIgnoreSpec. What the
+secret rules alone left out is named in one note. The walk is on
 the path of every tracked run, so a :class:`ScanCache` remembers each path's
 ignore decision (keyed by the content of every rule file that applies) and
 each file's hash (keyed by size, mtime_ns and inode): an unchanged project is
@@ -22,12 +27,16 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
+from expkit.secrets import is_config_copy
+
 IGNORE_FILES = (".gitignore", ".amlignore")
 EXCLUDED_ANYWHERE = frozenset({".git", "__pycache__"})
 EXCLUDED_AT_ROOT = frozenset({".exp", "outputs"})
 #: Hashes of files modified this recently are not cached: a second write within
 #: the file system's timestamp granularity would keep the same mtime.
 _RACY_NS = 2_000_000_000
+#: An ignore decision (cache column ``ignored``): left out by expkit's secret-file rules only.
+SECRET = 2
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,22 @@ class _Rules:
     """The ignore rules in force in one directory: its .gitignore chained to its parent's.
 
     ``key`` identifies the whole chain's content, so a cached decision is reused
-    only while every rule file that could affect it is unchanged.
+    only while every rule file that could affect it is unchanged. ``prefix`` is
+    put before paths (git's own excludes match from the work tree's top);
+    ``secret`` marks expkit's default rules for secret files.
     """
 
-    def __init__(self, parent: _Rules | None, base: str, lines: list[str], key: str) -> None:
+    def __init__(
+        self,
+        parent: _Rules | None,
+        base: str,
+        lines: list[str],
+        key: str,
+        prefix: str = "",
+        secret: bool = False,
+    ) -> None:
         self.parent, self.base, self.lines, self.key = parent, base, lines, key
+        self.prefix, self.secret = prefix, secret
         self._spec: GitIgnoreSpec | None = None
 
     def _check(self, relpath: str) -> bool | None:
@@ -87,26 +107,27 @@ class _Rules:
 
             self._spec = pathspec.GitIgnoreSpec.from_lines(self.lines)
         local = relpath[len(self.base) + 1 :] if self.base else relpath
-        return self._spec.check_file(local).include
+        return self._spec.check_file(self.prefix + local).include
 
-    def ignored(self, relpath: str, is_dir: bool) -> bool:
+    def ignored(self, relpath: str, is_dir: bool) -> int:
+        """0: kept; 1: ignored by a rule; SECRET: left out only by the secret-file rules."""
         path = relpath + "/" if is_dir else relpath
         rules: _Rules | None = self
         while rules is not None:  # the deepest rule file with an opinion wins
             verdict = rules._check(path)
             if verdict is not None:
-                return verdict
+                return (SECRET if rules.secret else 1) if verdict else 0
             rules = rules.parent
-        return False
+        return 0
 
-    def child(self, base: str, text: str | None) -> _Rules:
+    def child(self, base: str, text: str | None, prefix: str = "", secret: bool = False) -> _Rules:
         if text is None:
             return self
         # surrogateescape: names and rules need not be valid UTF-8 (see _read_text).
         key = hashlib.sha1(
-            f"{self.key}\0{base}\0{text}".encode("utf-8", "surrogateescape")
+            f"{self.key}\0{base}\0{prefix}\0{text}".encode("utf-8", "surrogateescape")
         ).hexdigest()
-        return _Rules(self, base, text.splitlines(), key)
+        return _Rules(self, base, text.splitlines(), key, prefix, secret)
 
 
 def _read_text(path: Path) -> str | None:
@@ -119,12 +140,20 @@ def _read_text(path: Path) -> str | None:
 
 
 def _root_rules(root: Path) -> _Rules:
+    """Lowest priority first: secret files, core.excludesFile, info/exclude, then the
+    root .gitignore and .amlignore."""
+    from expkit.secrets import SECRET_FILE_RULES
+    from expkit.snapshot.gitexcludes import git_excludes
+
+    rules = _Rules(None, "", [], "expkit-v2").child("", "\n".join(SECRET_FILE_RULES), secret=True)
+    git = git_excludes(root)
+    if git is not None:
+        prefix = f"{git.prefix}/" if git.prefix else ""
+        rules = rules.child("", git.excludes_file, prefix).child("", git.info_exclude, prefix)
     texts = [_read_text(root / name) for name in IGNORE_FILES]
     # .amlignore comes last, so its patterns (and negations) override .gitignore's.
     lines = [line for text in texts if text for line in text.splitlines()]
-    joined = "\0".join(t or "" for t in texts)
-    key = hashlib.sha1(joined.encode("utf-8", "surrogateescape")).hexdigest()
-    return _Rules(None, "", lines, key)
+    return rules.child("", "\n".join(lines)) if lines else rules
 
 
 @dataclass
@@ -144,6 +173,7 @@ def scan(root: Path, cache: ScanCache) -> ScanResult:
     entries: list[Entry] = []
     notes: list[str] = []
     racy_after = time.time_ns() - _RACY_NS
+    secrets: list[str] = []
     stack: list[tuple[str, _Rules]] = [("", _root_rules(root))]
     while stack:
         rel_dir, rules = stack.pop()
@@ -165,16 +195,18 @@ def scan(root: Path, cache: ScanCache) -> ScanResult:
             kind = "l" if is_link else "d" if is_dir else "f"
             row = old.get(rel)
             if row is not None and row[0] == rules.key and row[1] == kind:
-                ignored = bool(row[2])
+                ignored = int(row[2])
             else:
                 ignored = rules.ignored(rel, is_dir)
+            if ignored == SECRET:
+                secrets.append(rel + "/" if is_dir else rel)
             if is_dir:
-                new[rel] = (rules.key, kind, int(ignored), None, None, None, None)
+                new[rel] = (rules.key, kind, ignored, None, None, None, None)
                 if not ignored:
                     stack.append((rel, rules))
                 continue
             if ignored:
-                new[rel] = (rules.key, kind, 1, None, None, None, None)
+                new[rel] = (rules.key, kind, ignored, None, None, None, None)
                 continue
             if is_link:
                 new[rel] = (rules.key, kind, 0, None, None, None, None)
@@ -191,6 +223,8 @@ def scan(root: Path, cache: ScanCache) -> ScanResult:
                 row is not None
                 and row[1] == "f"
                 and row[3:6] == (st.st_size, st.st_mtime_ns, st.st_ino)
+                # A redacted copy's hash is valid for the rules it was made under.
+                and (row[0] == rules.key or not is_config_copy(rel))
             ):
                 sha = row[6]
             keep = sha if st.st_mtime_ns < racy_after else None
@@ -198,7 +232,19 @@ def scan(root: Path, cache: ScanCache) -> ScanResult:
             mode = 0o755 if st.st_mode & 0o100 else 0o644
             entries.append(Entry(path=rel, size=st.st_size, mode=mode, sha=sha))
     entries.sort(key=lambda e: e.path)
+    if secrets:
+        notes.append(secret_note(sorted(secrets)))
     return ScanResult(entries, notes, old, new)
+
+
+def secret_note(paths: list[str]) -> str:
+    """The one note naming the files the secret-file rules left out of a snapshot."""
+    shown = ", ".join(paths[:8]) + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+    example = paths[0].rstrip("/")
+    return (
+        f"left out of the snapshot as likely secrets: {shown}. To include one on purpose, "
+        f"add a negation rule to .amlignore (e.g. `!{example}`); see docs/configuration.md."
+    )
 
 
 def save_cache(cache: ScanCache, result: ScanResult, hashed: dict[str, str]) -> None:

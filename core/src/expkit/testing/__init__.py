@@ -47,7 +47,10 @@ What is checked
    collected. A sleeping script is stopped by ``cancel()`` (called twice:
    idempotent) within ``cancel_timeout`` with a non-zero code, and collect
    still works. ``expkit_list_environments`` returns a list for the type and
-   removing an unknown id returns False.
+   removing an unknown id returns False. A script named like an option
+   (``HOSTILE_SCRIPT_NAMES``: ``-cprint("NAME-AS-CODE")``, ``--version; ...``)
+   runs as a file: its own code runs and its name is never read as
+   interpreter or spark-submit options.
 5. **Placeholders** (``runs_scripts = False``): prepare and submit raise
    TargetNotAvailableError whose message contains "not available yet".
 
@@ -114,6 +117,7 @@ from expkit.testing.support import (
     CONTRACT_ARGS,
     CONTRACT_SCRIPT,
     FOREIGN_TYPE,
+    HOSTILE_SCRIPT_NAMES,
     SLEEP_SCRIPT,
     RecordingProgress,
     find_entry_point,
@@ -125,6 +129,7 @@ __all__ = [
     "CONTRACT_ARGS",
     "CONTRACT_SCRIPT",
     "FOREIGN_TYPE",
+    "HOSTILE_SCRIPT_NAMES",
     "SLEEP_SCRIPT",
     "RecordingProgress",
     "TargetContract",

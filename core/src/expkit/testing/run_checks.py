@@ -28,6 +28,8 @@ from expkit.testing.support import (
     CONTRACT_ARGS,
     CONTRACT_SCRIPT,
     CONTRACT_VALUE,
+    HOSTILE_SCRIPT,
+    HOSTILE_SCRIPT_NAMES,
     SLEEP_SCRIPT,
     RecordingProgress,
     read_metrics,
@@ -153,6 +155,20 @@ class RunChecks:
         assert (run.outputs_dir / "result.txt").is_file()
         assert read_metrics(run.metrics_file).get("contract_metric") == [0.5]
 
+    def test_script_named_like_an_option_runs_as_a_file(self, contract_runs: ContractRuns) -> None:
+        for name in HOSTILE_SCRIPT_NAMES:
+            run, execution = contract_runs.start(HOSTILE_SCRIPT, script_name=name)
+            code, lines = wait_for(execution, self.run_timeout)
+            text = "".join(lines)
+            assert "NAME-AS-CODE" not in text.replace(name, ""), (
+                f"the script name {name!r} was run as interpreter options:\n{text}"
+            )
+            assert "contract: ran as a file:" in text and code == 0, (
+                f"a script named {name!r} must run as a file (pass RunContext.argv, or the "
+                f"script through expkit.runner.script_argument); exit code {code}:\n{text}"
+            )
+            contract_runs.collect(run, execution)
+
     def test_cancel_stops_the_run(self, contract_runs: ContractRuns) -> None:
         run, execution = contract_runs.start(SLEEP_SCRIPT)
         sleeping = threading.Event()
@@ -221,6 +237,7 @@ class RunChecks:
 RUN_TESTS = (
     "test_run_succeeds",
     "test_failing_run_returns_its_code_and_keeps_outputs",
+    "test_script_named_like_an_option_runs_as_a_file",
     "test_cancel_stops_the_run",
     "test_lists_its_environments",
 )

@@ -19,6 +19,7 @@ from typing import Any
 
 from expkit.model import ComputeTarget, EnvironmentSpec, Execution, RunConfig, RunContext
 from expkit.runenv import base_environment
+from expkit.runner.argv import build_argv
 
 #: ``.compute`` keys (Workbench spelling) -> ComputeTarget field. Anything else goes to ``options``.
 COMPUTE_FIELDS = {
@@ -83,8 +84,9 @@ def make_run_context(
     ``snapshot-<run_id>/`` (an isolated copy: the script's working directory)
     and ``project/.exp/runs/<run_id>/`` (the run folder, created empty; the
     plugin creates ``outputs/`` and ``metrics.jsonl`` in it). ``env`` is added
-    to the run configuration's EnvironmentVariables; argv is ArgumentVector
-    with ``$file`` replaced by ``script_name``, then ``args``. Several contexts
+    to the run configuration's EnvironmentVariables; argv is what ``exp run``
+    passes (expkit.runner.build_argv: ArgumentVector with ``$file`` replaced
+    by ``script_name`` as a path, then ``args``). Several contexts
     may share one ``tmp_path``.
     """
     run_id = run_id or new_run_id()
@@ -103,9 +105,7 @@ def make_run_context(
     run_dir.mkdir(parents=True)
     if runconfig is None:
         runconfig = RunConfig(name=compute.name, target=compute.name)
-    argv = tuple(script_name if a == "$file" else a for a in runconfig.argument_vector) + tuple(
-        args
-    )
+    argv = build_argv(runconfig.argument_vector, script_name, args)
     variables = {**runconfig.environment_variables, **(env or {})}
     return RunContext(
         run_id=run_id,

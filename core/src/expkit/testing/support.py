@@ -39,6 +39,14 @@ log("contract_series", [1, 2, 3])
 sys.exit(int(os.environ.get("CONTRACT_EXIT_CODE", "0")))
 """
 
+#: Script names a target must run as files, never read as interpreter or
+#: spark-submit options (``python -cprint(...)`` would run the name as code).
+HOSTILE_SCRIPT_NAMES = ('-cprint("NAME-AS-CODE")', "--version; $(echo x) 'q'.py")
+HOSTILE_SCRIPT = """\
+import sys
+print("contract: ran as a file:", sys.argv[0])
+"""
+
 SLEEP_SCRIPT = """\
 import os, time
 os.makedirs("outputs", exist_ok=True)
@@ -122,6 +130,8 @@ __all__ = [
     "CONTRACT_SCRIPT",
     "CONTRACT_VALUE",
     "FOREIGN_TYPE",
+    "HOSTILE_SCRIPT",
+    "HOSTILE_SCRIPT_NAMES",
     "OWNED_HOOKS",
     "SLEEP_SCRIPT",
     "RecordingProgress",

@@ -4,8 +4,10 @@ Into a container (``put_archive``): the snapshot and the ``expkit`` metrics
 shim, in one archive. Out of it (``get_archive``): the outputs folder,
 extracted without path traversal (absolute names and ``..`` refused by
 tarfile's ``data`` filter where available, the same checks by hand on older
-Pythons), its symbolic links settled by outlinks' rule (copied when they stay
-inside outputs/, dropped with a note otherwise, never followed out), and
+Pythons), as a stream (never whole in memory), within the run's collection
+bound (expkit.collectlimits), its symbolic links settled by outlinks' rule
+(stored once when they stay inside outputs/, dropped with a note otherwise,
+never followed out), and
 owned by the user who ran ``exp`` (``SUDO_UID`` when it ran under sudo),
 never by the container's root.
 """
@@ -19,14 +21,21 @@ import posixpath
 import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, cast
 
+from expkit.collectlimits import Budget
 from expkit.errors import is_disk_full
 from expkit.outputs import NOT_REGULAR, OUTPUTS_IS_A_LINK, left_out
 
 from expkit_docker import outlinks
 
 _HAS_FILTERS = hasattr(tarfile, "data_filter")
+
+
+class Readable(Protocol):
+    """A byte stream read front to back (an engine reply, a file)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _dir_entry(name: str, mode: int = 0o777) -> tarfile.TarInfo:
@@ -128,7 +137,7 @@ def _checked(member: tarfile.TarInfo, dest: Path) -> tarfile.TarInfo | None:
 
 
 def extract(
-    stream: IO[bytes],
+    stream: Readable,
     dest: Path,
     strip: str,
     *,
@@ -141,16 +150,21 @@ def extract(
     is removed; ``source`` is that folder's path in the container (default
     ``/<strip>``), which relative and absolute link texts are read against.
     Files and folders are extracted without path traversal; symbolic links
-    follow outlinks' rule (copied when they stay inside, else dropped, each
-    drop and each special file told to ``note``). Returns the regular files
-    now under ``dest``, relative POSIX paths, sorted.
+    follow outlinks' rule (stored once when they stay inside, else dropped,
+    each drop and each special file told to ``note``). What is extracted is
+    bounded (expkit.collectlimits; one note when a bound cuts). The stream is
+    read once, front to back, a member at a time: memory stays flat whatever
+    the outputs weigh. Returns the regular files now under ``dest``, relative
+    POSIX paths, sorted.
     """
     tell = note or (lambda _message: None)
+    budget = Budget(note=tell)
     source = posixpath.normpath(source or "/" + strip)
     dest.mkdir(parents=True, exist_ok=True)
     prefix = strip.rstrip("/") + "/"
     links: list[tuple[str, str]] = []
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
+    # tarfile's stream mode only calls read(n): any Readable will do.
+    with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as tar:
         for member in tar:
             if member.name.rstrip("/") == strip and member.issym():
                 tell(left_out("", OUTPUTS_IS_A_LINK, member.linkname))
@@ -167,12 +181,18 @@ def extract(
                 if not member.linkname.startswith(prefix):
                     continue
                 item.linkname = member.linkname[len(prefix) :]
-            elif not (member.isfile() or member.isdir()):
+                if not budget.take(item.name, 0):
+                    continue
+            elif member.isfile():
+                if not budget.take(item.name, member.size):
+                    continue  # tarfile skips its data when the next member is read
+            elif not member.isdir():
                 tell(left_out(item.name, NOT_REGULAR))
                 continue
             _extract_one(tar, item, dest)
     _place_links(dest, links, source, tell)
-    outlinks.settle(str(os.path.realpath(dest)), dict(links), tell)
+    outlinks.settle(str(os.path.realpath(dest)), dict(links), tell, budget)
+    budget.close()
     found = outlinks.files_under(str(dest))
     owner = _owner()
     if owner is not None:

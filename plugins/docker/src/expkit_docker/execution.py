@@ -8,10 +8,11 @@ stdout and stderr as they arrive (expkit.streams: live, also unfinished ones
 once they waited a moment) and returns the exit code.
 
 ``cancel`` (safe inside a signal handler: no locks, each call its own
-connection, errors swallowed) kills the container, keeps the outputs
-written so far in memory, and removes the container. ``results`` then hands
-them to collect; without a cancel, collect reads them from the stopped
-container and removes it. Metrics need no copy: the run's metrics file is
+connection, errors swallowed) kills the container, saves the outputs
+written so far to an unnamed file on disk, and removes the container.
+``results`` then hands them to collect; without a cancel, collect streams
+them from the stopped container and removes it. Neither holds the archive
+in memory. Metrics need no copy: the run's metrics file is
 bind-mounted into the container, so logged values land in the run folder as
 they are written (each archive request costs the engine a mount of the
 container's file system, 50-150 ms here, which a run should pay once).
@@ -24,18 +25,20 @@ finds and removes them when ``exp`` was killed outright (no hook runs then).
 from __future__ import annotations
 
 import atexit
-import io
+import tempfile
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from expkit.errors import InfrastructureError
 
 from expkit_docker.containers import Attached, start_attached
 from expkit_docker.engine import Engine, EngineError, NotFound
 from expkit_docker.names import CONTAINER_OUTPUTS
+from expkit_docker.wire import Reply
 
 #: Exit code reported for a canceled run whose container is already gone (128 + SIGKILL).
 KILLED = 137
+_CHUNK = 1 << 20
 
 _live: dict[str, Engine] = {}
 
@@ -75,7 +78,7 @@ class DockerExecution:
         self.canceled = False
         self.removed = False
         self._fetched = False
-        self._saved: bytes | None = None
+        self._saved: IO[bytes] | None = None
         self._attached = attached
         _live[self.container] = self.engine
 
@@ -128,16 +131,17 @@ class DockerExecution:
         self.canceled = True
         try:
             self.engine.kill(self.container)
-            self._saved, self._fetched = self._fetch(self.outputs_path), True
+            self._saved, self._fetched = self._spool(self.outputs_path), True
         except Exception:  # noqa: BLE001 - never raise out of a signal handler
             pass
         self.remove()
 
     # ------------------------------------------------------------------ results
 
-    def _fetch(self, path: str) -> bytes | None:
+    def _open(self, path: str) -> Reply | None:
+        """The engine's tar stream of ``path`` in the container (None when it has none)."""
         try:
-            reply = self.engine.stream(
+            return self.engine.stream(
                 "GET",
                 f"/containers/{self.container}/archive",
                 params={"path": path},
@@ -145,16 +149,43 @@ class DockerExecution:
             )
         except NotFound:
             return None
+
+    def _spool(self, path: str) -> IO[bytes] | None:
+        """The archive of ``path`` copied to an unnamed file on disk, before the container
+        goes: never whole in memory, however much the run wrote."""
+        reply = self._open(path)
+        if reply is None:
+            return None
+        from expkit.paths import cache_dir
+
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - handed to results()
         try:
-            return reply.read()
+            while chunk := reply.read(_CHUNK):
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
         finally:
             reply.close()
+        spool.seek(0)
+        return spool
 
-    def results(self) -> io.BytesIO | None:
-        """The outputs folder as a tar stream (None when there is none), for collect."""
-        if not self._fetched and not self.removed:
-            self._saved, self._fetched = self._fetch(self.outputs_path), True
-        return io.BytesIO(self._saved) if self._saved else None
+    def results(self) -> Reply | IO[bytes] | None:
+        """The outputs folder as a tar stream (None when there is none), for collect.
+
+        Read front to back and close it: it comes straight from the engine
+        (or, after a cancel, from the file it was saved to), never whole in
+        memory.
+        """
+        if self._fetched:
+            saved, self._saved = self._saved, None
+            return saved
+        self._fetched = True
+        if self.removed:
+            return None
+        return self._open(self.outputs_path)
 
     def remove(self) -> None:
         if self.removed:

@@ -1,7 +1,8 @@
 """Symbolic links in a container run's collected ``outputs/``, in the container's terms.
 
 The rule is every target's (expkit.outputs: a link is copied when it stays
-inside ``outputs/``, else dropped unread, with a note). What is Docker's own
+inside ``outputs/``, else dropped unread, with a note; bounded by the run's
+collection limits). What is Docker's own
 is where the links come from: the container's archive, as names and link
 texts read against the folder's path *in the container*. :func:`placed`
 decides there which links stay inside ``outputs/``; only those are written

@@ -161,10 +161,13 @@ class DockerTarget(Target):
         try:
             outputs = execution.results()
             if outputs is not None:
-                found = extract(
-                    outputs, run.outputs_dir, strip="outputs",
-                    source=execution.outputs_path, note=notes.append,
-                )  # fmt: skip
+                try:
+                    found = extract(
+                        outputs, run.outputs_dir, strip="outputs",
+                        source=execution.outputs_path, note=notes.append,
+                    )  # fmt: skip
+                finally:
+                    outputs.close()
         finally:
             execution.remove()
         # The metrics are in run.metrics_file already: it was mounted into the container.
