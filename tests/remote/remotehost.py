@@ -134,7 +134,10 @@ def kill_session(remote: RemoteHost, client_port: int) -> list[int]:
     for pid in pids:
         # The session's own process and its privilege-separated child.
         subprocess.run(["pkill", "-KILL", "-P", str(pid)], capture_output=True)
-        os.kill(pid, 9)
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass  # gone with its child
     return pids
 
 
