@@ -74,6 +74,10 @@ def target_attach(
     port: int | None = typer.Option(None, "--port", help="SSH port (1-65535)."),
     key_file: str | None = typer.Option(None, "--key-file", help="SSH private key file."),
     base_image: str | None = typer.Option(None, "--base-image", help="Base Docker image."),
+    trust_host_key: str | None = typer.Option(
+        None, "--trust-host-key", metavar="SHA256:...",
+        help="Trust this host key fingerprint for a host not yet in known_hosts (SSH targets).",
+    ),  # fmt: skip
     force: bool = typer.Option(False, "--force", help="Replace an existing target of that name."),
 ) -> None:
     """Attach a compute target: write aml_config/NAME.compute and a matching NAME.runconfig."""
@@ -112,6 +116,7 @@ def target_attach(
         port=port,
         key_file=key_file,
         base_image=base_image,
+        trust_host_key=trust_host_key,
     )
     result = registry.hook.expkit_attach(request=request)
     if result is None:

@@ -22,9 +22,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
+from expkit.errors import EXIT_CANCELED, EXIT_DETACHED, EXIT_INFRASTRUCTURE, RunDetached
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
+from expkit.runner.detached import follow_hint as detached_hint
 from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
 from expkit.runner.signals import CancelSignals, Interrupted
 
@@ -130,12 +131,16 @@ def run_experiment(
             life.execute(rel_script, tuple(args), terminal, progress, force_prepare)
         except Interrupted:
             life.canceled = True
+        except RunDetached as exc:
+            life.detached = True
+            note(f"{exc}\n  {detached_hint(record.number)}")
         except BaseException as exc:
             life.fail(exc)
             failure = exc
         signals.raising = False
         record = life.finish()
-        _fire(registry, "expkit_run_finished", record, note)
+        if not life.detached:  # a detached run finishes later (expkit.runner.detached)
+            _fire(registry, "expkit_run_finished", record, note)
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         try:
             failure.run_record = record  # type: ignore[attr-defined]
@@ -150,6 +155,8 @@ def exit_code_of(record: RunRecord) -> int:
     run failed outside the script (lost, collect failed) with no failing script code."""
     if record.status == "canceled":
         return EXIT_CANCELED
+    if record.status == "running":  # detached: it goes on (expkit.runner.detached)
+        return EXIT_DETACHED
     if record.status == "completed":
         return 0
     if record.exit_code:

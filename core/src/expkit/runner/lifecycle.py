@@ -81,6 +81,8 @@ class Lifecycle:
         self.output: Output | None = None
         self.git = None
         self.snapshot_id: str | None = None
+        #: The connection to a detachable run dropped; it goes on (expkit.runner.detached).
+        self.detached = False
 
     # ------------------------------------------------------------------ steps
 
@@ -107,6 +109,10 @@ class Lifecycle:
         if execution is None:
             raise unowned("expkit_submit", context.compute.type)
         self.execution = execution
+        if getattr(execution, "detachable", False):
+            from expkit.runner import detached
+
+            detached.mark(context.run_dir, context.compute.name)
         self.signals.attach(execution)
         self.exit_code = _exit_status(int(execution.wait(self.output)))
 
@@ -172,7 +178,7 @@ class Lifecycle:
         finally:
             close_progress(progress)
         if prepared is None:
-            raise unowned("expkit_prepare", resolved.compute.type)
+            raise unowned("expkit_prepare", self.resolved.compute.type)
         return prepared
 
     # ------------------------------------------------------------------ outcome
@@ -203,7 +209,7 @@ class Lifecycle:
         from expkit.history import list_outputs, read_metrics
 
         try:
-            if self.execution is not None:
+            if self.execution is not None and not self.detached:
                 self._collect()
         finally:
             if self.output is not None:
@@ -211,9 +217,15 @@ class Lifecycle:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         run_dir = self.history.run_dir(self.record.id)
+        if not self.detached:
+            from expkit.runner.detached import MARKER
+
+            (run_dir / MARKER).unlink(missing_ok=True)
         metrics, series = read_metrics(run_dir / "metrics.jsonl")
         commit, dirty = self.git.result() if self.git is not None else (None, None)
-        if self.canceled or self.signals.received:
+        if self.detached:
+            status = "running"  # collected later (expkit.runner.detached)
+        elif self.canceled or self.signals.received:
             status = "canceled"
         elif self.error is not None or self.exit_code != 0:
             status = "failed"
@@ -226,8 +238,8 @@ class Lifecycle:
                 self.record,
                 status=status,
                 exit_code=self.exit_code,
-                ended=ended,
-                duration_s=round(ended - started, 3),
+                ended=None if self.detached else ended,
+                duration_s=None if self.detached else round(ended - started, 3),
                 snapshot_id=self.snapshot_id,
                 git_commit=commit,
                 git_dirty=dirty,

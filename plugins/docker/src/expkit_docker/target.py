@@ -55,6 +55,11 @@ class DockerTarget(Target):
         description="a container on this machine's Docker engine, built from your environment",
     )  # fmt: skip
 
+    def engine(self, compute: ComputeTarget):
+        """The engine ``compute`` runs on: this machine's (DOCKER_HOST). A seam for targets
+        that drive another engine with the same client and builder (expkit-remotedocker)."""
+        return _engine()
+
     # ------------------------------------------------------------------ attach
 
     def attach(self, request: AttachRequest) -> AttachResult:
@@ -95,7 +100,7 @@ class DockerTarget(Target):
         from expkit_docker.runspec import require_pyspark
 
         self._check_compute(request.compute)
-        prepared = prepare(request, _engine())
+        prepared = prepare(request, self.engine(request.compute))
         spec_source = request.environment.source if request.environment else None
         require_pyspark(request.runconfig.framework, prepared, spec_source)
         return prepared
@@ -188,7 +193,7 @@ class DockerTarget(Target):
 
         used = usage.load()
         infos = []
-        for image in _engine().images(LABEL):
+        for image in self.engine(compute).images(LABEL):
             labels = image.get("Labels") or {}
             for tag in image.get("RepoTags") or ():
                 match = _ENV_TAG.match(tag)
@@ -217,7 +222,7 @@ class DockerTarget(Target):
         from expkit_docker.engine import Conflict
         from expkit_docker.names import LABEL, env_tag, label, system_tag
 
-        engine = _engine()
+        engine = self.engine(compute)
         image = engine.image(env_tag(env_id))
         if image is None:
             usage.forget(env_id)
