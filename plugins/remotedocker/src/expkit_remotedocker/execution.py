@@ -177,6 +177,12 @@ class RemoteExecution:
         except Exception:  # noqa: BLE001 - never raise out of a signal handler
             pass
 
+    def rebound(self, ssh: Connection, engine: RemoteEngine) -> RemoteExecution:
+        """The same run over another connection (the first one dropped)."""
+        other = RemoteExecution(ssh, engine, self.run, self.offset, self._on_missing)
+        other.followed, other.canceled = self.followed, self.canceled
+        return other
+
     def remove(self) -> None:
         try:
             self.engine.remove_container(self.run.container)

@@ -150,7 +150,14 @@ class RemoteDockerTarget(DockerTarget):
 
         if not isinstance(execution, RemoteExecution):
             return Collected()
-        return collect(run, execution)
+        from expkit.ssh import ConnectionLost
+
+        try:
+            return collect(run, execution)
+        except ConnectionLost:
+            # The run has ended; its files wait on the VM: one new connection fetches them.
+            remote = _session(run.compute)
+            return collect(run, execution.rebound(remote.ssh, remote.engine))
 
     # ------------------------------------------------------------------ lost runs
 
