@@ -263,6 +263,10 @@ class Collected:
 
     #: Paths of collected output files, relative to RunContext.outputs_dir.
     outputs: tuple[str, ...] = ()
+    #: Remarks for the user about what was collected (a link left out, a special
+    #: file dropped: expkit.outputs.left_out). The core shows each one and appends
+    #: it to the run's log as ``exp: note: ...``; plugins never write the log.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

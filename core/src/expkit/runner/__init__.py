@@ -26,20 +26,8 @@ from expkit.errors import EXIT_CANCELED, EXIT_DETACHED, EXIT_INFRASTRUCTURE, Run
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
 from expkit.runner.detached import follow_hint as detached_hint
-from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
+from expkit.runner.lifecycle import Lifecycle, prepare_request
 from expkit.runner.signals import CancelSignals, Interrupted
-
-
-def _fire(registry, hook_name: str, record: RunRecord, note: Callable[[str], None]) -> None:
-    """Call every implementation of an event hook; a failing one is only a warning."""
-    for impl in getattr(registry.hook, hook_name).get_hookimpls():
-        try:
-            impl.function(record=record)
-        except Exception as exc:  # third-party code must not change the run's outcome
-            note(
-                f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: "
-                f"{type(exc).__name__}: {exc}"
-            )
 
 
 def _stderr_note(message: str) -> None:
@@ -56,7 +44,7 @@ def refuse_unavailable(resolved, registry) -> None:
 
     if resolved.target_type.available:
         return
-    registry.hook.expkit_prepare(request=prepare_request(resolved))
+    registry.prepare(prepare_request(resolved))
     require_available(resolved.target_type)
 
 
@@ -71,12 +59,9 @@ def prepare_environment(
     refuse_unavailable(resolved, registry)
     request = prepare_request(resolved, force=force, progress=progress)
     try:
-        prepared = registry.hook.expkit_prepare(request=request)
+        return registry.prepare(request)
     finally:
         close_progress(progress)
-    if prepared is None:
-        raise unowned("expkit_prepare", resolved.compute.type)
-    return prepared
 
 
 def run_experiment(
@@ -124,7 +109,7 @@ def run_experiment(
             script=rel_script,
             args=args,
         )
-        _fire(registry, "expkit_run_started", record, note)
+        registry.run_started(record, note)
         life = Lifecycle(history, registry, resolved, record, signals, note)
         failure: BaseException | None = None
         try:
@@ -140,7 +125,7 @@ def run_experiment(
         signals.raising = False
         record = life.finish()
         if not life.detached:  # a detached run finishes later (expkit.runner.detached)
-            _fire(registry, "expkit_run_finished", record, note)
+            registry.run_finished(record, note)
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         try:
             failure.run_record = record  # type: ignore[attr-defined]

@@ -120,12 +120,7 @@ def _context(history, record: RunRecord) -> tuple[object, RunContext]:
 
 
 def _execution(registry, context: RunContext):
-    from expkit.runner.lifecycle import unowned
-
-    execution = registry.hook.expkit_reattach(run=context)
-    if execution is None:
-        raise unowned("expkit_reattach", context.compute.type)
-    return execution
+    return registry.reattach(context)
 
 
 def _finish(
@@ -136,10 +131,15 @@ def _finish(
     from expkit.history import list_outputs, read_metrics
 
     try:
-        registry.hook.expkit_collect(run=context, execution=execution)
+        collected = registry.collect(context, execution)
     except Exception as exc:  # the run's own outcome is still recorded
         detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
         error = error or f"collecting outputs failed: {detail}"
+    else:
+        if collected.notes:
+            with open(context.run_dir / "log.txt", "ab") as log:
+                for message in collected.notes:
+                    log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
     metrics, series = read_metrics(context.run_dir / "metrics.jsonl")
     if canceled or (context.run_dir / CANCELED).exists():
         status = "canceled"
@@ -159,10 +159,7 @@ def _finish(
     )  # fmt: skip
     (context.run_dir / MARKER).unlink(missing_ok=True)
     (context.run_dir / CANCELED).unlink(missing_ok=True)
-    try:
-        registry.hook.expkit_run_finished(record=final)
-    except Exception:  # noqa: BLE001 - event hooks never change the outcome
-        pass
+    registry.run_finished(final, lambda _message: None)
     return final
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from expkit.errors import ExpkitError, InfrastructureError, UsageError
+from expkit.errors import ExpkitError, UsageError
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
 
 
@@ -35,15 +35,13 @@ class Output:
             except (OSError, ValueError, UnicodeEncodeError):
                 self.terminal = None  # closed pipe (`exp run ... | head`): keep logging
 
+    def note(self, message: str) -> None:
+        """A remark about the run (a plugin's collect note) at the end of the log."""
+        self.log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+        self.log.flush()
+
     def close(self) -> None:
         self.log.close()
-
-
-def unowned(hook: str, type_name: str) -> InfrastructureError:
-    return InfrastructureError(
-        f"no installed plugin handled {hook} for target type {type_name!r} "
-        "(the plugin declaring it returned nothing); see `exp plugins`."
-    )
 
 
 def _exit_status(code: int) -> int:
@@ -105,9 +103,7 @@ class Lifecycle:
         self.output = Output(context.run_dir / "log.txt", terminal)
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
-        execution = self.registry.hook.expkit_submit(run=context, environment=prepared)
-        if execution is None:
-            raise unowned("expkit_submit", context.compute.type)
+        execution = self.registry.submit(context, prepared)
         self.execution = execution
         if getattr(execution, "detachable", False):
             from expkit.runner import detached
@@ -174,12 +170,9 @@ class Lifecycle:
 
         request = prepare_request(self.resolved, force=force, progress=progress)
         try:
-            prepared = self.registry.hook.expkit_prepare(request=request)
+            return self.registry.prepare(request)
         finally:
             close_progress(progress)
-        if prepared is None:
-            raise unowned("expkit_prepare", self.resolved.compute.type)
-        return prepared
 
     # ------------------------------------------------------------------ outcome
 
@@ -192,17 +185,22 @@ class Lifecycle:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def _collect(self) -> None:
+        from expkit.plugins import NoOwnerError
+
         try:
-            collected = self.registry.hook.expkit_collect(
-                run=self.context, execution=self.execution
-            )
+            collected = self.registry.collect(self.context, self.execution)
+        except NoOwnerError as exc:
+            self.error = self.error or str(exc)
+            return
         except Exception as exc:  # the run's own outcome is still recorded
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
             self.error = self.error or f"collecting outputs failed: {detail}"
             self.note(f"warning: collecting the run's outputs failed: {detail}")
             return
-        if collected is None:
-            self.error = self.error or str(unowned("expkit_collect", self.context.compute.type))
+        for message in collected.notes:
+            if self.output is not None:
+                self.output.note(message)
+            self.note(message)
 
     def finish(self) -> RunRecord:
         """Collect (also after a failure or cancel), then write the final record."""

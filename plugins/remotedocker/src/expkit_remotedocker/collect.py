@@ -14,9 +14,8 @@ import posixpath
 import tempfile
 
 from expkit.model import Collected, RunContext
-from expkit_docker import execution as paths
 from expkit_docker.archives import extract
-from expkit_docker.target import _tell_run_log
+from expkit_docker.names import CONTAINER_OUTPUTS
 
 from expkit_remotedocker.execution import RemoteExecution
 
@@ -48,10 +47,9 @@ def collect(run: RunContext, execution: RemoteExecution) -> Collected:
         if result.ok:
             archive.seek(0)
             found = extract(archive, run.outputs_dir, strip="outputs",
-                            source=paths.OUTPUTS_DIR, note=notes.append)  # fmt: skip
+                            source=CONTAINER_OUTPUTS, note=notes.append)  # fmt: skip
         elif b"No such file" not in result.stderr:
             notes.append(f"could not read the run's outputs on the VM: {result.error_text()}")
     execution.remove()
     ssh.run(["rm", "-rf", "--", folder])
-    _tell_run_log(run, notes)
-    return Collected(outputs=tuple(found))
+    return Collected(outputs=tuple(found), notes=tuple(notes))

@@ -9,48 +9,39 @@ ids, on the VM's engine. All channels share the target's one SSH connection.
 
 from __future__ import annotations
 
-import http.client
+import socket
 from collections.abc import Mapping
 from typing import Any
 
 from expkit.errors import InfrastructureError
 from expkit.ssh.connection import Connection
-from expkit_docker.engine import CONNECT_TIMEOUT, Engine, EngineUnreachable
+from expkit_docker.engine import CONNECT_TIMEOUT, Engine
+from expkit_docker.wire import SocketConnection
 
 DIAL = ("docker", "system", "dial-stdio")
-
-
-class _DialConnection(http.client.HTTPConnection):
-    def __init__(self, ssh: Connection, timeout: float) -> None:
-        super().__init__("docker", timeout=timeout)  # the Host header; the engine ignores it
-        self._ssh = ssh
-
-    def connect(self) -> None:
-        self.sock = self._ssh.open_socket(DIAL)
-        self.sock.settimeout(self.timeout)
 
 
 class RemoteEngine(Engine):
     """expkit_docker's Engine whose connections are SSH channels to the VM's engine."""
 
     def __init__(self, ssh: Connection, *, build_network: str | None = None) -> None:
-        # Not Engine.__init__: there is no DOCKER_HOST to parse, only the SSH connection.
-        self.host = f"ssh://{ssh.label}"
-        self._tls = None
-        self._scheme = "ssh"
+        def dial(timeout: float) -> socket.socket:
+            sock = ssh.open_socket(DIAL)
+            sock.settimeout(timeout)
+            return sock
+
+        check = f"check that `docker version` works on {ssh.label} for {ssh.resolved.username}."
+        super().__init__(
+            lambda: SocketConnection(dial, CONNECT_TIMEOUT), f"ssh://{ssh.label}",
+            start_hint=f"start it there (`sudo systemctl start docker`); {check}",
+            check_hint=check,
+        )  # fmt: skip
         self.ssh = ssh
         self.build_network = build_network
 
-    def _connection(self) -> http.client.HTTPConnection:
-        return _DialConnection(self.ssh, CONNECT_TIMEOUT)
-
-    def unreachable(self, exc: OSError) -> EngineUnreachable:
-        return EngineUnreachable(
-            f"cannot reach the Docker engine on {self.ssh.label} over SSH: "
-            f"{exc.strerror or exc}.\n  check `docker version` works there for that user."
-        )
-
-    def create_container(self, config: Mapping[str, Any], what: str) -> str:
+    def create_container(
+        self, config: Mapping[str, Any], what: str, *, name: str | None = None
+    ) -> str:
         # Only image builds create containers through this method (runs post their own
         # create): a VM that reaches the package index only through a proxy on its own
         # loopback needs its build containers on the host's network (`buildNetwork: host`).
@@ -58,7 +49,7 @@ class RemoteEngine(Engine):
             host = dict(config.get("HostConfig") or {})
             host["NetworkMode"] = self.build_network
             config = {**config, "HostConfig": host}
-        return super().create_container(config, what)
+        return super().create_container(config, what, name=name)
 
     def pull(self, ref: str, progress) -> None:
         """``docker pull`` on the VM, with its progress as plain lines."""

@@ -33,7 +33,10 @@ from pathlib import Path
 from expkit.ssh.connection import Connection
 
 #: sh -c script: print the names (stdin, one a line) that are not in $1.
-_MISSING = 'mkdir -p "$1" && cd "$1" || exit 3; while IFS= read -r name; do [ -e "$name" ] || echo "$name"; done'
+_MISSING = (
+    'mkdir -p "$1" && cd "$1" || exit 3; '
+    'while IFS= read -r name; do [ -e "$name" ] || echo "$name"; done'
+)
 #: sh -c script: unpack a tar of objects from stdin into $1, atomically per object.
 _RECEIVE = (
     'set -e; mkdir -p "$1"; incoming=$(mktemp -d "$1/.incoming.XXXXXX"); '

@@ -26,10 +26,11 @@ from expkit.errors import InfrastructureError
 from expkit.fsutil import atomic_write_text
 from expkit.model import PreparedEnvironment, RunContext
 from expkit.runenv import runtime_dir
-from expkit_docker import execution as paths
+from expkit_docker import names
 from expkit_docker.engine import EngineError
 from expkit_docker.execution import start_error
-from expkit_docker.runspec import GPU_REQUEST, command, config_hint, container_name, variables
+from expkit_docker.names import container_name
+from expkit_docker.runspec import GPU_REQUEST, command, config_hint, variables
 
 from expkit_remotedocker.execution import RemoteExecution, RemoteRun
 from expkit_remotedocker.session import Session
@@ -92,22 +93,22 @@ def start(remote: Session, run: RunContext, environment: PreparedEnvironment) ->
     folder = remote.run_folder(run.run_id)
     shared = _shared_folder(remote, run)
     spec = {
-        "trees": [[project, paths.PROJECT_DIR], [lib, paths.LIB_DIR]],
-        "outputs": paths.OUTPUTS_DIR,
+        "trees": [[project, names.CONTAINER_PROJECT], [lib, names.CONTAINER_LIB]],
+        "outputs": names.CONTAINER_OUTPUTS,
         "argv": command(run, environment),
-        "cwd": paths.PROJECT_DIR,
+        "cwd": names.CONTAINER_PROJECT,
     }
     remote.ssh.script(_SETUP, folder, shared or "", input=json.dumps(spec).encode(),
                       check=True, what="creating the run's folder")  # fmt: skip
     mounts = [
         _bind(remote.objects, OBJECTS_DIR, read_only=True),
         _bind(folder, RUN_DIR),
-        _bind(posixpath.join(folder, "project"), paths.PROJECT_DIR),
-        _bind(posixpath.join(folder, "lib"), paths.LIB_DIR),
-        _bind(posixpath.join(folder, "metrics.jsonl"), paths.METRICS_FILE),
+        _bind(posixpath.join(folder, "project"), names.CONTAINER_PROJECT),
+        _bind(posixpath.join(folder, "lib"), names.CONTAINER_LIB),
+        _bind(posixpath.join(folder, "metrics.jsonl"), names.CONTAINER_METRICS),
     ]
     if shared is not None:
-        mounts.append(_bind(shared, paths.SHARED_DIR))
+        mounts.append(_bind(shared, names.CONTAINER_SHARED))
     env = variables(run, environment, Path(shared) if shared else None)
     env["HOME"] = f"{RUN_DIR}/home"
     host: dict[str, Any] = {"Init": True, "Mounts": mounts}
@@ -116,10 +117,10 @@ def start(remote: Session, run: RunContext, environment: PreparedEnvironment) ->
     argv = [environment.python, posixpath.join(OBJECTS_DIR, launcher), f"{RUN_DIR}/spec.json"]
     config = {
         "Image": environment.details.get("image_id") or environment.location,
-        "Cmd": argv, "Entrypoint": [], "WorkingDir": paths.PROJECT_DIR,
+        "Cmd": argv, "Entrypoint": [], "WorkingDir": names.CONTAINER_PROJECT,
         "User": f"{facts.uid}:{facts.gid}",
         "Env": [f"{k}={v}" for k, v in env.items()],
-        "Labels": {paths.RUN_LABEL: run.run_id, "expkit.project": str(run.project)},
+        "Labels": {names.RUN_LABEL: run.run_id, names.PROJECT_LABEL: str(run.project)},
         "AttachStdin": False, "AttachStdout": False, "AttachStderr": False,
         "Tty": False, "OpenStdin": False, "HostConfig": host,
     }  # fmt: skip
