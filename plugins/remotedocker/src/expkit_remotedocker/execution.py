@@ -21,7 +21,7 @@ from expkit.errors import ExpkitError, InfrastructureError, RunDetached
 from expkit.ssh import SshError
 from expkit.ssh.connection import Connection
 from expkit.streams import LineSplitter
-from expkit_docker.engine import EngineError, NotFound
+from expkit_docker.engine import EngineUnreachable, NotFound
 
 from expkit_remotedocker.engine import RemoteEngine
 
@@ -111,10 +111,13 @@ class RemoteExecution:
         self.followed = True
         try:
             code = self._follow(lines)
-        except (SshError, EngineError, OSError) as exc:
+        except Exception as exc:
             lines.close()
             if self.canceled:
                 return KILLED
+            # paramiko's own errors come through SFTP reads; the engine's as EngineUnreachable.
+            if self.ssh.alive() and not isinstance(exc, (SshError, EngineUnreachable)):
+                raise
             raise RunDetached(
                 f"exp: lost the connection to {self.ssh.label} ({_first_line(exc)}); "
                 "the run goes on there."
