@@ -155,3 +155,18 @@ def test_importing_the_layer_does_not_import_paramiko() -> None:
 
     code = "import sys, expkit.ssh, expkit.ssh.config; assert 'paramiko' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_local_run_imports_neither_paramiko_nor_docker(project) -> None:
+    """Installed plugins (remotedocker with them) import their SSH and Docker libraries
+    only when a command needs them."""
+    project.write("aml_config/local.compute", 'type: local\npythonLocation: "python"\n')
+    project.write("aml_config/local.runconfig", 'ArgumentVector: ["$file"]\nTarget: local\n')
+    project.write("hello.py", "print('hello')\n")
+    result = project.exp("run", "-c", "local", "hello.py", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.output
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}  # fmt: skip
+    assert "expkit.runner" in imported
+    heavy = {name for name in imported if name.split(".")[0] in ("paramiko", "docker")}
+    assert heavy == set()
