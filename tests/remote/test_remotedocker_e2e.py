@@ -16,11 +16,11 @@ import uuid
 import pytest
 import remotehost
 from e2e import (
+    assert_cleaned_up,
     fingerprints,
     record,
     release,
     run_containers,
-    run_folder,
     setup_project,
     ssh_client_ports,
     started,
@@ -95,8 +95,7 @@ def test_run_on_the_vm_builds_there_and_passes_everything_literally(vm, remote) 
     # The environment image is on the VM's engine; the run left nothing there.
     tag = f"expkit-env:{run['env_id']}"
     assert remote.docker("image", "inspect", tag).returncode == 0
-    assert run_containers(remote, run["id"]) == []
-    assert not run_folder(remote, run["id"]).exists()
+    assert_cleaned_up(remote, run["id"])
     listed = vm.exp("env", "list", "-c", "gpuvm", "--json")
     assert listed.returncode == 0 and run["env_id"] in listed.stdout
 
@@ -128,8 +127,7 @@ def test_cut_connection_detaches_and_logs_follow_collects(vm, remote) -> None:
     assert run["outputs"] == ["model.txt"] and run["metrics"] == {"accuracy": 0.93}
     log = (folder / "log.txt").read_text()
     assert log.count("started") == 1 and log.count("finished") == 1
-    assert run_containers(remote, run["id"]) == []
-    assert not run_folder(remote, run["id"]).exists()
+    assert_cleaned_up(remote, run["id"])
 
 
 def test_killed_exp_then_runs_list_collects_when_the_run_ends(vm, remote) -> None:
@@ -161,8 +159,7 @@ def test_ctrl_c_kills_the_container_on_the_vm(vm, remote) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert record(vm, "1")["status"] == "canceled"
-    assert run_containers(remote, folder.name) == []
-    assert not run_folder(remote, folder.name).exists()
+    assert_cleaned_up(remote, folder.name)
 
 
 def test_runs_cancel_stops_a_detached_run_on_the_vm(vm, remote) -> None:
@@ -173,8 +170,7 @@ def test_runs_cancel_stops_a_detached_run_on_the_vm(vm, remote) -> None:
     canceled = vm.exp("runs", "cancel", "1")
     assert canceled.returncode == 0, canceled.output
     assert record(vm, "1")["status"] == "canceled"
-    assert run_containers(remote, folder.name) == []
-    assert not run_folder(remote, folder.name).exists()
+    assert_cleaned_up(remote, folder.name)
 
 
 def test_host_keys_unknown_and_changed_are_refused(project, remote, tmp_path) -> None:
