@@ -128,7 +128,8 @@ CASES = [
     ),
     Case(
         name="remote-overhead",
-        description="`exp run -c gpuvm trivial.py` vs `ssh host docker run --rm IMAGE python -c pass`",
+        description="`exp run -c gpuvm trivial.py` "
+        "vs `ssh host docker run --rm IMAGE python -c pass`",
         setup=lambda root: _project(root, 0),
         commands=[
             Command(

@@ -53,7 +53,7 @@ def _layers(
     base_id = _digest(base)
     # Sorting again here keeps hand-built specs (tests, plugins) order-independent too;
     # channels keep their order because it is conda's priority.
-    system = {
+    system: dict[str, Any] = {
         "schema": SCHEMA,
         "layer": "system",
         "parent": base_id,
@@ -62,7 +62,7 @@ def _layers(
         "conda": sorted(set(spec.conda)),
     }
     system_id = _digest(system)
-    pip = {
+    pip: dict[str, Any] = {
         "schema": SCHEMA,
         "layer": "pip",
         "parent": system_id,

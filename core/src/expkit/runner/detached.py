@@ -221,8 +221,11 @@ def settle(history, note: Callable[[str], None]) -> list[RunRecord]:
                 continue
             if state.get("code") is None:
                 continue
-            final = _record(history, state["registry"], state["context"], record,
-                            state["code"], error=state.get("error"))  # type: ignore[arg-type]  # fmt: skip
+            context = state["context"]
+            assert isinstance(context, RunContext) and isinstance(state["code"], int)
+            error = state.get("error")
+            final = _record(history, state["registry"], context, record, state["code"],
+                            error=error if isinstance(error, str) else None)  # fmt: skip
         note(f"run {record.number} (detached) ended: {final.status}, collected.")
         done.append(final)
     return done

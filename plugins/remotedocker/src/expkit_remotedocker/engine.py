@@ -25,7 +25,7 @@ class RemoteEngine(Engine):
     """expkit_docker's Engine whose connections are SSH channels to the VM's engine."""
 
     def __init__(self, ssh: Connection, *, build_network: str | None = None) -> None:
-        def dial(timeout: float) -> socket.socket:
+        def dial(timeout: float | None) -> socket.socket:
             sock = ssh.open_socket(DIAL)
             sock.settimeout(timeout)
             return sock
