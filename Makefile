@@ -21,6 +21,7 @@ engines:
 	scripts/docker/ensure-engine.sh
 	scripts/docker/build-base-image.sh
 	scripts/ui/ensure-browser.sh
+	scripts/remote/up.sh
 
 # Style and types first: seconds, where the suite takes minutes.
 lint: dev

@@ -3,9 +3,10 @@
 A target plugin implements ``expkit_target_types`` and, for the types it
 declares, the target hooks: ``expkit_attach``, ``expkit_prepare``,
 ``expkit_submit`` and ``expkit_collect`` (required), and
-``expkit_list_environments``, ``expkit_remove_environment`` and
+``expkit_list_environments``, ``expkit_remove_environment``,
 ``expkit_stop_orphan`` (when it caches environments or can find a lost
-run's leftovers). All seven are *firstresult*: the core calls the
+run's leftovers) and ``expkit_reattach`` (when its runs go on without
+``exp``: expkit.runner.detached). All eight are *firstresult*: the core calls the
 implementations until one returns a value, so an implementation **returns
 None for a target type it does not own** and never raises for it. The core
 calls them through expkit.plugins.Registry, which says what happens when no
@@ -149,6 +150,27 @@ def expkit_stop_orphan(compute: ComputeTarget, run_id: str, run_dir: Path) -> bo
         may have left what it needs to find the run again.
     :return: True when something was stopped, False when nothing was left,
         None when ``compute.type`` is not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
+def expkit_reattach(run: RunContext) -> Execution | None:
+    """An Execution for a detached run started by an earlier ``exp`` process.
+
+    Called for a run whose Execution was ``detachable`` (it goes on without
+    ``exp``: a container on a remote VM) when that ``exp`` is gone: by ``exp
+    runs logs -f``, ``exp runs cancel`` and any ``exp runs`` command that
+    settles detached runs (expkit.runner.detached). The returned object
+    follows the Execution protocol (``wait`` streams only the output after
+    the ``run.run_dir / "log.txt"`` already copied, then returns the exit
+    code; ``cancel`` stops the run) plus ``poll() -> int | None``: the exit
+    code when the run has ended, None while it runs, without waiting.
+    ``expkit_collect`` is then called with it as for any run.
+
+    :param run: rebuilt from the run's record: ``run_id``, ``run_dir``,
+        ``compute`` (as configured now), ``script`` and ``argv`` are set;
+        ``snapshot`` is not (the working copy is gone).
+    :return: None when ``run.compute.type`` is not this plugin's.
     """
 
 

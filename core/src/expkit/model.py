@@ -290,6 +290,9 @@ class AttachRequest:
     port: int | None = None
     key_file: str | None = None
     base_image: str | None = None
+    #: ``--trust-host-key SHA256:...``: the host key fingerprint the user checked, for a
+    #: host not yet in known_hosts (targets reached over SSH; see expkit.ssh.hostkeys).
+    trust_host_key: str | None = None
 
 
 @dataclass(frozen=True)

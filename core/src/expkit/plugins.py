@@ -73,6 +73,7 @@ _DUTIES = {
     "expkit_submit": "runs scripts",
     "expkit_collect": "collects outputs",
     "expkit_stop_orphan": "stops runs",
+    "expkit_reattach": "re-attaches detached runs",
 }
 
 
@@ -179,6 +180,10 @@ class Registry:
                 "expkit_stop_orphan", compute.type, compute=compute, run_id=run_id, run_dir=run_dir
             )
         )
+
+    def reattach(self, run: RunContext) -> Execution:
+        """``expkit_reattach``: a detached run's handle again (expkit.runner.detached)."""
+        return self._owned("expkit_reattach", run.compute.type, run=run)
 
     def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         """``expkit_list_environments``; empty when no plugin keeps environments for the type."""

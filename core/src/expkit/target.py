@@ -1,7 +1,7 @@
-"""Base classes for target plugins: write a target, not eight hook functions.
+"""Base classes for target plugins: write a target, not nine hook functions.
 
-The hook contract (expkit.hookspecs) asks every target plugin for eight
-hooks: ``expkit_target_types`` and seven *firstresult* target hooks, each
+The hook contract (expkit.hookspecs) asks every target plugin for nine
+hooks: ``expkit_target_types`` and eight *firstresult* target hooks, each
 starting with "is this type mine?".
 That check and the forwarding are the same in every plugin, so they live
 here, once::
@@ -140,6 +140,11 @@ class Target(ABC):
         """Stop what a run whose ``exp`` died left running (see ``expkit_stop_orphan``)."""
         return False
 
+    def reattach(self, run: RunContext) -> Execution | None:
+        """An Execution for a detached run (see ``expkit_reattach``); only targets whose
+        Executions are ``detachable`` have any."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self, 'target_type', None)!r})"
 
@@ -197,6 +202,10 @@ class TargetPlugin:
         if not self.target.owns(compute.type):
             return None
         return self.target.stop_orphan(compute, run_id, run_dir)
+
+    @hookimpl
+    def expkit_reattach(self, run: RunContext) -> Execution | None:
+        return self.target.reattach(run) if self.target.owns(run.compute.type) else None
 
 
 class PlaceholderTarget(Target):

@@ -62,9 +62,11 @@ def _reap(history) -> None:
     With nothing lost (the usual case) this is one query: no configuration is
     read and no plugin is called.
     """
+    from expkit.runner.detached import settle
     from expkit.runner.orphans import reconcile
 
     reconcile(history, _note)
+    settle(history, _note)  # detached runs (remote targets) that ended meanwhile
 
 
 def _json(data) -> None:
@@ -298,6 +300,17 @@ def logs_command(
         log = history.run_dir(record.id) / "log.txt"
         out = sys.stdout.buffer
         offset = _copy_new(log, 0, out)
+        if follow and record.status in ACTIVE:
+            from expkit.runner import detached
+
+            if detached.is_detached(log.parent) and detached.unowned(history, record):
+                # Nobody streams it into log.txt: fetch the rest from its target.
+                def echo(text: str) -> None:
+                    out.write(text.encode("utf-8", "surrogateescape"))
+                    out.flush()
+
+                record = detached.follow(history, record, echo) or record
+                offset = log.stat().st_size if log.exists() else offset
         while follow and record.status in ACTIVE:
             time.sleep(POLL_S)
             offset = _copy_new(log, offset, out)

@@ -87,6 +87,12 @@ def target_attach(
     base_image: str | None = typer.Option(
         None, "--base-image", metavar="IMAGE", help="Base Docker image."
     ),
+    trust_host_key: str | None = typer.Option(
+        None,
+        "--trust-host-key",
+        metavar="SHA256:...",
+        help="Trust this host key fingerprint for a host not yet in known_hosts (SSH targets).",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing target of that name."),
 ) -> None:
     """Attach a compute target: write aml_config/NAME.compute and a matching NAME.runconfig."""
@@ -125,6 +131,7 @@ def target_attach(
         port=port,
         key_file=key_file,
         base_image=base_image,
+        trust_host_key=trust_host_key,
     )
     from expkit.plugins import NoOwnerError
 

@@ -23,9 +23,17 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE, DiskFullError, ExpkitError
+from expkit.errors import (
+    EXIT_CANCELED,
+    EXIT_DETACHED,
+    EXIT_INFRASTRUCTURE,
+    DiskFullError,
+    ExpkitError,
+    RunDetached,
+)
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_argument, script_path
+from expkit.runner.detached import follow_hint as detached_hint
 from expkit.runner.lifecycle import Lifecycle, prepare_request
 from expkit.runner.signals import CancelSignals, Interrupted
 
@@ -150,12 +158,16 @@ def run_experiment(
             life.execute(rel_script, tuple(args), terminal, progress, force_prepare)
         except Interrupted:
             life.canceled = True
+        except RunDetached as exc:
+            life.detached = True
+            note(f"{exc}\n  {detached_hint(record.number)}")
         except BaseException as exc:
             life.fail(exc)
             failure = exc
         signals.raising = False
         record = life.finish()
-        registry.run_finished(record, note)
+        if not life.detached:  # a detached run finishes later (expkit.runner.detached)
+            registry.run_finished(record, note)
         if life.disk_full is not None and not isinstance(failure, ExpkitError):
             what, cause = life.disk_full
             code = "" if record.exit_code is None else f", script exit code {record.exit_code}"
@@ -176,6 +188,8 @@ def exit_code_of(record: RunRecord) -> int:
     run failed outside the script (lost, collect failed) with no failing script code."""
     if record.status == "canceled":
         return EXIT_CANCELED
+    if record.status == "running":  # detached: it goes on (expkit.runner.detached)
+        return EXIT_DETACHED
     if record.status == "completed":
         return 0
     if record.exit_code:

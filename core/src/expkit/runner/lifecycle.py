@@ -101,6 +101,8 @@ class Lifecycle:
         self.snapshot_id: str | None = None
         #: What could not be recorded for lack of space, and the error that said so.
         self.disk_full: tuple[str, BaseException] | None = None
+        #: The connection to a detachable run dropped; it goes on (expkit.runner.detached).
+        self.detached = False
 
     # ------------------------------------------------------------------ steps
 
@@ -125,6 +127,10 @@ class Lifecycle:
         self.signals.raising = False
         execution = self.registry.submit(context, prepared)
         self.execution = execution
+        if getattr(execution, "detachable", False):
+            from expkit.runner import detached
+
+            detached.mark(context.run_dir, context.compute.name)
         self.signals.attach(execution)
         try:
             self.exit_code = _exit_status(int(execution.wait(self.output)))
@@ -246,7 +252,7 @@ class Lifecycle:
         from expkit.history.params import read_metrics_file
 
         try:
-            if self.execution is not None:
+            if self.execution is not None and not self.detached:
                 self._collect()
         finally:
             if self.output is not None:
@@ -257,9 +263,15 @@ class Lifecycle:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         run_dir = self.history.run_dir(self.record.id)
+        if not self.detached:
+            from expkit.runner.detached import MARKER
+
+            (run_dir / MARKER).unlink(missing_ok=True)
         logged = read_metrics_file(run_dir / "metrics.jsonl")
         commit, dirty = self.git.result() if self.git is not None else (None, None)
-        if self.canceled or self.signals.received:
+        if self.detached:
+            status = "running"  # collected later (expkit.runner.detached)
+        elif self.canceled or self.signals.received:
             status = "canceled"
         elif self.error is not None or self.exit_code != 0:
             status = "failed"
@@ -273,8 +285,8 @@ class Lifecycle:
                 record,
                 status=status,
                 exit_code=self.exit_code,
-                ended=ended,
-                duration_s=round(ended - started, 3),
+                ended=None if self.detached else ended,
+                duration_s=None if self.detached else round(ended - started, 3),
                 snapshot_id=self.snapshot_id,
                 git_commit=commit,
                 git_dirty=dirty,

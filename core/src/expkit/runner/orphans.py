@@ -97,16 +97,19 @@ def _with_results(history, record: RunRecord) -> RunRecord:
     them, and the script may have logged more until it was stopped), saved."""
     import dataclasses
 
-    from expkit.history import list_outputs, read_metrics
+    from expkit.history import list_outputs
+    from expkit.history.params import read_metrics_file
     from expkit.model import frozen_map
 
     folder = history.run_dir(record.id)
-    metrics, series = read_metrics(folder / "metrics.jsonl")
+    logged = read_metrics_file(folder / "metrics.jsonl")
     updated = dataclasses.replace(
         record,
         outputs=list_outputs(folder / "outputs") or record.outputs,
-        metrics=frozen_map(metrics) if metrics else record.metrics,
-        series=frozen_map(series) if series else record.series,
+        metrics=frozen_map(logged.metrics) if logged.metrics else record.metrics,
+        series=frozen_map(logged.series) if logged.series else record.series,
+        steps=frozen_map(logged.steps) if logged.steps else record.steps,
+        params=frozen_map({**record.params, **logged.params}),
     )
     if updated == record:
         return record
