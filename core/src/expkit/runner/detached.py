@@ -252,6 +252,12 @@ def _ask_target(history, record: RunRecord, state: dict, polled) -> None:
         polled.set()
 
 
+def _stderr_note(message: str) -> None:
+    import sys
+
+    print(f"exp: note: {message}", file=sys.stderr)
+
+
 def follow(history, record: RunRecord, on_output: Callable[[str], None]) -> RunRecord | None:
     """Stream a detached run's remaining output to ``on_output`` and the run's log, then
     collect it. None when another process is already finishing it (follow its log.txt)."""
@@ -263,7 +269,7 @@ def follow(history, record: RunRecord, on_output: Callable[[str], None]) -> RunR
             return None
         registry, context = _context(history, record)
         execution = _execution(registry, context)
-        output = Output(run_dir / "log.txt", None)
+        output = Output(run_dir / "log.txt", None, _stderr_note)
         try:
 
             def both(text: str) -> None:

@@ -54,9 +54,9 @@ class RemoteEngine(Engine):
         self._images.clear()
         super().tag(image, repo, tag)
 
-    def remove_image(self, ref: str) -> bool:
+    def remove_image(self, ref: str, *, noprune: bool = False) -> bool:
         self._images.clear()
-        return super().remove_image(ref)
+        return super().remove_image(ref, noprune=noprune)
 
     def commit(self, *args: Any, **kwargs: Any) -> str:
         self._images.clear()
