@@ -71,10 +71,13 @@ def shared_directory(compute: ComputeTarget) -> Path | None:
 def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
     """What the container runs: the interpreter with the run's argv, or spark-submit."""
     if run.runconfig.framework == "PySpark":
+        from expkit.sparksubmit import SparkSubmit, submit_command
+
+        # A managed environment has pyspark in its system layer (sparklayer.py);
+        # a user-managed image brings its own spark-submit on PATH.
         managed = environment.env_id is not None
         spark_submit = f"{ENV_PREFIX}/bin/spark-submit" if managed else "spark-submit"
-        spark_args = run.spark.submit_args() if run.spark is not None else []
-        return [spark_submit, "--master", "local[*]", *spark_args, *run.argv]
+        return submit_command(SparkSubmit(spark_submit, spark=run.spark), run.argv)
     return [environment.python, *run.argv]
 
 
@@ -94,7 +97,9 @@ def variables(
             env.get("PATH") or image_env.get("PATH") or DEFAULT_PATH
         )
     if run.runconfig.framework == "PySpark":
-        env.setdefault("PYSPARK_PYTHON", environment.python)
+        from expkit.sparksubmit import driver_environment
+
+        env = driver_environment(env, environment.python)
     return with_pythonpath(env, paths.LIB_DIR, image_env.get("PYTHONPATH"))
 
 
@@ -143,19 +148,3 @@ def container_name(run_id: str) -> str:
 
 def config_hint(compute: ComputeTarget) -> str:
     return str(compute.source) if compute.source else f"aml_config/{compute.name}.compute"
-
-
-def require_pyspark(run_framework: str, environment: PreparedEnvironment, spec_source: Any) -> None:
-    """``Framework: PySpark`` needs spark-submit, which the pyspark package brings."""
-    if run_framework != "PySpark" or environment.env_id is None:
-        return
-    names = {p.split("==")[0].split(" ")[0].lower() for p in environment.packages}
-    if "pyspark" not in names:
-        raise ConfigError(
-            "Framework: PySpark runs spark-submit inside the container, but the environment "
-            "does not provide pyspark",
-            file=spec_source,
-            key="pip",
-            hint="add pyspark to the pip: list of the environment file (and use a base image "
-            "with Java, which Spark needs), or set Framework: Python.",
-        )
