@@ -18,6 +18,7 @@ dev:
 engines:
 	scripts/docker/ensure-engine.sh
 	scripts/docker/build-base-image.sh
+	scripts/remote/up.sh
 
 test: dev engines
 	EXPKIT_REQUIRE_ENGINES=$${EXPKIT_REQUIRE_ENGINES:-1} $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

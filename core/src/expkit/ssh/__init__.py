@@ -1,0 +1,105 @@
+"""expkit.ssh: the one SSH layer of the remote targets (remotedocker, hdinsight, third parties).
+
+Behind the extra ``expkit[ssh]``; paramiko is imported only when a connection
+is made, so importing this package costs nothing. What it does:
+
+- where to connect: ``~/.ssh/config`` (Host aliases, HostName, User, Port,
+  IdentityFile, IdentitiesOnly, UserKnownHostsFile, ProxyJump), merged under
+  what the target's ``.compute`` says (expkit.ssh.config);
+- whom to trust: the host key checked against known_hosts; an unknown host is
+  refused with its SHA256 fingerprint unless that exact fingerprint is given
+  as ``trust`` (then it is added to known_hosts); a changed key is always
+  refused, with both fingerprints (expkit.ssh.hostkeys);
+- how to log in: the key files named, then ssh-agent, then the default keys
+  in ``~/.ssh``, then a password only when the caller holds one in memory;
+- one connection per (user, host, port) per process, reused by every step
+  (:func:`connect`), with commands always given as argv lists and quoted with
+  ``shlex.join`` (expkit.ssh.connection).
+
+Why not invoke/Fabric: a command's live output is one select loop on the
+channel here; Fabric would add 0.2 s of imports to every remote command and
+its own config layer over ~/.ssh/config, which paramiko already reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from expkit.errors import InfrastructureError
+
+if TYPE_CHECKING:
+    from expkit.ssh.connection import Connection
+
+__all__ = [
+    "AuthenticationFailed",
+    "ConnectionLost",
+    "HostKeyChanged",
+    "HostKeyUnknown",
+    "SshError",
+    "SshTarget",
+    "close_all",
+    "connect",
+]
+
+
+class SshError(InfrastructureError):
+    """An SSH connection could not be made or used."""
+
+
+class ConnectionLost(SshError):
+    """An established connection dropped (network, sshd killed, laptop asleep)."""
+
+
+class AuthenticationFailed(SshError):
+    pass
+
+
+class HostKeyUnknown(SshError):
+    """The host is not in known_hosts; ``fingerprint`` is what it offered (SHA256:...)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, fingerprint: str) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
+
+
+class HostKeyChanged(SshError):
+    """The host offered a key other than the one known_hosts holds: never accepted."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where and as whom to connect; ``host`` may be a ``~/.ssh/config`` alias.
+
+    None means "what ~/.ssh/config says, else the ssh default". The password
+    is for Workbench targets that still carry one: held in memory, never shown.
+    """
+
+    host: str
+    port: int | None = None
+    username: str | None = None
+    key_file: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+
+
+def connect(target: SshTarget, *, trust: str | None = None, timeout: float = 15.0) -> Connection:
+    """The process's connection to ``target``: made (and checked) once, then reused.
+
+    ``trust`` is a ``SHA256:...`` fingerprint the user confirmed for a host not
+    yet in known_hosts. Raises HostKeyUnknown, HostKeyChanged,
+    AuthenticationFailed or SshError with what to do.
+    """
+    from expkit.ssh.connection import shared_connection
+
+    return shared_connection(target, trust=trust, timeout=timeout)
+
+
+def close_all() -> None:
+    """Close every connection :func:`connect` made (also done at exit)."""
+    from expkit.ssh import connection
+
+    connection.close_all()

@@ -1,0 +1,440 @@
+"""One SSH connection: commands with quoting and live output, files, bridged channels.
+
+Every command is an argv list; the remote login shell receives it joined
+with ``shlex.join``, so spaces, quotes, ``$(...)``, ``;`` and newlines in any
+argument arrive literally. Shell logic a caller needs goes in a constant
+script run as ``sh -c SCRIPT sh ARG...`` (:meth:`Connection.script`), whose
+arguments are quoted the same way.
+
+Connections are made once per process per (user, host, port) and reused:
+an exec channel on a live connection costs one round trip, a new connection
+a key exchange and authentication (and, on hosts whose login shell reads a
+heavy rc file, that per command besides).
+"""
+
+from __future__ import annotations
+
+import atexit
+import shlex
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from expkit.ssh import AuthenticationFailed, ConnectionLost, SshError, SshTarget
+from expkit.ssh.config import Resolved, default_key_files, parse_jump, resolve
+
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    def error_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace").strip()
+
+
+class Connection:
+    """A live, authenticated connection to one host (made by :func:`expkit.ssh.connect`)."""
+
+    def __init__(self, resolved: Resolved, transport: Any, jump: Connection | None = None) -> None:
+        self.resolved = resolved
+        self.transport = transport
+        self._jump = jump
+        self._sftp: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        return self.resolved.label
+
+    def alive(self) -> bool:
+        return bool(self.transport.is_active())
+
+    # ------------------------------------------------------------------ commands
+
+    def _channel(self, argv: Sequence[str]):
+        if not argv:
+            raise ValueError("an empty command")
+        command = shlex.join(str(a) for a in argv)
+        try:
+            channel = self.transport.open_session(timeout=30)
+            channel.exec_command(command)
+        except Exception as exc:  # noqa: BLE001 - paramiko's SSHException, EOFError, OSError
+            raise self.lost(exc) from None
+        return channel
+
+    def lost(self, exc: BaseException | None = None) -> SshError:
+        why = f" ({type(exc).__name__}: {exc})" if exc is not None and str(exc) else ""
+        if not self.alive():
+            return ConnectionLost(f"the SSH connection to {self.label} dropped{why}")
+        return SshError(f"SSH to {self.label} failed{why}")
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | IO[bytes] | None = None,
+        check: bool = False,
+        what: str | None = None,
+    ) -> Result:
+        """Run ``argv`` on the host and return its exit code, stdout and stderr.
+
+        ``input`` (bytes or a binary file, streamed) is its stdin. With
+        ``check``, a non-zero exit raises SshError naming ``what``.
+        """
+        channel = self._channel(argv)
+        errors: list[bytes] = []
+        reader = threading.Thread(
+            target=lambda: errors.append(channel.makefile_stderr("rb").read()), daemon=True
+        )
+        reader.start()
+        try:
+            if input is not None:
+                _send(channel, input)
+            channel.shutdown_write()
+            stdout = channel.makefile("rb").read()
+            reader.join()
+            code = channel.recv_exit_status()
+        except Exception as exc:  # noqa: BLE001
+            raise self.lost(exc) from None
+        finally:
+            channel.close()
+        if code == -1:  # no exit status: the channel closed under the command
+            raise self.lost()
+        result = Result(code, stdout, b"".join(errors))
+        if check and not result.ok:
+            detail = result.error_text() or result.text().strip()
+            raise SshError(
+                f"{what or shlex.join(argv)} failed on {self.label} (exit {code}): {detail}"
+            )
+        return result
+
+    def script(self, script: str, *args: str, **kwargs: Any) -> Result:
+        """``sh -c SCRIPT sh ARGS...``: a constant script, its variable parts as $1, $2..."""
+        return self.run(["sh", "-c", script, "sh", *args], **kwargs)
+
+    def stream(
+        self,
+        argv: Sequence[str],
+        on_output: Callable[[bytes], None],
+        *,
+        input: bytes | IO[bytes] | None = None,
+    ) -> int:
+        """Run ``argv`` with stdout and stderr merged, handing each chunk to ``on_output``
+        as it arrives; return the exit code. ConnectionLost when the connection drops."""
+        channel = self._channel(argv)
+        channel.set_combine_stderr(True)
+        try:
+            if input is not None:
+                _send(channel, input)
+            channel.shutdown_write()
+            while True:
+                data = channel.recv(_CHUNK)
+                if not data:
+                    break
+                on_output(data)
+            code = channel.recv_exit_status()
+        except Exception as exc:  # noqa: BLE001
+            raise self.lost(exc) from None
+        finally:
+            channel.close()
+        if code == -1:
+            raise self.lost()
+        return code
+
+    def open_socket(self, argv: Sequence[str]) -> socket.socket:
+        """A local socket whose other end is ``argv``'s stdin/stdout on the host.
+
+        For protocols spoken over a command's standard streams (``docker system
+        dial-stdio``, ``nc``): the caller uses an ordinary socket (http.client,
+        select, timeouts) and a thread moves the bytes. Closing the socket
+        ends the remote command's stdin.
+        """
+        channel = self._channel(argv)
+        mine, theirs = socket.socketpair()
+        threading.Thread(target=_pump, args=(theirs, channel), daemon=True).start()
+        return mine
+
+    # ------------------------------------------------------------------ files
+
+    def sftp(self):
+        with self._lock:
+            if self._sftp is None:
+                try:
+                    self._sftp = self.transport.open_sftp_client()
+                except Exception as exc:  # noqa: BLE001
+                    raise self.lost(exc) from None
+            return self._sftp
+
+    def read_file(self, path: str, offset: int = 0, limit: int = 1 << 22) -> bytes | None:
+        """Up to ``limit`` bytes of ``path`` from ``offset``; None when it does not exist."""
+        sftp = self.sftp()
+        try:
+            with sftp.open(path, "rb") as handle:
+                if offset:
+                    handle.seek(offset)
+                return handle.read(limit)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if not self.alive():
+                raise self.lost(exc) from None
+            raise SshError(f"cannot read {path} on {self.label}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001
+            raise self.lost(exc) from None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.sftp().stat(path)
+            return True
+        except FileNotFoundError:
+            return False
+        except Exception as exc:  # noqa: BLE001
+            raise self.lost(exc) from None
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
+        """Write ``path`` atomically (a temporary name, then rename over it)."""
+        sftp = self.sftp()
+        temp = f"{path}.tmp-{threading.get_ident()}"
+        try:
+            with sftp.open(temp, "wb") as handle:
+                handle.set_pipelined(True)
+                handle.write(data)
+            sftp.chmod(temp, mode)
+            sftp.posix_rename(temp, path)
+        except Exception as exc:  # noqa: BLE001
+            raise (
+                self.lost(exc)
+                if not self.alive()
+                else SshError(f"cannot write {path} on {self.label}: {exc}")
+            ) from None
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        finally:
+            if self._jump is not None:
+                self._jump.close()
+
+
+def _send(channel: Any, data: bytes | IO[bytes]) -> None:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        channel.sendall(bytes(data))
+        return
+    while chunk := data.read(_CHUNK):
+        channel.sendall(chunk)
+
+
+def _pump(local: socket.socket, channel: Any) -> None:
+    """Move bytes between a socketpair end and a channel until both sides are done."""
+    import select
+
+    local_open = remote_open = True
+    try:
+        while local_open or remote_open:
+            watched = [s for s, o in ((local, local_open), (channel, remote_open)) if o]
+            ready, _, _ = select.select(watched, [], [], 5)
+            if local in ready:
+                data = local.recv(_CHUNK)
+                if data:
+                    channel.sendall(data)
+                else:
+                    local_open = False
+                    channel.shutdown_write()
+            if channel in ready:
+                data = channel.recv(_CHUNK)
+                if data:
+                    local.sendall(data)
+                else:
+                    remote_open = False
+                    local.shutdown(socket.SHUT_WR)
+            if channel.closed and remote_open and not channel.recv_ready():
+                remote_open = False
+                local.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        channel.close()
+        local.close()
+
+
+# ---------------------------------------------------------------------- connecting
+
+_connections: dict[tuple, Connection] = {}
+_lock = threading.Lock()
+
+
+def shared_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:
+    key = (target.host, target.port, target.username, target.key_file)
+    with _lock:
+        found = _connections.get(key)
+        if found is not None and found.alive():
+            return found
+        connection = open_connection(target, trust=trust, timeout=timeout)
+        _connections[key] = connection
+        return connection
+
+
+@atexit.register
+def close_all() -> None:
+    with _lock:
+        for connection in _connections.values():
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        _connections.clear()
+
+
+def open_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:
+    """A new connection (no reuse): TCP or ProxyJump, host key check, authentication."""
+    import paramiko
+
+    from expkit.ssh import hostkeys
+
+    resolved = resolve(target)
+    jump = None
+    if resolved.proxy_jump:
+        jump = shared_connection(parse_jump(resolved.proxy_jump), trust=None, timeout=timeout)
+        try:
+            sock = jump.transport.open_channel(
+                "direct-tcpip", (resolved.hostname, resolved.port), ("127.0.0.1", 0),
+                timeout=timeout,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001
+            raise SshError(
+                f"the jump host {jump.label} could not reach {resolved.hostname}:"
+                f"{resolved.port}: {exc}"
+            ) from None
+    else:
+        sock = _tcp(resolved, timeout)
+    transport = paramiko.Transport(sock)
+    try:
+        known = hostkeys.known_types(resolved)
+        if known:
+            options = transport.get_security_options()
+            wanted = set(known)
+            if "ssh-rsa" in wanted:
+                wanted |= {"rsa-sha2-256", "rsa-sha2-512"}
+            preferred = [t for t in options.key_types if t in wanted]
+            if preferred:
+                options.key_types = preferred
+        try:
+            transport.start_client(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001
+            raise SshError(
+                f"no SSH handshake with {resolved.hostname}:{resolved.port} ({exc}).\n"
+                "  check that an SSH server listens there."
+            ) from None
+        hostkeys.check(resolved, transport.get_remote_server_key(), trust)
+        _authenticate(transport, resolved, target.password)
+        transport.set_keepalive(15)
+    except BaseException:
+        transport.close()
+        raise
+    return Connection(resolved, transport, None)
+
+
+def _tcp(resolved: Resolved, timeout: float) -> socket.socket:
+    where = f"{resolved.hostname}:{resolved.port}"
+    try:
+        return socket.create_connection((resolved.hostname, resolved.port), timeout=timeout)
+    except socket.gaierror as exc:
+        raise SshError(
+            f"cannot resolve host {resolved.hostname!r} ({exc.strerror}).\n"
+            "  check the target's address (or its Host entry in ~/.ssh/config)."
+        ) from None
+    except ConnectionRefusedError:
+        raise SshError(
+            f"connection to {where} refused: no SSH server listens there.\n"
+            "  check the address and port, and that sshd runs on the machine."
+        ) from None
+    except TimeoutError:
+        raise SshError(
+            f"no answer from {where} within {timeout:g}s: the machine is down, or a "
+            "firewall drops the connection."
+        ) from None
+    except OSError as exc:
+        raise SshError(f"cannot connect to {where}: {exc.strerror or exc}") from None
+
+
+def _authenticate(transport: Any, resolved: Resolved, password: str | None) -> None:
+    import paramiko
+
+    user = resolved.username
+    tried: list[str] = []
+    notes: list[str] = []
+
+    def attempt(key: Any, label: str) -> bool:
+        tried.append(label)
+        try:
+            transport.auth_publickey(user, key)
+        except paramiko.AuthenticationException:
+            return False
+        except paramiko.SSHException as exc:
+            raise SshError(f"SSH authentication to {resolved.label} failed: {exc}") from None
+        return transport.is_authenticated()
+
+    files = list(resolved.key_files)
+    for path in files:
+        key = _load_key(path, explicit=True, notes=notes)
+        if key is not None and attempt(key, path):
+            return
+    if not resolved.identities_only:
+        try:
+            agent_keys = paramiko.Agent().get_keys()
+        except Exception:  # noqa: BLE001 - no agent, or one that does not answer
+            agent_keys = ()
+        for key in agent_keys:
+            if attempt(key, f"ssh-agent key {key.get_name()}"):
+                return
+        for path in default_key_files():
+            if path in files:
+                continue
+            key = _load_key(path, explicit=False, notes=notes)
+            if key is not None and attempt(key, path):
+                return
+    if password:
+        tried.append("the password from the .compute file")
+        try:
+            transport.auth_password(user, password)
+        except paramiko.AuthenticationException:
+            pass
+        if transport.is_authenticated():
+            return
+    what = ", ".join(tried) if tried else "no key (none named, no agent, nothing in ~/.ssh)"
+    extra = "".join(f"\n  note: {n}" for n in notes)
+    raise AuthenticationFailed(
+        f"{resolved.label} did not accept {what}.{extra}\n"
+        f"  put your public key on the machine (ssh-copy-id -i ~/.ssh/id_ed25519.pub "
+        f"{user}@{resolved.hostname}), then name the key with --key-file or in ~/.ssh/config."
+    )
+
+
+def _load_key(path: str, *, explicit: bool, notes: list[str]) -> Any:
+    import paramiko
+
+    try:
+        return paramiko.PKey.from_path(path)
+    except FileNotFoundError:
+        if explicit:
+            notes.append(f"key file {path} does not exist")
+        return None
+    except paramiko.PasswordRequiredException:
+        notes.append(f"{path} is protected by a passphrase: add it to ssh-agent (ssh-add {path})")
+        return None
+    except (paramiko.SSHException, ValueError, OSError) as exc:
+        notes.append(f"cannot use key file {path}: {exc}")
+        return None
