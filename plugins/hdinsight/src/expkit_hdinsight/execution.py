@@ -1,0 +1,183 @@
+"""A run on the head node, detached: it survives a dropped connection, and expkit re-attaches.
+
+Layout of a run (relative to the SSH user's home)::
+
+    .expkit/runs/<run id>/project/    the snapshot; the driver's working directory
+    .expkit/runs/<run id>/lib/        the ``expkit`` logging shim (first on PYTHONPATH)
+    .expkit/runs/<run id>/log.txt     stdout + stderr of spark-submit (or python)
+    .expkit/runs/<run id>/pid         the run's process group (its own session)
+    .expkit/runs/<run id>/exit_code   written when the command ends: the driver's code
+
+The command starts under ``setsid`` with every stream redirected, so it is
+tied to no SSH session: closing or losing the connection leaves it running.
+``wait`` follows ``log.txt`` by offset over SFTP; when the connection drops
+it reconnects (for up to ``RECONNECT_S``) and continues from the same byte,
+so nothing is lost or shown twice. ``cancel`` signals the whole process
+group: spark-submit's JVM and the Python driver stop, which ends the Spark
+application, and the cluster manager removes its executors.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from expkit.model import ComputeTarget
+
+RUNS = ".expkit/runs"
+POLL_S = 0.2
+RECONNECT_S = 120.0
+GRACE_S = 10.0
+#: When the process group is gone without writing its code (SIGKILL): 128 + 9.
+KILLED = 137
+
+#: $1 run dir; the rest: the command. Prints the process group id.
+LAUNCH = r"""
+set -eu
+R=$(cd "$1" && pwd); shift
+cd "$R/project"
+mkdir -p outputs
+rm -f "$R/pid" "$R/exit_code"
+setsid sh -c '
+  R=$1; shift
+  # Caught (not ignored: the command must still die of them), so the code is written.
+  trap : TERM INT HUP
+  echo $$ > "$R/pid.part" && mv "$R/pid.part" "$R/pid"
+  "$@" > "$R/log.txt" 2>&1 < /dev/null
+  echo $? > "$R/exit_code.part" && mv "$R/exit_code.part" "$R/exit_code"
+' sh "$R" "$@" > /dev/null 2>&1 < /dev/null &
+i=0
+while [ ! -s "$R/pid" ]; do
+  i=$((i + 1)); [ $i -gt 200 ] && { echo "the run did not start" >&2; exit 1; }
+  sleep 0.05
+done
+cat "$R/pid"
+"""
+
+#: $1 run dir. TERM to the group now, KILL after a grace period, in the background.
+CANCEL = r"""
+R=$1; G=$2
+[ -s "$R/pid" ] || exit 0
+P=$(cat "$R/pid")
+kill -TERM -- "-$P" 2>/dev/null || exit 0
+( i=0
+  while kill -0 -- "-$P" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -gt "$G" ] && { kill -KILL -- "-$P" 2>/dev/null; break; }
+    sleep 0.25
+  done ) > /dev/null 2>&1 < /dev/null &
+"""
+
+#: $1 run dir: is the process group still alive? (exit 0 when it is)
+ALIVE = r'[ -s "$1/pid" ] && kill -0 -- "-$(cat "$1/pid")" 2>/dev/null'
+
+
+def run_dir(run_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in run_id)
+    return f"{RUNS}/{safe}"
+
+
+def launch(conn, folder: str, argv: Sequence[str]) -> int:
+    result = conn.run(["sh", "-c", LAUNCH, "sh", folder, *argv], check=True,
+                      what="starting the run on the head node")  # fmt: skip
+    return int(result.text().strip())
+
+
+def kill_run(conn, folder: str) -> None:
+    conn.run(["sh", "-c", CANCEL, "sh", folder, str(int(GRACE_S / 0.25))])
+
+
+class ClusterExecution:
+    """A run started on the head node (see the module docstring)."""
+
+    def __init__(self, compute: ComputeTarget, folder: str, pgid: int) -> None:
+        self.compute = compute
+        self.folder = folder
+        self.pgid = pgid
+        self.canceled = False
+        self.offset = 0
+        self._cancel_lock = threading.Lock()
+        self._cancel_thread: threading.Thread | None = None
+
+    def _conn(self):
+        from expkit_hdinsight.settings import connect
+
+        return connect(self.compute)
+
+    # ------------------------------------------------------------------ wait
+
+    def wait(self, on_output: Callable[[str], None]) -> int:
+        from expkit.ssh import SshError
+        from expkit.streams import LineSplitter
+
+        lines = LineSplitter(on_output)
+        log = f"{self.folder}/log.txt"
+        conn = self._conn()
+        try:
+            while True:
+                try:
+                    data = conn.read_file(log, self.offset)
+                    if data:
+                        self.offset += len(data)
+                        lines.feed(data)
+                        continue
+                    lines.flush_if_due()
+                    code = conn.read_file(f"{self.folder}/exit_code")
+                    if code is not None and code.strip():
+                        tail = conn.read_file(log, self.offset) or b""
+                        self.offset += len(tail)
+                        lines.feed(tail)
+                        return int(code.strip())
+                    if self.canceled and not conn.script(ALIVE, self.folder).ok:
+                        return KILLED
+                    time.sleep(POLL_S)
+                except SshError as exc:
+                    conn = self._reconnect(exc)
+        finally:
+            lines.close()
+
+    def _reconnect(self, exc: Exception):
+        """A new connection to the head node; the run goes on there meanwhile."""
+        from expkit.ssh import SshError
+
+        sys.stderr.write(
+            f"exp: note: lost the connection to the head node ({exc}); the run goes on "
+            f"there, reconnecting for up to {RECONNECT_S:g} s\n"
+        )
+        deadline = time.monotonic() + RECONNECT_S
+        while True:
+            try:
+                conn = self._conn()
+                conn.read_file(f"{self.folder}/pid")
+            except SshError as again:
+                if time.monotonic() > deadline:
+                    raise SshError(
+                        f"could not reconnect to the head node for {RECONNECT_S:g} s: {again}.\n"
+                        f"  the run may still be going on there (folder ~/{self.folder})."
+                    ) from None
+                time.sleep(2.0)
+                continue
+            sys.stderr.write("exp: note: reconnected; following the run's output again\n")
+            return conn
+
+    # ------------------------------------------------------------------ cancel
+
+    def cancel(self) -> None:
+        """Signal the run's process group on the head node, off the calling thread.
+
+        Quick and safe from a signal handler: the SSH round trip runs in a
+        thread; ``wait`` returns once the group is gone.
+        """
+        with self._cancel_lock:
+            if self.canceled:
+                return
+            self.canceled = True
+            self._cancel_thread = threading.Thread(target=self._kill, daemon=True)
+            self._cancel_thread.start()
+
+    def _kill(self) -> None:
+        try:
+            kill_run(self._conn(), self.folder)
+        except Exception as exc:  # noqa: BLE001 - reported, wait() keeps following
+            sys.stderr.write(f"exp: could not cancel the run on the head node: {exc}\n")
