@@ -111,8 +111,13 @@ def build_layer(
     progress,
     log_dir: Path,
     default_cmd: list[str],
+    project: str | None = None,
 ) -> tuple[str, BuildLog]:
-    """Run ``build`` on ``parent`` (an image inspect) and commit it as ``repo:tag``."""
+    """Run ``build`` on ``parent`` (an image inspect) and commit it as ``repo:tag``.
+
+    ``project`` (the folder whose prepare asked for it) labels the build
+    container as it labels run containers, so a cleanup of one project's
+    leftovers never kills another project's build in progress."""
     log = BuildLog()
     step = progress.step if progress is not None else (lambda _m: None)
     line = progress.line if progress is not None else (lambda _t: None)
@@ -121,7 +126,7 @@ def build_layer(
         "Image": parent["Id"],
         "Cmd": ["/bin/sh", f"{BUILD_DIR}/build.sh"],
         "Entrypoint": [], "WorkingDir": "/",
-        "Labels": {BUILD_LABEL: f"{repo}:{tag}"},
+        "Labels": {BUILD_LABEL: f"{repo}:{tag}", **({"expkit.project": project} if project else {})},
         "AttachStdout": True, "AttachStderr": True, "Tty": False,
         "HostConfig": {
             "Mounts": [{"Type": "volume", "Source": CACHE_VOLUME, "Target": CACHE_MOUNT}]

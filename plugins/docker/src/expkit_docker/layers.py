@@ -153,6 +153,7 @@ def _build(
         "progress": request.progress,
         "log_dir": usage.state_dir() / "logs",
         "default_cmd": [ENV_PYTHON],
+        "project": str(request.project),
     }
     spec = request.environment
     try:

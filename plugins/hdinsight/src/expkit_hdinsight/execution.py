@@ -61,16 +61,16 @@ CANCEL = r"""
 R=$1; G=$2
 [ -s "$R/pid" ] || exit 0
 P=$(cat "$R/pid")
-kill -TERM -- "-$P" 2>/dev/null || exit 0
+kill -TERM "-$P" 2>/dev/null || exit 0
 ( i=0
-  while kill -0 -- "-$P" 2>/dev/null; do
-    i=$((i + 1)); [ "$i" -gt "$G" ] && { kill -KILL -- "-$P" 2>/dev/null; break; }
+  while kill -0 "-$P" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -gt "$G" ] && { kill -KILL "-$P" 2>/dev/null; break; }
     sleep 0.25
   done ) > /dev/null 2>&1 < /dev/null &
 """
 
 #: $1 run dir: is the process group still alive? (exit 0 when it is)
-ALIVE = r'[ -s "$1/pid" ] && kill -0 -- "-$(cat "$1/pid")" 2>/dev/null'
+ALIVE = r'[ -s "$1/pid" ] && kill -0 "-$(cat "$1/pid")" 2>/dev/null'
 
 
 def run_dir(run_id: str) -> str:
