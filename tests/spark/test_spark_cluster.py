@@ -138,8 +138,12 @@ def test_ctrl_c_kills_the_application_driver_and_executors(cluster_project, spar
             proc.kill()
     assert proc.returncode == 130, out + err
     # Gone from the master: no active application, this one completed; no executor left.
-    active, done = _wait_for(lambda: (lambda a, d: (a, d) if not a else None)(*_apps(spark_cluster)),
-                             60, "the master to drop the application")  # fmt: skip
+
+    def dropped():
+        active, done = _apps(spark_cluster)
+        return None if active else done
+
+    done = _wait_for(dropped, 60, "the master to drop the application")
     assert any(d["id"] == app["id"] for d in done)
     assert spark_cluster.master_json()["coresused"] == 0
     assert _record(project)["status"] == "canceled"

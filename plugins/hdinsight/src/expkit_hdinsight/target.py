@@ -97,13 +97,14 @@ class ClusterTarget(Target):
         result = conn.run([data["sparkSubmitLocation"], "--version"])
         text = (result.text() + result.error_text()).strip()
         if not result.ok:
-            raise ConfigError(
-                f"{conn.label}: `spark-submit --version` failed (exit {result.code}): "
-                f"{text[-300:]}",
-                key="sparkSubmitLocation",
-                hint="set sparkSubmitLocation in the .compute file to spark-submit's path on "
-                "the head node (e.g. /usr/bin/spark-submit).",
+            # The connection works, so the target is written; what is missing is said.
+            sys.stderr.write(
+                f"exp: warning: {conn.label}: `{data['sparkSubmitLocation']} --version` failed "
+                f"(exit {result.code}): {text[-300:]}\n"
+                "  set sparkSubmitLocation in the .compute file to spark-submit's path on the "
+                "head node (e.g. /usr/bin/spark-submit) before running PySpark scripts.\n"
             )
+            return
         version = _spark_version(text)
         sys.stderr.write(f"exp: head node {conn.label}: Spark {version or '(version unknown)'}\n")
 
@@ -116,8 +117,10 @@ class ClusterTarget(Target):
         config = settings(request.compute)
         conn = connect(request.compute)
         if config.user_managed:
-            return PreparedEnvironment(env_id=None, location=config.python, python=config.python,
-                                       details={"mode": "user-managed", "head": conn.label})  # fmt: skip
+            details = {"mode": "user-managed", "head": conn.label}
+            return PreparedEnvironment(
+                env_id=None, location=config.python, python=config.python, details=details
+            )
         head = envs.probe_python(conn, config.python, request.compute.source)
         envs.check_spec(request.environment, head, config.python, request.compute.source)
         from expkit.environment import environment_id
