@@ -19,6 +19,7 @@ engines:
 	scripts/docker/ensure-engine.sh
 	scripts/docker/build-base-image.sh
 	scripts/remote/up.sh
+	scripts/spark/up.sh
 
 test: dev engines
 	EXPKIT_REQUIRE_ENGINES=$${EXPKIT_REQUIRE_ENGINES:-1} $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

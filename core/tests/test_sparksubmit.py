@@ -108,3 +108,16 @@ def test_driver_environment(shipped):
     executors = "./environment/bin/python" if shipped else "/venv/bin/python"
     assert env["PYSPARK_PYTHON"] == executors and env["A"] == "1"
     assert driver_environment({"PYSPARK_PYTHON": "mine"}, "p")["PYSPARK_PYTHON"] == "mine"
+
+
+def test_spark_dependencies_are_ignored_with_a_note_for_framework_python():
+    from expkit.config.runconfig import runconfig_notes
+    from expkit.model import RunConfig
+
+    python = RunConfig(name="local", target="local", framework="Python",
+                       spark_dependencies_file="aml_config/spark_dependencies.yml")  # fmt: skip
+    (note,) = runconfig_notes(python)
+    assert "SparkDependenciesFile is ignored with Framework: Python" in note
+    spark = RunConfig(name="local", target="local", framework="PySpark",
+                      spark_dependencies_file="aml_config/spark_dependencies.yml")  # fmt: skip
+    assert runconfig_notes(spark) == []

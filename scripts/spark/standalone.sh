@@ -86,8 +86,12 @@ case "$cmd" in
     }
     command -v java >/dev/null || { echo "standalone.sh: java not found (Java 17+)" >&2; exit 1; }
     mkdir -p "$state/work"
-    printf 'netns=%q\nhost=%q\nMASTER_PORT=%q\nUI_PORT=%q\npython=%q\n' \
-      "$netns" "$host" "$MASTER_PORT" "$UI_PORT" "$python" >"$state/where"
+    if [ -f "$state/where" ] && ! grep -qxF "spark_home=$(printf %q "$spark_home")" "$state/where"; then
+      # Started from another Spark (another checkout's venv): replace it with this one.
+      "$0" stop --state "$state"
+    fi
+    printf 'netns=%q\nhost=%q\nMASTER_PORT=%q\nUI_PORT=%q\npython=%q\nspark_home=%q\n' \
+      "$netns" "$host" "$MASTER_PORT" "$UI_PORT" "$python" "$spark_home" >"$state/where"
     start_one master org.apache.spark.deploy.master.Master \
       --host "$host" --port $MASTER_PORT --webui-port $UI_PORT
     for _ in $(seq 1 120); do
