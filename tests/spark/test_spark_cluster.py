@@ -119,7 +119,8 @@ def _wait_for(condition, timeout: float, what: str):
     pytest.fail(f"timed out waiting for {what}")
 
 
-def test_ctrl_c_kills_the_application_driver_and_executors(cluster_project, spark_cluster):
+@pytest.mark.parametrize("how", ["ctrl-c", "exp runs cancel"])
+def test_cancel_kills_the_application_driver_and_executors(cluster_project, spark_cluster, how):
     project = cluster_project
     write_job(project, pip=[])
     project.write("slow.py", SLOW)
@@ -131,7 +132,11 @@ def test_ctrl_c_kills_the_application_driver_and_executors(cluster_project, spar
             300, "the application on the master")[0]  # fmt: skip
         # Executors are running the tasks: the worker reports cores in use for the app.
         _wait_for(lambda: spark_cluster.master_json()["coresused"] > 0, 120, "executors")
-        proc.send_signal(signal.SIGINT)
+        if how == "ctrl-c":
+            proc.send_signal(signal.SIGINT)
+        else:
+            canceled = project.exp("runs", "cancel", "1", timeout=120)
+            assert canceled.returncode == 0, canceled.output
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

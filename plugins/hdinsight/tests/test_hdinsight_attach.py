@@ -139,14 +139,14 @@ def test_bad_compute_keys_are_refused_clearly(options, key, words) -> None:
     assert words in str(info.value)
 
 
-def test_a_password_is_refused_with_what_to_do_instead() -> None:
+def test_a_workbench_password_is_never_used_to_log_in() -> None:
     from dataclasses import replace
 
-    from expkit_hdinsight.settings import settings
+    from expkit_hdinsight.settings import settings, ssh_target
 
-    with pytest.raises(ConfigError, match="SSH keys only") as info:
-        settings(replace(_compute(), password="hunter2"))
-    assert "hunter2" not in str(info.value)
+    compute = replace(_compute(), password="hunter2")
+    settings(compute)  # read (and noted by the core), not refused
+    assert ssh_target(compute).password is None
 
 
 def test_conda_packages_and_a_wrong_python_are_config_errors() -> None:

@@ -63,14 +63,6 @@ def settings(compute: ComputeTarget) -> ClusterSettings:
             key=key,
             hint="re-attach with `exp target attach --type cluster --address HEAD --username U`.",
         )
-    if compute.password:
-        raise ConfigError(
-            "password is not used: expkit logs in to the head node with SSH keys only",
-            file=compute.source,
-            key="password",
-            hint="remove it from the file (never commit it), add your public key to the head "
-            "node's ~/.ssh/authorized_keys and set keyFile (or use ssh-agent).",
-        )
     master = _text(compute, "master", DEFAULT_MASTER)
     if master != "yarn" and not _STANDALONE.match(master) and not master.startswith("k8s://"):
         raise ConfigError(
