@@ -1,32 +1,21 @@
-"""Fixtures of the cluster plugin's tests: the remote test host (scripts/remote/up.sh)
-as the head node, with a HOME whose ~/.ssh trusts it."""
+"""Fixtures of the cluster plugin's tests: the remote test host (scripts/remote/up.sh) as
+the head node. ``remote`` and ``ssh_home`` (a HOME whose ~/.ssh trusts it) are the
+remote tests' own fixtures (tests/remote/conftest.py), loaded from there."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "remote"))
 
-import remotehost  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def remote() -> remotehost.RemoteHost:
-    return remotehost.host()
-
-
-@pytest.fixture
-def head_home(tmp_path: Path, remote, monkeypatch) -> Path:
-    """HOME (for this process) with ~/.ssh trusting the head node; connections reset."""
-    import expkit.ssh
-
-    home = remotehost.make_home(tmp_path / "home", remote)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    expkit.ssh.close_all()
-    yield home
-    expkit.ssh.close_all()
+_spec = importlib.util.spec_from_file_location(
+    "remote_fixtures", REPO / "tests" / "remote" / "conftest.py"
+)
+assert _spec is not None and _spec.loader is not None
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+remote = _fixtures.remote
+ssh_home = _fixtures.ssh_home

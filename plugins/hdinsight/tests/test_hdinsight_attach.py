@@ -26,7 +26,7 @@ def attach(project: Path, **options) -> tuple[dict, dict]:
 
 
 def test_attach_checks_the_head_node_and_writes_a_pyspark_cluster_target(
-    project: Path, remote, head_home: Path, capfd
+    project: Path, remote, ssh_home: Path, capfd
 ) -> None:
     (project / "aml_config" / "spark_dependencies.yml").write_text("configuration: {}\n")
     compute, runconfig = attach(project, address=remote.address, username=remote.user)
@@ -47,16 +47,16 @@ def test_attach_checks_the_head_node_and_writes_a_pyspark_cluster_target(
     assert "sparkSubmitLocation" in capfd.readouterr().err
 
 
-def test_attach_refuses_an_unknown_head_node(project: Path, remote, head_home: Path) -> None:
+def test_attach_refuses_an_unknown_head_node(project: Path, remote, ssh_home: Path) -> None:
     from expkit.ssh import HostKeyUnknown
 
-    (head_home / ".ssh" / "known_hosts").write_text("")
+    (ssh_home / ".ssh" / "known_hosts").write_text("")
     with pytest.raises(HostKeyUnknown, match="SHA256:"):
         attach(project, address=remote.address, username=remote.user)
 
 
-def test_hdinsight_alias_and_key_file(project: Path, remote, head_home: Path) -> None:
-    key = head_home / ".ssh" / "id_ed25519"
+def test_hdinsight_alias_and_key_file(project: Path, remote, ssh_home: Path) -> None:
+    key = ssh_home / ".ssh" / "id_ed25519"
     compute, _ = attach(project, type="hdinsight", address=remote.address, port=remote.port,
                         username=remote.user, key_file=str(key))  # fmt: skip
     assert compute["port"] == remote.port

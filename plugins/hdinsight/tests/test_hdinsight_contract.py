@@ -28,15 +28,15 @@ class TestClusterContract(TargetContract):
     )
 
     @pytest.fixture
-    def compute_data(self, remote, head_home: Path):
+    def compute_data(self, remote, ssh_home: Path):
         return {
             "type": "cluster", "address": remote.address, "port": remote.port,
-            "username": remote.user, "keyFile": str(head_home / ".ssh" / "id_ed25519"),
+            "username": remote.user, "keyFile": str(ssh_home / ".ssh" / "id_ed25519"),
             "master": "yarn", "deployMode": "client",
         }  # fmt: skip
 
     @pytest.fixture
-    def attach_request(self, tmp_path: Path, remote, head_home: Path) -> AttachRequest:
+    def attach_request(self, tmp_path: Path, remote, ssh_home: Path) -> AttachRequest:
         project = tmp_path / "attach-project"
         (project / "aml_config").mkdir(parents=True, exist_ok=True)
         return AttachRequest(
