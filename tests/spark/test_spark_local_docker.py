@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from spark_jobs import check_wordcount, runconfig, wcutil_wheel, write_job
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 #: Docker runs keep their expkit cache here, out of the session's temp folder,
 #: so the PySpark image (Java + pyspark, ~1 GB, minutes to build) is not among
