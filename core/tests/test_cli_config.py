@@ -248,7 +248,7 @@ def test_target_show_masks_the_password(workbench: Path, exp) -> None:
     text = exp("target", "show", "vm")
     assert text.code == 0, text.output
     assert "password: ***" in text.out and "address: 127.0.0.1" in text.out
-    assert "password authentication is not supported" in text.err
+    assert "used only to log in when no SSH key is accepted" in text.err
     assert SECRET not in text.output
     data = json.loads(exp("target", "show", "vm", "--json").out)
     assert data["password"] == "***" and data["type"] == "remotedocker" and data["runconfigs"] == []

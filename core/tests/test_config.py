@@ -170,13 +170,11 @@ def test_password_is_kept_out_of_sight(empty_project: Path) -> None:
     resolved = Project.find().resolve("vm")
     assert resolved.compute.password == SECRET
     assert SECRET not in repr(resolved)
-    assert any(
-        "password authentication is not supported" in n and "keyFile" in n for n in resolved.notes
-    )
+    assert any("used only to log in when no SSH key" in n and "keyFile" in n for n in resolved.notes)
     assert not any(SECRET in n for n in resolved.notes)
 
 
-PASSWORD_NOTE = "password authentication is not supported"
+PASSWORD_NOTE = "used only to log in when no SSH key is accepted"
 
 
 def test_password_note_appears_once_per_command(empty_project: Path, exp) -> None:

@@ -212,7 +212,7 @@ def test_resolve_known_provider_disabled_says_so(registry, monkeypatch):
 PROBE = textwrap.dedent(
     """
     import json, sys
-    from expkit.plugins import _expkit_entry_points
+    from expkit.entrypoints import expkit_entry_points as _expkit_entry_points
     entries = _expkit_entry_points()
     print(json.dumps({"metadata": "importlib.metadata" in sys.modules, "entries": entries}))
     """

@@ -53,6 +53,8 @@ class FakePlugin:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        #: What collect returns as notes (Collected.notes).
+        self.collect_notes: tuple[str, ...] = ()
 
     @hookimpl
     def expkit_target_types(self):
@@ -111,7 +113,7 @@ class FakePlugin:
         source = run.snapshot / "outputs"
         if source.is_dir():
             shutil.copytree(source, run.outputs_dir, dirs_exist_ok=True)
-        return Collected()
+        return Collected(notes=self.collect_notes)
 
 
 def install_fake_registry():

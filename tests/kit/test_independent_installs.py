@@ -27,6 +27,8 @@ PLUGINS = {
     "remotedocker": {"remotedocker"},
     "hdinsight": {"cluster"},
 }
+#: plugin -> the first-party plugins it depends on (installed with it, types listed too).
+DEPENDS = {"remotedocker": ("docker",)}
 
 
 def test_requirements(name: str) -> list[str]:
@@ -42,11 +44,12 @@ test_requirements.__test__ = False  # a helper, not a test
 
 @pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_plugin_alone_with_the_core(name: str, wheels: dict[str, str], tmp_path: Path) -> None:
+    needed = (name, *DEPENDS.get(name, ()))
     venv = make_venv(
         tmp_path / "venv",
-        [wheels["core"], wheels[name], "pytest>=8", *test_requirements(name)],
+        [wheels["core"], *(wheels[n] for n in needed), "pytest>=8", *test_requirements(name)],
     )
-    assert venv.plugin_types() == {name: PLUGINS[name]}, "exactly this plugin's types"
+    assert venv.plugin_types() == {n: PLUGINS[n] for n in needed}, "exactly these types"
 
     # Its own tests, importing the installed wheel (not the source tree).
     tests = REPO / "plugins" / name / "tests"

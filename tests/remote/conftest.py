@@ -22,9 +22,5 @@ def ssh_home(tmp_path: Path, remote, monkeypatch) -> Path:
     """HOME (for this process) with ~/.ssh trusting the remote host; connections reset."""
     import expkit.ssh
 
-    home = remotehost.make_home(tmp_path / "home", remote)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    expkit.ssh.close_all()
-    yield home
+    yield remotehost.use_home(tmp_path / "home", remote, monkeypatch)
     expkit.ssh.close_all()

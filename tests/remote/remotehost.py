@@ -114,6 +114,18 @@ def make_home(root: Path, remote: RemoteHost, *, trusted: bool = True, alias: bo
     return root
 
 
+def use_home(root: Path, remote: RemoteHost, monkeypatch) -> Path:
+    """Point this process's HOME at a fresh :func:`make_home` and drop SSH connections
+    made under the previous one (expkit.ssh reuses them per process)."""
+    import expkit.ssh
+
+    home = make_home(root, remote)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    expkit.ssh.close_all()
+    return home
+
+
 def host_fingerprint(remote: RemoteHost) -> str:
     out = subprocess.run(["ssh-keygen", "-lf", str(remote.known_hosts)],
                          capture_output=True, text=True, check=True)  # fmt: skip
@@ -134,7 +146,10 @@ def kill_session(remote: RemoteHost, client_port: int) -> list[int]:
     for pid in pids:
         # The session's own process and its privilege-separated child.
         subprocess.run(["pkill", "-KILL", "-P", str(pid)], capture_output=True)
-        os.kill(pid, 9)
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass  # gone with its child
     return pids
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 EXIT_USAGE = 2  # bad command line or configuration
 EXIT_INFRASTRUCTURE = 3  # engine unreachable, build failed, target unavailable
 EXIT_CANCELED = 130  # the run was canceled (Ctrl-C, SIGTERM, `exp runs cancel`)
+#: ``exp run`` lost its connection to a remote run that goes on (EX_TEMPFAIL: try again
+#: later); `exp runs logs -f RUN` follows it, any later `exp runs` command collects it.
+EXIT_DETACHED = 75
 
 
 class ExpkitError(Exception):
@@ -83,6 +86,13 @@ class InfrastructureError(ExpkitError):
     """Something outside the user's config failed: an engine, a build, a connection."""
 
     exit_code = EXIT_INFRASTRUCTURE
+
+
+class RunDetached(ExpkitError):
+    """Raised by ``Execution.wait`` of a detachable run when the connection to it is lost
+    while the run goes on (expkit.runner.detached); the message says how to follow it."""
+
+    exit_code = EXIT_DETACHED
 
 
 class RunCanceled(ExpkitError):

@@ -141,6 +141,27 @@ def expkit_stop_orphan(compute: ComputeTarget, run_id: str, run_dir: Path) -> bo
     """
 
 
+@hookspec(firstresult=True)
+def expkit_reattach(run: RunContext) -> Execution | None:
+    """An Execution for a detached run started by an earlier ``exp`` process.
+
+    Called for a run whose Execution was ``detachable`` (it goes on without
+    ``exp``: a container on a remote VM) when that ``exp`` is gone: by ``exp
+    runs logs -f``, ``exp runs cancel`` and any ``exp runs`` command that
+    settles detached runs (expkit.runner.detached). The returned object
+    follows the Execution protocol (``wait`` streams only the output after
+    the ``run.run_dir / "log.txt"`` already copied, then returns the exit
+    code; ``cancel`` stops the run) plus ``poll() -> int | None``: the exit
+    code when the run has ended, None while it runs, without waiting.
+    ``expkit_collect`` is then called with it as for any run.
+
+    :param run: rebuilt from the run's record: ``run_id``, ``run_dir``,
+        ``compute`` (as configured now), ``script`` and ``argv`` are set;
+        ``snapshot`` is not (the working copy is gone).
+    :return: None when ``run.compute.type`` is not this plugin's.
+    """
+
+
 @hookspec
 def expkit_run_started(record: RunRecord) -> None:
     """Event: a run was created and is about to be prepared.

@@ -263,6 +263,10 @@ class Collected:
 
     #: Paths of collected output files, relative to RunContext.outputs_dir.
     outputs: tuple[str, ...] = ()
+    #: Remarks for the user about what was collected (a link left out, a special
+    #: file dropped: expkit.outputs.left_out). The core shows each one and appends
+    #: it to the run's log as ``exp: note: ...``; plugins never write the log.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,9 @@ class AttachRequest:
     port: int | None = None
     key_file: str | None = None
     base_image: str | None = None
+    #: ``--trust-host-key SHA256:...``: the host key fingerprint the user checked, for a
+    #: host not yet in known_hosts (targets reached over SSH; see expkit.ssh.hostkeys).
+    trust_host_key: str | None = None
 
 
 @dataclass(frozen=True)

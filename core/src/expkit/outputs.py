@@ -13,9 +13,11 @@ settled:
   or read: it may name a secret such as ``~/.ssh/id_rsa``.
 
 Everything left out is named in a note (:func:`left_out`), which the target
-writes into the run's log. Targets call :func:`settle_tree` on a folder as
+returns in ``Collected.notes`` (the core shows it and logs it). Targets call :func:`settle_tree` on a folder as
 the script left it, or :func:`settle` when they wrote the links themselves
 (from an archive) and know the link texts the script wrote.
+
+:func:`list_outputs` lists what is left: the files a run record keeps.
 
 Standard library only; imported when a run's outputs are collected.
 """
@@ -154,7 +156,34 @@ def settle(root: str, links: Mapping[str, str], note: Callable[[str], None]) -> 
             settler.unlink_and_place(path, links[name])
 
 
+def list_outputs(outputs_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Regular files under a run's ``outputs/``, relative POSIX paths, sorted.
+
+    Symbolic links are neither listed nor followed (plugins replace links that
+    stay inside ``outputs/`` by their content and drop the others at collect;
+    see docs/plugins.md), so the list is exactly what ``exp runs download``
+    writes. Special files are not listed either.
+    """
+    if os.path.islink(outputs_dir):
+        return ()
+    found: list[str] = []
+    stack = [("", os.fspath(outputs_dir))]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:  # missing, or not a folder
+            continue
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((name, entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(name)
+    return tuple(sorted(found))
+
+
 __all__ = [
     "MAX_DEPTH", "NOT_REGULAR", "OUTPUTS_IS_A_LINK", "OUTSIDE",
-    "inside", "left_out", "settle", "settle_tree",
+    "inside", "left_out", "list_outputs", "settle", "settle_tree",
 ]  # fmt: skip

@@ -1,19 +1,48 @@
-"""The plugin manager: entry-point discovery and the target-type registry."""
+"""The plugin manager: entry-point discovery, the target-type registry, and hook dispatch.
+
+The core calls plugins through :class:`Registry`'s typed methods (``attach``,
+``prepare``, ``submit``, ``collect``, ``list_environments``,
+``remove_environment``, ``stop_orphan``, ``run_started``, ``run_finished``),
+never through ``pm.hook`` directly: the rule for a call that no plugin
+answered (:class:`NoOwnerError`, or the documented default of an optional
+hook) and the isolation of event-hook failures live here, once.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from expkit import hookspecs
-from expkit.errors import ConfigError, ExpkitError, UsageError
+from expkit.entrypoints import (
+    DISABLE_ENV,
+    ENTRY_POINT_GROUP,
+    check_hooks,
+    disabled_plugins,
+    has_entry_point,
+    load_entry_points,
+)
+from expkit.errors import ConfigError, ExpkitError, InfrastructureError, UsageError
 from expkit.model import TargetType
 
-ENTRY_POINT_GROUP = "expkit"
-DISABLE_ENV = "EXPKIT_DISABLE_PLUGINS"
+if TYPE_CHECKING:
+    from expkit.model import (
+        AttachRequest,
+        AttachResult,
+        Collected,
+        ComputeTarget,
+        EnvironmentInfo,
+        Execution,
+        PreparedEnvironment,
+        PrepareRequest,
+        RunContext,
+        RunRecord,
+    )
+
 
 #: Which distribution provides each well-known ``type:`` value, to say what to install.
 KNOWN_PROVIDERS = {
@@ -35,9 +64,30 @@ class PluginInfo:
     types: tuple[str, ...]
 
 
-def disabled_plugins() -> set[str]:
-    raw = os.environ.get(DISABLE_ENV, "")
-    return {part.strip() for part in raw.split(",") if part.strip()}
+#: Event hooks: every implementation is called; a failing one is only a warning.
+EVENT_HOOKS = ("expkit_run_started", "expkit_run_finished")
+#: What the plugin owning a type does in each target hook, for "no plugin ..." messages.
+_DUTIES = {
+    "expkit_attach": "attaches targets",
+    "expkit_prepare": "prepares environments",
+    "expkit_submit": "runs scripts",
+    "expkit_collect": "collects outputs",
+    "expkit_stop_orphan": "stops runs",
+    "expkit_reattach": "re-attaches detached runs",
+}
+
+
+class NoOwnerError(InfrastructureError):
+    """No installed plugin answered a target hook for a type (every one returned None)."""
+
+    def __init__(self, hook: str, type_name: str) -> None:
+        duty = _DUTIES.get(hook, f"handles {hook}")
+        super().__init__(
+            f"no installed plugin {duty} for target type {type_name!r} "
+            f"(every plugin returned nothing for {hook}); see `exp plugins`."
+        )
+        self.hook = hook
+        self.type_name = type_name
 
 
 class Registry:
@@ -48,7 +98,10 @@ class Registry:
         self.hook = pm.hook
         self._types: dict[str, TargetType] = {}
         self._owners: dict[str, str] = {}
+        #: Where event-hook failures go during an event call (see _guard_events).
+        self._event_note: Callable[[str], None] | None = None
         self._collect_types()
+        self._guard_events()
 
     def _collect_types(self) -> None:
         for impl in self.pm.hook.expkit_target_types.get_hookimpls():
@@ -68,9 +121,14 @@ class Registry:
                     self._types[name] = ttype
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register a plugin object (tests, embedding) and re-read its types."""
+        """Register a plugin object (tests, embedding) and re-read its types.
+
+        A plugin that implements a hook the specs do not know (a misspelled
+        name) or declares a type another plugin owns is refused.
+        """
         registered = self.pm.register(plugin, name=name)
         try:
+            check_hooks(self.pm)
             self._refresh()
         except ExpkitError:
             # A conflicting plugin must not stay half-registered.
@@ -86,6 +144,102 @@ class Registry:
         self._types.clear()
         self._owners.clear()
         self._collect_types()
+        self._guard_events()
+
+    # ------------------------------------------------------------------ target hooks
+    # One plugin owns each call (firstresult). A required hook no plugin
+    # answered raises NoOwnerError; an optional one returns its documented default.
+
+    def _owned(self, hook: str, type_name: str, **kwargs: Any) -> Any:
+        result = getattr(self.pm.hook, hook)(**kwargs)
+        if result is None:
+            raise NoOwnerError(hook, type_name)
+        return result
+
+    def attach(self, request: AttachRequest) -> AttachResult:
+        """``expkit_attach``: what ``exp target attach`` writes for ``request.type``."""
+        return self._owned("expkit_attach", request.type, request=request)
+
+    def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
+        """``expkit_prepare``: the run's environment, ready."""
+        return self._owned("expkit_prepare", request.compute.type, request=request)
+
+    def submit(self, run: RunContext, environment: PreparedEnvironment) -> Execution:
+        """``expkit_submit``: the started script's handle."""
+        return self._owned("expkit_submit", run.compute.type, run=run, environment=environment)
+
+    def collect(self, run: RunContext, execution: Execution) -> Collected:
+        """``expkit_collect``: the run's outputs and notes, brought back."""
+        return self._owned("expkit_collect", run.compute.type, run=run, execution=execution)
+
+    def stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool:
+        """``expkit_stop_orphan``: whether something a lost run left was stopped."""
+        return bool(
+            self._owned(
+                "expkit_stop_orphan", compute.type, compute=compute, run_id=run_id, run_dir=run_dir
+            )
+        )
+
+    def reattach(self, run: RunContext) -> Execution:
+        """``expkit_reattach``: a detached run's handle again (expkit.runner.detached)."""
+        return self._owned("expkit_reattach", run.compute.type, run=run)
+
+    def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
+        """``expkit_list_environments``; empty when no plugin keeps environments for the type."""
+        return list(self.pm.hook.expkit_list_environments(compute=compute) or ())
+
+    def remove_environment(self, compute: ComputeTarget, env_id: str) -> bool:
+        """``expkit_remove_environment``; False when no plugin removed it."""
+        return bool(self.pm.hook.expkit_remove_environment(compute=compute, env_id=env_id))
+
+    # ------------------------------------------------------------------ event hooks
+
+    def run_started(self, record: RunRecord, note: Callable[[str], None]) -> None:
+        """``expkit_run_started``, through pluggy (wrappers included); failures go to ``note``."""
+        self._event("expkit_run_started", record, note)
+
+    def run_finished(self, record: RunRecord, note: Callable[[str], None]) -> None:
+        """``expkit_run_finished``, as :meth:`run_started`."""
+        self._event("expkit_run_finished", record, note)
+
+    def _event(self, hook: str, record: RunRecord, note: Callable[[str], None]) -> None:
+        self._event_note = note
+        try:
+            getattr(self.pm.hook, hook)(record=record)
+        except Exception as exc:  # a wrapper failed: third-party code never changes the run
+            note(f"warning: a plugin failed in {hook}: {type(exc).__name__}: {exc}")
+        finally:
+            self._event_note = None
+
+    def _guard_events(self) -> None:
+        """Make each event implementation's failure a warning that does not stop the others.
+
+        pluggy stops a hook call at the first implementation that raises; an
+        event must still reach every plugin. So each (non-wrapper)
+        implementation's function is wrapped, once, in a guard that reports
+        the failure to the current call's ``note`` and returns None. Wrappers
+        see every call as a normal one.
+        """
+        for hook in EVENT_HOOKS:
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                if impl.hookwrapper or impl.wrapper or hasattr(impl.function, "__expkit_guarded__"):
+                    continue
+                setattr(impl, "function", self._guarded(impl.function, impl.plugin_name, hook))  # noqa: B010 - a Final attribute of pluggy's
+
+    def _guarded(self, function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:  # third-party code must not change the run's outcome
+                note = self._event_note
+                if note is not None:
+                    note(
+                        f"warning: plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                    )
+                return None
+
+        guarded.__expkit_guarded__ = True  # type: ignore[attr-defined]
+        return guarded
 
     @property
     def types(self) -> dict[str, TargetType]:
@@ -113,7 +267,7 @@ class Registry:
         provider = KNOWN_PROVIDERS.get(type_name)
         if provider:
             plugin_name = provider.removeprefix("expkit-")
-            if plugin_name in disabled_plugins() and _has_entry_point(plugin_name):
+            if plugin_name in disabled_plugins() and has_entry_point(plugin_name):
                 hint += f"\n  {provider} is installed but disabled by {DISABLE_ENV}."
             else:
                 hint += f"\n  install {provider} to use it: `pip install {provider}`."
@@ -143,112 +297,12 @@ class Registry:
         return sorted(infos, key=lambda p: p.name)
 
 
-def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) -> None:
-    """Register every ``expkit`` entry point except the disabled ones.
-
-    Reads the group through a small cache validated by the mtimes of the
-    ``sys.path`` folders; on a hit, importlib.metadata (tens of milliseconds
-    of imports) is not touched at all: start-up cost is part of every run.
-    """
-    blocked = set(disabled)
-    for name, value, dist_name, dist_version in _expkit_entry_points():
-        if name in blocked or pm.get_plugin(name) is not None or pm.is_blocked(name):
-            continue
-        try:
-            plugin = _load_object(value)
-        except Exception as exc:  # a broken third-party plugin must not break exp
-            import warnings
-
-            warnings.warn(f"expkit plugin {name!r} failed to load: {exc}", stacklevel=2)
-            continue
-        pm.register(plugin, name=name)
-        if dist_name:
-            pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
-
-
-def _has_entry_point(name: str) -> bool:
-    """Whether an ``expkit`` entry point called ``name`` is installed (cached lookup)."""
-    return any(entry[0] == name for entry in _expkit_entry_points())
-
-
-def _load_object(value: str) -> object:
-    """What an entry point ``module[:attr.attr]`` value names (EntryPoint.load, without its imports)."""
-    import importlib
-
-    module_name, _, attrs = value.partition(":")
-    obj = importlib.import_module(module_name.strip())
-    for attr in filter(None, attrs.strip().split(".")):
-        obj = getattr(obj, attr)
-    return obj
-
-
-def _path_stamp() -> list:
-    """What invalidates the entry-point cache: sys.path, and the mtimes of the
-    folders that hold distributions (an install or uninstall renames a
-    ``*.dist-info`` folder inside one of them)."""
-    import sys
-
-    stamp: list = [list(sys.path)]
-    for entry in sys.path:
-        if os.path.basename(entry) not in ("site-packages", "dist-packages"):
-            continue
-        try:
-            stamp.append([entry, os.stat(entry).st_mtime_ns])
-        except OSError:
-            stamp.append([entry, None])
-    return stamp
-
-
-def _expkit_entry_points() -> list:
-    """[name, value, distribution name, version] for the ``expkit`` group, cached."""
-    import json
-
-    from expkit.paths import cache_dir
-
-    cache = cache_dir() / "entry-points.json"
-    stamp = _path_stamp()
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("stamp") == stamp:
-            return data["entries"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    from importlib.metadata import entry_points
-
-    entries = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist
-        entries.append(
-            [
-                ep.name,
-                ep.value,
-                dist.metadata["name"] if dist else None,
-                dist.version if dist else None,
-            ]
-        )
-    try:
-        from expkit.fsutil import atomic_write_text
-
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps({"stamp": stamp, "entries": entries}), durable=False)
-    except OSError:
-        pass  # a read-only cache only costs speed
-    return entries
-
-
-class _DistFacade:
-    """What pluggy's ``list_plugin_distinfo`` expects of a distribution."""
-
-    def __init__(self, name: str, version: str | None) -> None:
-        self.project_name = name
-        self.version = version
-
-
 def make_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     if entry_points:
         load_entry_points(pm, disabled_plugins())
+        check_hooks(pm)
     return pm
 
 
@@ -281,7 +335,12 @@ def require_available(ttype: TargetType) -> None:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "DISABLE_ENV",
+    "EVENT_HOOKS",
+    "NoOwnerError",
     "Registry",
+    "check_hooks",
+    "disabled_plugins",
     "UsageError",
     "get_registry",
     "make_plugin_manager",

@@ -122,6 +122,11 @@ class Target(ABC):
         """Stop what a run whose ``exp`` died left running (see ``expkit_stop_orphan``)."""
         return False
 
+    def reattach(self, run: RunContext) -> Execution | None:
+        """An Execution for a detached run (see ``expkit_reattach``); only targets whose
+        Executions are ``detachable`` have any."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self, 'target_type', None)!r})"
 
@@ -179,6 +184,10 @@ class TargetPlugin:
         if not self.target.owns(compute.type):
             return None
         return self.target.stop_orphan(compute, run_id, run_dir)
+
+    @hookimpl
+    def expkit_reattach(self, run: RunContext) -> Execution | None:
+        return self.target.reattach(run) if self.target.owns(run.compute.type) else None
 
 
 class PlaceholderTarget(Target):

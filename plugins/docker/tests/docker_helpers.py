@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from expkit.testing import build_wheel  # noqa: F401 - the wheel builder tests/docker imports here
+from expkit_docker.names import BUILD_LABEL, PROJECT_LABEL, RUN_LABEL
 
 BASE_IMAGE = os.environ.get("EXPKIT_TEST_BASE_IMAGE", "expkit-base:bookworm")
 REQUIRE_ENGINES = os.environ.get("EXPKIT_REQUIRE_ENGINES") == "1" or os.environ.get("CI") == "true"
@@ -59,17 +60,17 @@ def require_engine() -> None:
 
 
 def run_containers(under: Path | None = None) -> list[str]:
-    """Ids of containers a run or build left behind (labels expkit.run / expkit.build).
+    """Ids of containers a run or build left behind (names.RUN_LABEL / names.BUILD_LABEL).
 
-    With ``under``, a run's container counts only when its project (label
-    ``expkit.project``) is inside that folder: someone else's runs on the same
-    engine are not this test session's leftovers.
+    With ``under``, a container counts only when its project (names.PROJECT_LABEL)
+    is inside that folder: someone else's runs and builds on the same engine are
+    not this test session's leftovers.
     """
     out: list[str] = []
-    for label in ("expkit.run", "expkit.build"):
+    for label in (RUN_LABEL, BUILD_LABEL):
         result = subprocess.run(
             ["docker", "ps", "-a", "--filter", f"label={label}",
-             "--format", '{{.ID}}\t{{.Label "expkit.project"}}'],
+             "--format", f'{{{{.ID}}}}\t{{{{.Label "{PROJECT_LABEL}"}}}}'],
             capture_output=True,
             text=True,
             timeout=30,

@@ -7,11 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
-import shutil
 import socket
 import tarfile
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,6 +21,7 @@ from expkit_docker import archives, runspec
 from expkit_docker.engine import Conflict, Engine, EngineError, EngineUnreachable, NotFound
 from expkit_docker.pipconfig import host_build_network
 from expkit_docker.wire import IDLE, frames
+from fake_engine import FakeEngine, chunked, frame
 
 
 def _run(tmp_path: Path, **compute) -> RunContext:
@@ -218,7 +216,7 @@ def test_pip_settings_forwarded_and_host_folders_dropped(tmp_path):
 
 
 def test_dead_engine_socket_is_a_clear_error(tmp_path):
-    engine = Engine(f"unix://{tmp_path}/dead.sock")
+    engine = Engine.at(f"unix://{tmp_path}/dead.sock")
     with pytest.raises(
         EngineUnreachable, match="cannot reach the Docker engine at unix://.*dead.sock"
     ):
@@ -231,78 +229,7 @@ def test_ssh_docker_host_points_at_remotedocker():
 
 
 # ---------------------------------------------------------------------- the engine client
-# A scripted stand-in for dockerd on a unix socket: each connection gets the
-# next answer in ``answers`` (raw bytes, or a callable that writes to the socket),
-# so the client's HTTP handling is checked byte for byte without an engine.
-
-
-class FakeEngine:
-    def __init__(self, folder: Path | None) -> None:
-        self.answers: list = []
-        self.requests: list[tuple[bytes, bytes]] = []
-        self.closed = threading.Event()
-        if folder is None:  # TCP, on loopback
-            self._server = socket.create_server(("127.0.0.1", 0))
-            self.url = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
-        else:
-            self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self._server.bind(str(folder / "engine.sock"))
-            self.url = f"unix://{folder / 'engine.sock'}"
-        self._server.listen(8)
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    more = conn.recv(65536)
-                    if not more:
-                        break
-                    data += more
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = re.search(rb"(?i)content-length: *(\d+)", head)
-                while length and len(body) < int(length.group(1)):
-                    body += conn.recv(65536)
-                self.requests.append((head, body))
-                answer = self.answers.pop(0)
-                if callable(answer):
-                    answer(conn)
-                else:
-                    conn.sendall(answer)
-                # Wait for the client to close its end, so a test sees all it was sent.
-                conn.settimeout(5)
-                try:
-                    while conn.recv(65536):
-                        pass
-                except OSError:
-                    pass
-                self.closed.set()
-
-    def stop(self) -> None:
-        self._server.close()
-
-
-@pytest.fixture
-def fake_engine():
-    folder = Path(tempfile.mkdtemp(prefix="xk-", dir="/tmp"))  # short: socket paths max 107 bytes
-    fake = FakeEngine(folder)
-    yield fake, Engine(fake.url)
-    fake.stop()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _chunked(*pieces: bytes) -> bytes:
-    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
-    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n"
-
-
-def _frame(stream: int, payload: bytes) -> bytes:
-    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+# Checked byte for byte against a scripted stand-in for dockerd (fake_engine.py).
 
 
 def test_client_sends_json_and_reads_a_sized_answer(fake_engine):
@@ -328,7 +255,7 @@ def test_client_speaks_to_a_tcp_engine():
 
 def test_client_reads_a_chunked_stream_in_pieces(fake_engine):
     fake, engine = fake_engine
-    fake.answers.append(_chunked(b"abc", b"defgh", b"i" * 70000))
+    fake.answers.append(chunked(b"abc", b"defgh", b"i" * 70000))
     reply = engine.stream("GET", "/containers/c1/archive", params={"path": "/a b", "x": None})
     try:
         assert reply.read(2) == b"ab"
@@ -348,7 +275,7 @@ def test_client_error_statuses_carry_the_engine_message(fake_engine):
         b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n" % len(message) + message
     )
     assert engine.image("nope") is None
-    conflict = _chunked(b'{"message": "name ', b'in use"}').replace(b"200 OK", b"409 Conflict")
+    conflict = chunked(b'{"message": "name ', b'in use"}').replace(b"200 OK", b"409 Conflict")
     fake.answers.append(conflict)
     with pytest.raises(Conflict, match=r"creating: the Docker engine said \(409\): name in use"):
         engine.create_container({}, "creating")
@@ -365,12 +292,12 @@ def test_hijacked_attach_stream_keeps_every_frame_in_order(fake_engine):
         # Frames in the same packet as the head must not be lost to http.client's buffer.
         conn.sendall(
             b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-            b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + _frame(1, b"one\n") + _frame(2, b"tw")
+            b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + frame(1, b"one\n") + frame(2, b"tw")
         )
         later.wait(5)
-        big = _frame(1, b"x" * 200000)
-        conn.sendall(_frame(2, b"o\n") + big[:100])
-        conn.sendall(big[100:] + _frame(1, b"end\n"))
+        big = frame(1, b"x" * 200000)
+        conn.sendall(frame(2, b"o\n") + big[:100])
+        conn.sendall(big[100:] + frame(1, b"end\n"))
         conn.shutdown(socket.SHUT_WR)
 
     fake.answers.append(upgrade)
@@ -394,10 +321,10 @@ def test_attach_stream_reports_a_quiet_spell_once(fake_engine):
     def upgrade(conn: socket.socket) -> None:
         conn.sendall(
             b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-            + _frame(1, b"\rbar 50%")
+            + frame(1, b"\rbar 50%")
         )
         resume.wait(5)
-        conn.sendall(_frame(1, b"\rbar 60%\n"))
+        conn.sendall(frame(1, b"\rbar 60%\n"))
         conn.shutdown(socket.SHUT_WR)
 
     fake.answers.append(upgrade)

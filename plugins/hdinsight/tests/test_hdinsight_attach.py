@@ -51,8 +51,13 @@ def test_attach_refuses_an_unknown_head_node(project: Path, remote, ssh_home: Pa
     from expkit.ssh import HostKeyUnknown
 
     (ssh_home / ".ssh" / "known_hosts").write_text("")
-    with pytest.raises(HostKeyUnknown, match="SHA256:"):
+    with pytest.raises(HostKeyUnknown, match="SHA256:") as info:
         attach(project, address=remote.address, username=remote.user)
+    # Trusting the fingerprint the user checked attaches, and remembers the host.
+    compute, _ = attach(project, address=remote.address, username=remote.user,
+                        trust_host_key=info.value.fingerprint)  # fmt: skip
+    assert compute["address"] == remote.address
+    assert remote.address in (ssh_home / ".ssh" / "known_hosts").read_text()
 
 
 def test_hdinsight_alias_and_key_file(project: Path, remote, ssh_home: Path) -> None:
@@ -139,14 +144,16 @@ def test_bad_compute_keys_are_refused_clearly(options, key, words) -> None:
     assert words in str(info.value)
 
 
-def test_a_workbench_password_is_never_used_to_log_in() -> None:
+def test_a_workbench_password_is_kept_in_memory_only() -> None:
     from dataclasses import replace
 
     from expkit_hdinsight.settings import settings, ssh_target
 
     compute = replace(_compute(), password="hunter2")
     settings(compute)  # read (and noted by the core), not refused
-    assert ssh_target(compute).password is None
+    target = ssh_target(compute)
+    assert target.password == "hunter2"  # tried after the keys, as for remote Docker
+    assert "hunter2" not in repr(target)
 
 
 def test_conda_packages_and_a_wrong_python_are_config_errors() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from expkit.errors import ConfigError, TargetNotAvailableError
-from expkit.model import AttachRequest, ComputeTarget, PrepareRequest, RunConfig
+from expkit.errors import ConfigError
+from expkit.model import AttachRequest
 from expkit_remotedocker.hooks import plugin
 from expkit_remotedocker.target import DEFAULT_BASE_IMAGE
 
@@ -33,13 +33,14 @@ def attach(project: Path, **options) -> dict:
     return {"compute": dict(result.compute), "runconfig": dict(result.runconfig)}
 
 
-def test_minimal_attach_writes_workbench_keys(project: Path) -> None:
-    files = attach(project, address="gpuvm.example.com", username="alice")
+def test_attach_connects_and_writes_workbench_keys(project: Path, remote_home) -> None:
+    remote, home = remote_home
+    files = attach(project, address=remote.address, username=remote.user)
     assert files["compute"] == {
         "type": "remotedocker",
-        "address": "gpuvm.example.com",
+        "address": remote.address,
         "port": 22,
-        "username": "alice",
+        "username": remote.user,
         "baseDockerImage": DEFAULT_BASE_IMAGE,
         "sharedVolumes": False,
         "nvidiaDocker": False,
@@ -49,37 +50,71 @@ def test_minimal_attach_writes_workbench_keys(project: Path) -> None:
     assert files["runconfig"]["Framework"] == "Python"
     # No dependency file exists yet, so none is named (it would not load).
     assert "CondaDependenciesFile" not in files["runconfig"]
+    text = repr(files)
+    assert "password" not in text.lower()
+    assert (home / ".ssh" / "id_ed25519").read_text() not in text
 
 
-def test_alias_and_dependency_files(project: Path) -> None:
+def test_alias_and_dependency_files(project: Path, remote_home) -> None:
+    remote, _home = remote_home
     (project / "aml_config" / "conda_dependencies.yml").write_text("dependencies: [python=3.11]\n")
-    files = attach(project, type="remote", address="127.0.0.1:2222", username="bob",
+    files = attach(project, type="remote", address=f"{remote.address}:22", username=remote.user,
                    base_image="registry.example.com:5000/team/img:1.0")  # fmt: skip
-    assert files["compute"]["port"] == 2222
-    assert files["compute"]["address"] == "127.0.0.1"
+    assert files["compute"]["port"] == 22
+    assert files["compute"]["address"] == remote.address
     assert files["compute"]["baseDockerImage"] == "registry.example.com:5000/team/img:1.0"
     assert files["runconfig"]["CondaDependenciesFile"] == "aml_config/conda_dependencies.yml"
 
 
-def test_ipv6_address_in_brackets(project: Path) -> None:
-    files = attach(project, address="[::1]:2200", username="bob")
-    assert files["compute"]["address"] == "[::1]"
-    assert files["compute"]["port"] == 2200
+def test_key_file_outside_project_is_written_absolute(project: Path, remote_home,
+                                                      monkeypatch) -> None:  # fmt: skip
+    remote, home = remote_home
+    monkeypatch.chdir(home / ".ssh")
+    files = attach(project, address=remote.address, username=remote.user, key_file="id_ed25519")
+    assert files["compute"]["keyFile"] == str(home / ".ssh" / "id_ed25519")
 
 
-def test_key_file_outside_project_is_written_absolute(
-    project: Path, key: Path, monkeypatch
-) -> None:
-    monkeypatch.chdir(key.parent)
-    files = attach(project, address="h.example.com", username="u", key_file="id_ed25519")
-    assert files["compute"]["keyFile"] == str(key)
+def test_unknown_host_is_refused_until_its_fingerprint_is_given(project: Path, remote_home) -> None:
+    from expkit.ssh import HostKeyUnknown
+
+    remote, home = remote_home
+    (home / ".ssh" / "known_hosts").unlink()
+    with pytest.raises(HostKeyUnknown) as info:
+        attach(project, address=remote.address, username=remote.user)
+    files = attach(project, address=remote.address, username=remote.user,
+                   trust_host_key=info.value.fingerprint)  # fmt: skip
+    assert files["compute"]["address"] == remote.address
 
 
-def test_no_secret_is_ever_written(project: Path, key: Path) -> None:
-    files = attach(project, address="h.example.com", username="u", key_file=str(key))
-    text = repr(files)
-    assert "password" not in text.lower()
-    assert "not a real key" not in text
+@pytest.mark.parametrize(
+    ("answer", "code", "words"),
+    [
+        ("sh: 1: docker: not found", 127, "install Docker"),
+        ("permission denied while trying to connect to the Docker daemon socket", 1,
+         "usermod -aG docker"),
+        ("Cannot connect to the Docker daemon. Is the docker daemon running?", 1,
+         "systemctl start docker"),
+    ],
+)  # fmt: skip
+def test_no_usable_engine_is_a_clear_error(remote_home, answer, code, words) -> None:
+    from expkit.errors import InfrastructureError
+    from expkit.ssh import SshTarget, connect
+    from expkit_remotedocker.session import read_facts
+
+    remote, _home = remote_home
+    ssh = connect(SshTarget(remote.address, username=remote.user))
+    fake = f"docker() {{ echo '{answer}' >&2; return {code}; }}; "
+
+    class VmWithoutEngine:  # the same VM, where `docker` answers as on a broken one
+        label = ssh.label
+        resolved = ssh.resolved
+
+        def script(self, script, *args, **kw):
+            return ssh.script(fake + script, *args, **kw)
+
+    with pytest.raises(InfrastructureError) as info:
+        read_facts(VmWithoutEngine())  # type: ignore[arg-type]
+    assert "no usable Docker engine" in str(info.value) and words in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -135,15 +170,3 @@ def test_key_file_symlinked_into_project_is_refused(project: Path, key: Path) ->
 def test_foreign_type_is_not_answered(project: Path) -> None:
     request = AttachRequest(name="x", type="docker", project=project)
     assert plugin.expkit_attach(request) is None
-
-
-def test_running_says_not_available_and_what_to_use(project: Path) -> None:
-    compute = ComputeTarget(name="gpuvm", type="remotedocker", address="h", username="u")
-    request = PrepareRequest(
-        project=project, compute=compute, runconfig=RunConfig(name="gpuvm", target="gpuvm"),
-        environment=None, spark=None,
-    )  # fmt: skip
-    with pytest.raises(TargetNotAvailableError) as info:
-        plugin.expkit_prepare(request)
-    assert "not available yet" in str(info.value)
-    assert "-c docker" in str(info.value)

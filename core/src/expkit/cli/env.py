@@ -58,7 +58,7 @@ def _collect(runconfig: str | None) -> list[tuple[str, object, object]]:
     found = []
     for label, compute in targets:
         try:
-            infos = registry.hook.expkit_list_environments(compute=compute)
+            infos = registry.list_environments(compute)
         except ExpkitError as exc:
             if explicit:
                 raise
@@ -223,7 +223,7 @@ def prune_command(
     removed = []
     for label, compute, info in found:
         if not dry_run:
-            gone = registry.hook.expkit_remove_environment(compute=compute, env_id=info.env_id)
+            gone = registry.remove_environment(compute, info.env_id)
             if not gone:
                 continue
         removed.append((label, info))

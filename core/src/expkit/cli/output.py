@@ -1,33 +1,16 @@
-"""Printing helpers shared by commands: JSON, tables, notes."""
+"""Printing helpers shared by commands: JSON (expkit.jsonio), tables, notes."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
 from collections.abc import Iterable, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import typer
 
+from expkit.jsonio import print_json, to_plain
 
-def to_plain(value: Any) -> Any:
-    """Frozen dataclasses, mapping proxies, tuples and paths as JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (dict, MappingProxyType)):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [to_plain(v) for v in value]
-        return sorted(items) if isinstance(value, (set, frozenset)) else items
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    return value
-
-
-def print_json(value: Any) -> None:
-    typer.echo(json.dumps(to_plain(value), indent=2, ensure_ascii=False, sort_keys=False))
+__all__ = ["note", "print_json", "print_table", "to_plain"]
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

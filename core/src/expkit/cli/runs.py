@@ -53,6 +53,9 @@ def _reap(history) -> None:
         from expkit.runner.orphans import clean_up
 
         clean_up(history, lost, _note)
+    from expkit.runner.detached import settle
+
+    settle(history, _note)
 
 
 def _json(data) -> None:
@@ -172,6 +175,17 @@ def logs_command(
         log = history.run_dir(record.id) / "log.txt"
         out = sys.stdout.buffer
         offset = _copy_new(log, 0, out)
+        if follow and record.status in ACTIVE:
+            from expkit.runner import detached
+
+            if detached.is_detached(log.parent) and detached.unowned(history, record):
+                # Nobody streams it into log.txt: fetch the rest from its target.
+                def echo(text: str) -> None:
+                    out.write(text.encode("utf-8", "surrogateescape"))
+                    out.flush()
+
+                record = detached.follow(history, record, echo) or record
+                offset = log.stat().st_size if log.exists() else offset
         while follow and record.status in ACTIVE:
             time.sleep(POLL_S)
             offset = _copy_new(log, offset, out)

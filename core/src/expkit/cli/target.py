@@ -74,6 +74,10 @@ def target_attach(
     port: int | None = typer.Option(None, "--port", help="SSH port (1-65535)."),
     key_file: str | None = typer.Option(None, "--key-file", help="SSH private key file."),
     base_image: str | None = typer.Option(None, "--base-image", help="Base Docker image."),
+    trust_host_key: str | None = typer.Option(
+        None, "--trust-host-key", metavar="SHA256:...",
+        help="Trust this host key fingerprint for a host not yet in known_hosts (SSH targets).",
+    ),  # fmt: skip
     force: bool = typer.Option(False, "--force", help="Replace an existing target of that name."),
 ) -> None:
     """Attach a compute target: write aml_config/NAME.compute and a matching NAME.runconfig."""
@@ -112,14 +116,18 @@ def target_attach(
         port=port,
         key_file=key_file,
         base_image=base_image,
+        trust_host_key=trust_host_key,
     )
-    result = registry.hook.expkit_attach(request=request)
-    if result is None:
+    from expkit.plugins import NoOwnerError
+
+    try:
+        result = registry.attach(request)
+    except NoOwnerError:
         raise ConfigError(
             f"target type {ttype.name!r} ({ttype.package}) does not support attach",
             key="--type",
             hint=f"write aml_config/{name}.compute by hand (docs/configuration.md).",
-        )
+        ) from None
     compute_data = {"type": ttype.name, **dict(result.compute)}
     runconfig_data = {"ArgumentVector": ["$file"], "Target": name, **dict(result.runconfig)}
     project.check_compute_data(name, compute_data, registry)
@@ -144,8 +152,8 @@ def target_attach(
 def target_list(as_json: bool = _JSON) -> None:
     """List the compute targets in aml_config/."""
     from expkit.cli.output import print_json, print_table
+    from expkit.cli.views import target_entries, where
     from expkit.config import Project
-    from expkit.config.views import target_entries, where
     from expkit.plugins import get_registry
 
     project = Project.find()
@@ -178,8 +186,8 @@ def target_show(
 ) -> None:
     """Show one compute target (a password is shown as ***)."""
     from expkit.cli.output import print_json
+    from expkit.cli.views import runconfig_targets, target_entry
     from expkit.config import Project, compute_data, compute_notes
-    from expkit.config.views import runconfig_targets, target_entry
     from expkit.plugins import get_registry
 
     project = Project.find()
@@ -199,8 +207,8 @@ def target_show(
 @target_app.command("detach")
 def target_detach(name: str = typer.Argument(..., help="Target name.")) -> None:
     """Remove aml_config/NAME.compute and the NAME.runconfig that targets it."""
+    from expkit.cli.views import runconfig_targets
     from expkit.config import Project
-    from expkit.config.views import runconfig_targets
 
     project = Project.find()
     compute_path = project.existing_file(name, "compute")
@@ -314,8 +322,8 @@ def _project_file(root: Path, path: Path, option: str) -> str:
 def runconfig_list(as_json: bool = _JSON) -> None:
     """List the run configurations in aml_config/."""
     from expkit.cli.output import print_json, print_table
+    from expkit.cli.views import runconfig_entries
     from expkit.config import Project
-    from expkit.config.views import runconfig_entries
 
     entries = runconfig_entries(Project.find())
     if as_json:
@@ -347,8 +355,8 @@ def runconfig_show(
 ) -> None:
     """Show a run configuration resolved as a run would use it (target, environment, Spark)."""
     from expkit.cli.output import print_json
+    from expkit.cli.views import resolved_entry, resolved_text
     from expkit.config import Project
-    from expkit.config.views import resolved_entry, resolved_text
 
     project = Project.find()
     resolved = project.resolve(name)

@@ -119,10 +119,10 @@ def compute_notes(compute: ComputeTarget) -> list[str]:
     if compute.password:
         where = compute.source or f"{compute.name}.compute"
         notes.append(
-            f"{where}: password authentication is not supported and the password is "
-            "ignored (it is never copied or written anywhere). Use an SSH key instead: "
-            "add `keyFile: ~/.ssh/id_rsa` (with the public key on the target) and "
-            "remove `password` from the file."
+            f"{where}: a password in the file is used only to log in when no SSH key is "
+            "accepted, and is never copied or written anywhere; move to a key: add "
+            "`keyFile: ~/.ssh/id_ed25519` (with the public key on the target, "
+            "`ssh-copy-id`) and remove `password` from the file."
         )
     return notes
 

@@ -16,6 +16,8 @@ from expkit.history.records import ACTIVE, from_dict, list_outputs, read_metrics
 from expkit.model import RunRecord
 
 LOST = "lost"
+#: expkit.runner.detached.MARKER: a run that goes on without its exp is never lost.
+DETACHED_MARKER = "detached.json"
 
 
 class LostRuns:
@@ -40,6 +42,8 @@ class LostRuns:
         for run_id, pid, host, start in rows:
             if owners.is_alive(owners.Owner(pid, host or "", start or "")):
                 continue
+            if (self.run_dir(run_id) / DETACHED_MARKER).is_file():
+                continue  # it goes on without its exp (expkit.runner.detached settles it)
             record = self.mark_lost(run_id)
             if record is not None:
                 reaped.append(record)

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from expkit.jsonio import dumps, to_plain
 from expkit.model import RunRecord, frozen_map
+from expkit.outputs import list_outputs  # noqa: F401 - re-exported: the history lists outputs
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
 ACTIVE = ("preparing", "running")
@@ -29,33 +31,9 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}{int(now * 1000) % 1000:03d}Z-{os.urandom(3).hex()}"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def to_dict(record: RunRecord) -> dict[str, Any]:
     """The record as plain JSON-ready data, fields in declaration order."""
-    return {name: _plain(getattr(record, name)) for name in FIELDS}
-
-
-def dumps(data: Any, **options: Any) -> str:
-    """JSON text that can always be encoded as UTF-8.
-
-    Readable non-ASCII text is kept as is. A file name or argument that was
-    not valid UTF-8 reaches Python with lone surrogates (PEP 383); then the
-    whole text is written with ``\\uXXXX`` escapes, which json.loads turns
-    back into the same string, so the name's bytes survive (os.fsencode).
-    """
-    text = json.dumps(data, ensure_ascii=False, **options)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(data, ensure_ascii=True, **options)
-    return text
+    return {name: to_plain(getattr(record, name)) for name in FIELDS}
 
 
 def to_json(record: RunRecord) -> str:
@@ -91,30 +69,3 @@ def read_metrics(path: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]]
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and "value" in entry:
             series.setdefault(entry["name"], []).append(entry["value"])
     return {k: v[-1] for k, v in series.items()}, {k: tuple(v) for k, v in series.items()}
-
-
-def list_outputs(outputs_dir: Path) -> tuple[str, ...]:
-    """Regular files under a run's ``outputs/``, relative POSIX paths, sorted.
-
-    Symbolic links are neither listed nor followed (plugins replace links that
-    stay inside ``outputs/`` by their content and drop the others at collect;
-    see docs/plugins.md), so the list is exactly what ``exp runs download``
-    writes. Special files are not listed either.
-    """
-    if os.path.islink(outputs_dir):
-        return ()
-    found: list[str] = []
-    stack = [("", os.fspath(outputs_dir))]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            entries = list(os.scandir(path))
-        except OSError:  # missing, or not a folder
-            continue
-        for entry in entries:
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((name, entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(name)
-    return tuple(sorted(found))

@@ -22,23 +22,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from expkit.errors import EXIT_CANCELED, EXIT_INFRASTRUCTURE
+from expkit.errors import EXIT_CANCELED, EXIT_DETACHED, EXIT_INFRASTRUCTURE, RunDetached
 from expkit.model import PreparedEnvironment, RunRecord
 from expkit.runner.argv import build_argv, script_path
-from expkit.runner.lifecycle import Lifecycle, prepare_request, unowned
+from expkit.runner.detached import follow_hint as detached_hint
+from expkit.runner.lifecycle import Lifecycle, prepare_request
 from expkit.runner.signals import CancelSignals, Interrupted
-
-
-def _fire(registry, hook_name: str, record: RunRecord, note: Callable[[str], None]) -> None:
-    """Call every implementation of an event hook; a failing one is only a warning."""
-    for impl in getattr(registry.hook, hook_name).get_hookimpls():
-        try:
-            impl.function(record=record)
-        except Exception as exc:  # third-party code must not change the run's outcome
-            note(
-                f"warning: plugin {impl.plugin_name!r} failed in {hook_name}: "
-                f"{type(exc).__name__}: {exc}"
-            )
 
 
 def _stderr_note(message: str) -> None:
@@ -55,7 +44,7 @@ def refuse_unavailable(resolved, registry) -> None:
 
     if resolved.target_type.available:
         return
-    registry.hook.expkit_prepare(request=prepare_request(resolved))
+    registry.prepare(prepare_request(resolved))
     require_available(resolved.target_type)
 
 
@@ -70,12 +59,9 @@ def prepare_environment(
     refuse_unavailable(resolved, registry)
     request = prepare_request(resolved, force=force, progress=progress)
     try:
-        prepared = registry.hook.expkit_prepare(request=request)
+        return registry.prepare(request)
     finally:
         close_progress(progress)
-    if prepared is None:
-        raise unowned("expkit_prepare", resolved.compute.type)
-    return prepared
 
 
 def run_experiment(
@@ -123,19 +109,23 @@ def run_experiment(
             script=rel_script,
             args=args,
         )
-        _fire(registry, "expkit_run_started", record, note)
+        registry.run_started(record, note)
         life = Lifecycle(history, registry, resolved, record, signals, note)
         failure: BaseException | None = None
         try:
             life.execute(rel_script, tuple(args), terminal, progress, force_prepare)
         except Interrupted:
             life.canceled = True
+        except RunDetached as exc:
+            life.detached = True
+            note(f"{exc}\n  {detached_hint(record.number)}")
         except BaseException as exc:
             life.fail(exc)
             failure = exc
         signals.raising = False
         record = life.finish()
-        _fire(registry, "expkit_run_finished", record, note)
+        if not life.detached:  # a detached run finishes later (expkit.runner.detached)
+            registry.run_finished(record, note)
     if failure is not None and not isinstance(failure, KeyboardInterrupt):
         try:
             failure.run_record = record  # type: ignore[attr-defined]
@@ -150,6 +140,8 @@ def exit_code_of(record: RunRecord) -> int:
     run failed outside the script (lost, collect failed) with no failing script code."""
     if record.status == "canceled":
         return EXIT_CANCELED
+    if record.status == "running":  # detached: it goes on (expkit.runner.detached)
+        return EXIT_DETACHED
     if record.status == "completed":
         return 0
     if record.exit_code:

@@ -36,6 +36,12 @@ def cancel(
     quiet = (record.id,)  # this run's fate is told by the return value
     reaped = {c.record.id: c for c in reap(history, note, quiet)}
     record = history.get(record.id)
+    from expkit.runner import detached
+
+    if record.status in ACTIVE and detached.is_detached(history.run_dir(record.id)):
+        if detached.unowned(history, record):  # no exp follows it: stop it on its target
+            record = detached.cancel(history, record)
+            return f"run {record.number} {record.status} on its target.", False
     owner = history.owner_of(record.id) if record.status in ACTIVE else None
     if record.status in ACTIVE and owner is None:
         # No owner was ever recorded (an index rebuilt by an older expkit):

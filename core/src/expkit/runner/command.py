@@ -22,10 +22,10 @@ def check_script_word(script: str) -> None:
 
 
 def print_record(record) -> None:
-    from expkit.history import dumps, to_dict
+    from expkit.history import to_dict
+    from expkit.jsonio import print_json
 
-    sys.stdout.write(dumps(to_dict(record), indent=2) + "\n")
-    sys.stdout.flush()
+    print_json(to_dict(record))
 
 
 def summary(record) -> str:
@@ -86,7 +86,7 @@ def prepare_only(runconfig: str, *, force: bool, as_json: bool) -> None:
         resolved, registry=registry, force=force, progress=make_progress(sys.stderr)
     )
     if as_json:
-        from expkit.cli.output import print_json
+        from expkit.jsonio import print_json
 
         print_json(prepared)
         return

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from expkit.errors import ExpkitError, InfrastructureError, UsageError
+from expkit.errors import ExpkitError, UsageError
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
 
 
@@ -35,15 +35,13 @@ class Output:
             except (OSError, ValueError, UnicodeEncodeError):
                 self.terminal = None  # closed pipe (`exp run ... | head`): keep logging
 
+    def note(self, message: str) -> None:
+        """A remark about the run (a plugin's collect note) at the end of the log."""
+        self.log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+        self.log.flush()
+
     def close(self) -> None:
         self.log.close()
-
-
-def unowned(hook: str, type_name: str) -> InfrastructureError:
-    return InfrastructureError(
-        f"no installed plugin handled {hook} for target type {type_name!r} "
-        "(the plugin declaring it returned nothing); see `exp plugins`."
-    )
 
 
 def _exit_status(code: int) -> int:
@@ -81,6 +79,8 @@ class Lifecycle:
         self.output: Output | None = None
         self.git = None
         self.snapshot_id: str | None = None
+        #: The connection to a detachable run dropped; it goes on (expkit.runner.detached).
+        self.detached = False
 
     # ------------------------------------------------------------------ steps
 
@@ -103,10 +103,12 @@ class Lifecycle:
         self.output = Output(context.run_dir / "log.txt", terminal)
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
-        execution = self.registry.hook.expkit_submit(run=context, environment=prepared)
-        if execution is None:
-            raise unowned("expkit_submit", context.compute.type)
+        execution = self.registry.submit(context, prepared)
         self.execution = execution
+        if getattr(execution, "detachable", False):
+            from expkit.runner import detached
+
+            detached.mark(context.run_dir, context.compute.name)
         self.signals.attach(execution)
         self.exit_code = _exit_status(int(execution.wait(self.output)))
 
@@ -168,12 +170,9 @@ class Lifecycle:
 
         request = prepare_request(self.resolved, force=force, progress=progress)
         try:
-            prepared = self.registry.hook.expkit_prepare(request=request)
+            return self.registry.prepare(request)
         finally:
             close_progress(progress)
-        if prepared is None:
-            raise unowned("expkit_prepare", resolved.compute.type)
-        return prepared
 
     # ------------------------------------------------------------------ outcome
 
@@ -186,24 +185,29 @@ class Lifecycle:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def _collect(self) -> None:
+        from expkit.plugins import NoOwnerError
+
         try:
-            collected = self.registry.hook.expkit_collect(
-                run=self.context, execution=self.execution
-            )
+            collected = self.registry.collect(self.context, self.execution)
+        except NoOwnerError as exc:
+            self.error = self.error or str(exc)
+            return
         except Exception as exc:  # the run's own outcome is still recorded
             detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
             self.error = self.error or f"collecting outputs failed: {detail}"
             self.note(f"warning: collecting the run's outputs failed: {detail}")
             return
-        if collected is None:
-            self.error = self.error or str(unowned("expkit_collect", self.context.compute.type))
+        for message in collected.notes:
+            if self.output is not None:
+                self.output.note(message)
+            self.note(message)
 
     def finish(self) -> RunRecord:
         """Collect (also after a failure or cancel), then write the final record."""
         from expkit.history import list_outputs, read_metrics
 
         try:
-            if self.execution is not None:
+            if self.execution is not None and not self.detached:
                 self._collect()
         finally:
             if self.output is not None:
@@ -211,9 +215,15 @@ class Lifecycle:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         run_dir = self.history.run_dir(self.record.id)
+        if not self.detached:
+            from expkit.runner.detached import MARKER
+
+            (run_dir / MARKER).unlink(missing_ok=True)
         metrics, series = read_metrics(run_dir / "metrics.jsonl")
         commit, dirty = self.git.result() if self.git is not None else (None, None)
-        if self.canceled or self.signals.received:
+        if self.detached:
+            status = "running"  # collected later (expkit.runner.detached)
+        elif self.canceled or self.signals.received:
             status = "canceled"
         elif self.error is not None or self.exit_code != 0:
             status = "failed"
@@ -226,8 +236,8 @@ class Lifecycle:
                 self.record,
                 status=status,
                 exit_code=self.exit_code,
-                ended=ended,
-                duration_s=round(ended - started, 3),
+                ended=None if self.detached else ended,
+                duration_s=None if self.detached else round(ended - started, 3),
                 snapshot_id=self.snapshot_id,
                 git_commit=commit,
                 git_dirty=dirty,

@@ -74,7 +74,7 @@ def stop_orphan(history, record: RunRecord) -> Cleanup:
 def _ask_plugin(root: Path, record: RunRecord, run_dir: Path) -> tuple[bool | None, str | None]:
     from expkit.config import Project
     from expkit.errors import ExpkitError
-    from expkit.plugins import get_registry
+    from expkit.plugins import NoOwnerError, get_registry
 
     try:
         registry = get_registry()
@@ -85,14 +85,11 @@ def _ask_plugin(root: Path, record: RunRecord, run_dir: Path) -> tuple[bool | No
     except Exception as exc:  # a broken configuration or plugin must not break `exp runs`
         return None, f"loading compute target {record.target!r} failed: {type(exc).__name__}: {exc}"
     try:
-        result = registry.hook.expkit_stop_orphan(
-            compute=compute, run_id=record.id, run_dir=run_dir
-        )
+        return registry.stop_orphan(compute, record.id, run_dir), None
+    except NoOwnerError:
+        return None, f"no installed plugin stops runs of target type {compute.type!r}"
     except Exception as exc:  # third-party code
         return None, f"the {compute.type!r} plugin failed: {type(exc).__name__}: {exc}"
-    if result is None:
-        return None, f"no installed plugin stops runs of target type {compute.type!r}"
-    return bool(result), None
 
 
 def _remove_working_copy(run_id: str) -> None:

@@ -88,10 +88,13 @@ class Connection:
         input: bytes | IO[bytes] | None = None,
         check: bool = False,
         what: str | None = None,
+        stdout: IO[bytes] | None = None,
     ) -> Result:
         """Run ``argv`` on the host and return its exit code, stdout and stderr.
 
-        ``input`` (bytes or a binary file, streamed) is its stdin. With
+        ``input`` (bytes or a binary file, streamed) is its stdin. ``stdout``
+        (a binary file) receives the output as it comes instead of the
+        result (for archives: nothing large is held in memory). With
         ``check``, a non-zero exit raises SshError naming ``what``.
         """
         channel = self._channel(argv)
@@ -104,7 +107,12 @@ class Connection:
             if input is not None:
                 _send(channel, input)
             channel.shutdown_write()
-            stdout = channel.makefile("rb").read()
+            if stdout is None:
+                out = channel.makefile("rb").read()
+            else:
+                out = b""
+                while chunk := channel.recv(_CHUNK):
+                    stdout.write(chunk)
             reader.join()
             code = channel.recv_exit_status()
         except Exception as exc:  # noqa: BLE001
@@ -113,7 +121,7 @@ class Connection:
             channel.close()
         if code == -1:  # no exit status: the channel closed under the command
             raise self.lost()
-        result = Result(code, stdout, b"".join(errors))
+        result = Result(code, out, b"".join(errors))
         if check and not result.ok:
             detail = result.error_text() or result.text().strip()
             raise SshError(

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from expkit.errors import ConfigError
+from expkit.errors import ConfigError, UsageError
 from expkit.model import (
     AttachRequest,
     AttachResult,
@@ -18,7 +18,7 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
 )
-from expkit.plugins import Registry
+from expkit.plugins import Registry, check_hooks, make_plugin_manager
 from expkit.testing.runs import make_run_context
 from expkit.testing.support import (
     FOREIGN_TYPE,
@@ -64,6 +64,17 @@ class PluginChecks:
         assert ttype.available == self.runs_scripts, (
             "TargetType.available must be False exactly for placeholders (runs_scripts = False)"
         )
+
+    def test_implements_only_known_hooks(
+        self, contract_entry_point: EntryPoint, contract_plugin: object
+    ) -> None:
+        """pluggy's ``check_pending``: a misspelled hook name would silently never be called."""
+        pm = make_plugin_manager(entry_points=False)
+        pm.register(contract_plugin, name=contract_entry_point.name)
+        try:
+            check_hooks(pm)
+        except UsageError as exc:
+            pytest.fail(str(exc), pytrace=False)
 
     def test_implements_the_target_hooks(self, contract_registry: Registry) -> None:
         for hook in OWNED_HOOKS:

@@ -17,66 +17,28 @@ package list, so a warm prepare learns everything from one inspect.
 
 from __future__ import annotations
 
-import collections
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from expkit.errors import InfrastructureError
-from expkit.streams import LineSplitter
+from expkit.model import Progress
 
 from expkit_docker.archives import files_archive
-from expkit_docker.buildscripts import BUILD_DIR, CACHE_MOUNT, CACHE_VOLUME, LayerBuild
+from expkit_docker.buildprotocol import (
+    BUILD_DIR,
+    CACHE_MOUNT,
+    CACHE_VOLUME,
+    BuildLog,
+    failure_message,
+)
+from expkit_docker.buildscripts import LayerBuild
+from expkit_docker.containers import start_attached
 from expkit_docker.engine import Engine, EngineError
-from expkit_docker.names import BUILD_LABEL, label
-from expkit_docker.wire import frames
+from expkit_docker.names import BUILD_LABEL, PROJECT_LABEL, label
 
-STEP = "##[expkit-step] "
-TAIL_LINES = 25
-
-
-@dataclass
-class BuildLog:
-    """What the build printed, parsed as it streams."""
-
-    step: str = "start the build container"
-    python: str | None = None
-    packages: list[str] = field(default_factory=list)
-    conda: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
-    lines: list[str] = field(default_factory=list)
-    _in_freeze: bool = False
-
-    def feed(
-        self, line: str, on_step: Callable[[str], None], on_line: Callable[[str], None]
-    ) -> None:
-        self.lines.append(line)
-        text = line.rstrip("\r\n")
-        if text.startswith(STEP):
-            self.step = text[len(STEP) :]
-            self.tail.clear()
-            on_step(self.step)
-            return
-        if text == "##[expkit-freeze-begin]":
-            self._in_freeze = True
-        elif text == "##[expkit-freeze-end]":
-            self._in_freeze = False
-        elif self._in_freeze:
-            if text.strip():
-                self.packages.append(text.strip())
-        elif text.startswith("##[expkit-python] "):
-            self.python = text.split()[1]
-        elif text.startswith("##[expkit-conda] "):
-            self.conda.append(text.split()[1])
-        elif text.startswith("##[expkit-error] "):
-            self.errors.append(text[len("##[expkit-error] ") :])
-            self.tail.append(text)
-        else:
-            self.tail.append(text)
-            on_line(text)
+__all__ = ["BuildFailed", "BuildLog", "build_layer"]
 
 
 class BuildFailed(InfrastructureError):
@@ -89,17 +51,6 @@ class BuildFailed(InfrastructureError):
         self.log_file = log_file
 
 
-def failure_message(what: str, code: int, log: BuildLog, log_file: Path | None) -> str:
-    lines = [f"{what} failed at step: {log.step} (exit code {code})"]
-    tail = [t for t in log.tail if t.strip()]
-    if tail:
-        lines.append("  last lines of its output:")
-        lines += [f"  | {t}" for t in tail[-15:]]
-    if log_file is not None:
-        lines.append(f"  full build log: {log_file}")
-    return "\n".join(lines)
-
-
 def build_layer(
     engine: Engine,
     parent: Mapping[str, Any],
@@ -108,25 +59,28 @@ def build_layer(
     repo: str,
     tag: str,
     labels: Mapping[str, str],
-    progress,
+    progress: Progress | None,
     log_dir: Path,
     default_cmd: list[str],
-    project: str | None = None,
+    project: Path | None = None,
 ) -> tuple[str, BuildLog]:
     """Run ``build`` on ``parent`` (an image inspect) and commit it as ``repo:tag``.
 
-    ``project`` (the folder whose prepare asked for it) labels the build
-    container as it labels run containers, so a cleanup of one project's
-    leftovers never kills another project's build in progress."""
-    log = BuildLog()
+    ``project``, the project that asked for the build, is labelled on the build
+    container (as on a run's), so whose container it is can be told.
+    """
     step = progress.step if progress is not None else (lambda _m: None)
     line = progress.line if progress is not None else (lambda _t: None)
+    log = BuildLog(on_step=lambda s: line(f"» {s}"), on_line=line)
     step(f"building the {build.layer} layer {repo}:{tag}")
     config = {
         "Image": parent["Id"],
         "Cmd": ["/bin/sh", f"{BUILD_DIR}/build.sh"],
         "Entrypoint": [], "WorkingDir": "/",
-        "Labels": {BUILD_LABEL: f"{repo}:{tag}", **({"expkit.project": project} if project else {})},
+        "Labels": {
+            BUILD_LABEL: f"{repo}:{tag}",
+            **({PROJECT_LABEL: str(project)} if project is not None else {}),
+        },
         "AttachStdout": True, "AttachStderr": True, "Tty": False,
         "HostConfig": {
             "Mounts": [{"Type": "volume", "Source": CACHE_VOLUME, "Target": CACHE_MOUNT}]
@@ -136,28 +90,19 @@ def build_layer(
     if user not in ("", "root", "0", "0:0"):
         # The script needs root to write /opt; the commit restores the image's user.
         config["User"] = "0"
-    container = engine.create_container(
-        config, f"creating the {build.layer} layer's build container"
-    )
     started = time.monotonic()
+    attached = start_attached(
+        engine,
+        config,
+        files_archive(build.all_files(), BUILD_DIR),
+        what=f"the {build.layer} layer's build container",
+        start_error=_no_shell,
+    )
+    container = attached.container
     try:
-        engine.put_archive(container, "/", files_archive(build.all_files(), BUILD_DIR))
-        sock, pending = engine.hijack(
-            f"/containers/{container}/attach", {"stream": 1, "stdout": 1, "stderr": 1}
-        )
-        try:
-            try:
-                engine.start(container, f"starting the {build.layer} layer's build")
-            except EngineError as exc:
-                raise InfrastructureError(
-                    f"the base image cannot run the build script (/bin/sh): {exc.engine_message}"
-                ) from None
-            lines = LineSplitter(lambda text: log.feed(text, lambda s: line(f"» {s}"), line))
-            for _stream, data in frames(sock, pending):
-                lines.feed(data)
-            lines.close()
-        finally:
-            sock.close()
+        # BuildLog shows and parses whole lines only: nothing to pass on when quiet.
+        attached.read(log.feed, on_stderr=lambda text: log.feed(text, 2), idle=None)
+        log.close()
         code = engine.wait(container)
         log_file = _write_log(log_dir, f"{tag}-{build.layer}", log)
         if code != 0:
@@ -188,6 +133,12 @@ def build_layer(
         return image_id, log
     finally:
         engine.remove_container(container)
+
+
+def _no_shell(exc: EngineError) -> Exception:
+    return InfrastructureError(
+        f"the base image cannot run the build script (/bin/sh): {exc.engine_message}"
+    )
 
 
 def _write_log(folder: Path, name: str, log: BuildLog) -> Path | None:

@@ -2,8 +2,8 @@
 
 Each environment layer is made by one script run in a container started
 from the layer below, then saved with ``docker commit`` (builder.py). The
-script announces each step (``##[expkit-step] ...``) so a failure names the
-step it broke in, and the very last thing it does is delete its build folder
+script announces each step (buildprotocol.py: markers, exit codes) so a
+failure names the step it broke in, and the very last thing it does is delete its build folder
 (``/tmp/expkit-build``), which holds the host's pip configuration and CA
 bundle: files created and deleted in one container never reach its layer.
 
@@ -31,40 +31,43 @@ from urllib.parse import unquote, urlsplit
 from expkit.errors import ConfigError
 from expkit.model import EnvironmentSpec
 
+from expkit_docker.buildprotocol import (
+    BUILD_DIR,
+    CACHE_MOUNT,
+    ERROR,
+    EXIT_NO_INSTALLER,
+    EXIT_NO_PYTHON,
+    EXIT_PYTHON_MISMATCH,
+    FREEZE_BEGIN,
+    FREEZE_END,
+    STEP,
+)
 from expkit_docker.names import ENV_PREFIX, ENV_PYTHON
 from expkit_docker.pipconfig import BuildNetwork
 
 if TYPE_CHECKING:
     from expkit_docker.sparklayer import SparkSystem
 
-BUILD_DIR = "/tmp/expkit-build"
-#: A docker volume mounted at builds: pip's and rattler's download caches survive them.
-CACHE_VOLUME = "expkit-build-cache"
-CACHE_MOUNT = "/var/cache/expkit-build"
 _INCONTAINER = Path(__file__).with_name("incontainer")
-
-EXIT_NO_PYTHON = 97
-EXIT_PYTHON_MISMATCH = 98
-EXIT_NO_INSTALLER = 96
 
 _HEADER = f"""\
 set -eu
 B={BUILD_DIR}
-step() {{ printf '##[expkit-step] %s\\n' "$*"; }}
+step() {{ printf '{STEP}%s\\n' "$*"; }}
 . "$B/env.sh"
 export PIP_CACHE_DIR={CACHE_MOUNT}/pip PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off
 """
 _FREEZE = f"""\
 step "record the installed packages (pip freeze)"
-echo "##[expkit-freeze-begin]"
+echo "{FREEZE_BEGIN}"
 {ENV_PYTHON} "$B/freeze.py"
-echo "##[expkit-freeze-end]"
+echo "{FREEZE_END}"
 """
 _CLEANUP = 'rm -rf "$B"\n'
 _FIND_PYTHON = f"""\
 PY=$(command -v python3 || command -v python || true)
 if [ -z "$PY" ]; then
-  echo "##[expkit-error] the image has no python3 or python on PATH"; exit {EXIT_NO_PYTHON}
+  echo "{ERROR}the image has no python3 or python on PATH"; exit {EXIT_NO_PYTHON}
 fi
 """
 
@@ -197,7 +200,7 @@ if [ -n "$INSTALLER" ]; then
 else
   PY=$(command -v python3 || command -v python || true)
   if [ -z "$PY" ]; then
-    echo "##[expkit-error] no conda, mamba, micromamba or python in the image"
+    echo "{ERROR}no conda, mamba, micromamba or python in the image"
     exit {EXIT_NO_INSTALLER}
   fi
   step "bring py-rattler for the build (pip install py-rattler, with this machine's pip settings)"

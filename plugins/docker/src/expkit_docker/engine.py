@@ -11,7 +11,11 @@ registry credentials (pull.py).
 
 Each request opens its own connection (a unix socket connect costs ~50 us),
 so ``cancel()`` from a signal handler can never interleave with a request in
-flight on the same connection.
+flight on the same connection. Connections come from the factory the Engine
+is built with: a unix socket or TCP (+TLS) here, any stream to the engine
+elsewhere (``Engine.over``: e.g. an SSH channel running ``docker system
+dial-stdio`` on the engine's host), so the calls below are the same for
+an engine on another machine.
 
 Container output comes from ``attach``, made before the container starts so
 no early line is lost, and independent of the engine's log driver (``logs``
@@ -29,14 +33,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from expkit.errors import InfrastructureError
 
-from expkit_docker.wire import Reply, UnixConnection
+from expkit_docker.wire import Reply, SocketConnection, SocketOpener, unix_socket
 
 if TYPE_CHECKING:
     import ssl
@@ -48,6 +52,7 @@ _START_HINT = (
     "start it (scripts/docker/ensure-engine.sh on a dev machine, `sudo systemctl start docker` "
     "elsewhere) or point DOCKER_HOST at a running engine."
 )
+_CHECK_HINT = "check that DOCKER_HOST points at a Docker engine and that `docker info` works."
 
 
 class EngineUnreachable(InfrastructureError):
@@ -85,29 +90,70 @@ def path_arg(value: str) -> str:
     return quote(value, safe="/:@")
 
 
-class Engine:
-    """One Docker engine, addressed like the docker CLI addresses it."""
+#: Makes a new, not yet connected, HTTP connection to the engine (one per request).
+ConnectionFactory = Callable[[], http.client.HTTPConnection]
 
-    def __init__(self, host: str = DEFAULT_HOST, tls: ssl.SSLContext | None = None) -> None:
-        self.host = host
-        self._tls = tls
+
+class Engine:
+    """One Docker engine, reached through ``connect`` (a new connection per request).
+
+    ``where`` names the engine in messages (``unix:///var/run/docker.sock``,
+    ``ssh://user@host``). ``start_hint`` says what to do when it cannot be
+    reached, ``check_hint`` when something that is not an engine answers.
+    Build one with :meth:`at` (a ``unix://`` or ``tcp://`` address),
+    :meth:`from_env` (the docker CLI's variables) or :meth:`over` (any stream
+    to the engine, e.g. an SSH channel).
+    """
+
+    def __init__(
+        self,
+        connect: ConnectionFactory,
+        where: str,
+        *,
+        start_hint: str = _START_HINT,
+        check_hint: str = _CHECK_HINT,
+    ) -> None:
+        self._connect = connect
+        self.host = where
+        self.start_hint = start_hint
+        self.check_hint = check_hint
+
+    @classmethod
+    def over(cls, opener: SocketOpener, where: str, **hints: str) -> Engine:
+        """The engine at the other end of the streams ``opener`` opens (see wire.SocketOpener)."""
+        return cls(lambda: SocketConnection(opener, CONNECT_TIMEOUT), where, **hints)
+
+    @classmethod
+    def at(cls, host: str = DEFAULT_HOST, tls: ssl.SSLContext | None = None) -> Engine:
+        """The engine at a docker CLI address: ``unix://PATH`` or ``tcp://HOST:PORT`` (+ TLS)."""
         parts = urlsplit(host)
-        self._scheme = parts.scheme
         if parts.scheme == "unix":
-            self._unix_path = parts.path or "/var/run/docker.sock"
-        elif parts.scheme in ("tcp", "http", "https"):
-            self._address = (parts.hostname or "localhost", parts.port or (2376 if tls else 2375))
-        else:
-            hint = (
-                "a docker target talks to an engine on this machine (unix://) or over tcp://; "
-                "for a Docker host reached over SSH use a remotedocker target."
+            return cls.over(unix_socket(parts.path or "/var/run/docker.sock"), host)
+        if parts.scheme in ("tcp", "http", "https"):
+            address = parts.hostname or "localhost"
+            port = parts.port or (2376 if tls else 2375)
+            if tls is not None:
+                context = tls
+                return cls(
+                    lambda: http.client.HTTPSConnection(
+                        address, port, timeout=CONNECT_TIMEOUT, context=context
+                    ),
+                    host,
+                )
+            return cls(
+                lambda: http.client.HTTPConnection(address, port, timeout=CONNECT_TIMEOUT), host
             )
-            raise EngineUnreachable(
-                f"DOCKER_HOST={host}: unsupported scheme {parts.scheme!r}.\n  {hint}"
-            )
+        hint = (
+            "a docker target talks to an engine on this machine (unix://) or over tcp://; "
+            "for a Docker host reached over SSH use a remotedocker target."
+        )
+        raise EngineUnreachable(
+            f"DOCKER_HOST={host}: unsupported scheme {parts.scheme!r}.\n  {hint}"
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Engine:
+        """The engine the docker CLI would use: ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``..."""
         env = os.environ if env is None else env
         host = env.get("DOCKER_HOST") or DEFAULT_HOST
         tls = None
@@ -117,7 +163,7 @@ class Engine:
             certs = env.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
             tls = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
             tls.load_cert_chain(os.path.join(certs, "cert.pem"), os.path.join(certs, "key.pem"))
-        return cls(host, tls)
+        return cls.at(host, tls)
 
     # ------------------------------------------------------------------ connections
 
@@ -126,18 +172,8 @@ class Engine:
         if isinstance(exc, PermissionError):
             extra = "\n  add your user to the `docker` group (then log in again), or run as root."
         else:
-            extra = "\n  " + _START_HINT
+            extra = "\n  " + self.start_hint
         return EngineUnreachable(f"cannot reach the Docker engine at {self.host}: {reason}.{extra}")
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._scheme == "unix":
-            return UnixConnection(self._unix_path, CONNECT_TIMEOUT)
-        host, port = self._address
-        if self._tls is not None:
-            return http.client.HTTPSConnection(
-                host, port, timeout=CONNECT_TIMEOUT, context=self._tls
-            )
-        return http.client.HTTPConnection(host, port, timeout=CONNECT_TIMEOUT)
 
     def _failure(self, exc: Exception) -> EngineUnreachable:
         """The error for a request that got no usable answer (``exc`` from socket or parser)."""
@@ -148,13 +184,13 @@ class Engine:
         if isinstance(exc, http.client.RemoteDisconnected):
             return EngineUnreachable(
                 f"the Docker engine at {self.host} closed the connection without an answer.\n"
-                "  check that DOCKER_HOST points at a Docker engine and that `docker info` works."
+                f"  {self.check_hint}"
             )
         if isinstance(exc, OSError):
             return self.unreachable(exc)
         return EngineUnreachable(
             f"the Docker engine at {self.host} sent a broken answer "
-            f"({type(exc).__name__}: {exc}).\n  check that DOCKER_HOST points at a Docker engine."
+            f"({type(exc).__name__}: {exc}).\n  {self.check_hint}"
         )
 
     def _open(
@@ -171,16 +207,15 @@ class Engine:
         ``timeout`` bounds each wait for the engine once connected (None: no
         limit, for builds and waits); connecting itself gives up after CONNECT_TIMEOUT.
         """
-        url = path
-        if params:
-            url += "?" + urlencode({k: _param(v) for k, v in params.items() if v is not None})
+        query = urlencode({k: _param(v) for k, v in (params or {}).items() if v is not None})
+        url = f"{path}?{query}" if query else path
         # Connection: close makes http.client hand the socket to the response, which
         # Reply.close() closes; a hijack overrides it with Connection: Upgrade.
         all_headers = {"Connection": "close", **(headers or {})}
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
             all_headers.setdefault("Content-Type", "application/json")
-        conn = self._connection()
+        conn = self._connect()
         try:
             conn.connect()
             conn.sock.settimeout(timeout)
@@ -275,8 +310,13 @@ class Engine:
             or []
         )
 
-    def create_container(self, config: Mapping[str, Any], what: str) -> str:
-        return self.request("POST", "/containers/create", body=dict(config), what=what).json()["Id"]
+    def create_container(
+        self, config: Mapping[str, Any], what: str, *, name: str | None = None
+    ) -> str:
+        """``POST /containers/create`` (named ``name`` when given); the new container's id."""
+        return self.request(
+            "POST", "/containers/create", params={"name": name}, body=dict(config), what=what
+        ).json()["Id"]
 
     def put_archive(self, container: str, path: str, data: bytes) -> None:
         self.request(
@@ -352,6 +392,7 @@ class Engine:
         )
 
     def remove_image(self, ref: str) -> bool:
+        """``docker rmi``: False when there is no such image; Conflict when it is in use."""
         try:
             self.request(
                 "DELETE", f"/images/{path_arg(ref)}", what=f"removing image {ref}", timeout=None

@@ -2,7 +2,8 @@
 
 The container is created from the environment image, the run's files are
 copied in, the output stream is attached *before* the container starts (so
-no early line is lost), and then it starts. ``wait`` hands on the lines of
+no early line is lost), and then it starts (containers.py, the sequence a
+layer build shares). ``wait`` hands on the lines of
 stdout and stderr as they arrive (expkit.streams: live, also unfinished ones
 once they waited a moment) and returns the exit code.
 
@@ -25,21 +26,14 @@ from __future__ import annotations
 import atexit
 import io
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from expkit.errors import InfrastructureError
-from expkit.streams import IDLE_S, LineSplitter
 
+from expkit_docker.containers import Attached, start_attached
 from expkit_docker.engine import Engine, EngineError, NotFound
-from expkit_docker.wire import IDLE, Reply, frames
+from expkit_docker.names import CONTAINER_OUTPUTS
 
-#: Where things are inside a run's container (documented in the README).
-ROOT = "/expkit"
-PROJECT_DIR = "/expkit/project"
-OUTPUTS_DIR = "/expkit/project/outputs"
-METRICS_FILE = "/expkit/metrics.jsonl"
-LIB_DIR = "/expkit/lib"
-SHARED_DIR = "/expkit/shared"
-RUN_LABEL = "expkit.run"
 #: Exit code reported for a canceled run whose container is already gone (128 + SIGKILL).
 KILLED = 137
 
@@ -74,75 +68,47 @@ def start_error(exc: EngineError, cmd: list[str], config_hint: str) -> Infrastru
 class DockerExecution:
     """A run's container; see the module docstring for its life cycle."""
 
-    def __init__(self, engine: Engine, container: str, outputs_path: str = OUTPUTS_DIR) -> None:
-        self.engine = engine
-        self.container = container
+    def __init__(self, attached: Attached, outputs_path: str = CONTAINER_OUTPUTS) -> None:
+        self.engine = attached.engine
+        self.container = attached.container
         self.outputs_path = outputs_path
         self.canceled = False
         self.removed = False
         self._fetched = False
         self._saved: bytes | None = None
-        self._stream: Reply | None = None  # the attach stream, until wait() has read it
-        self._pending = b""
-        _live[container] = engine
+        self._attached = attached
+        _live[self.container] = self.engine
 
     @classmethod
     def start(
         cls,
         engine: Engine,
-        config: Mapping[str, object],
-        archive: bytes,
+        config: Mapping[str, Any],
+        archive: bytes | None,
         *,
         name: str | None,
         config_hint: str,
     ) -> DockerExecution:
         """Create the container, copy ``archive`` in at ``/``, attach, start."""
-        container = engine.request(
-            "POST",
-            "/containers/create",
-            params={"name": name},
-            body=dict(config),
-            what="creating the run's container",
-        ).json()["Id"]
-        execution = cls(engine, container)
-        try:
-            engine.put_archive(container, "/", archive)
-            execution._stream, execution._pending = engine.hijack(
-                f"/containers/{container}/attach", {"stream": 1, "stdout": 1, "stderr": 1}
-            )
-            try:
-                engine.start(container, "starting the run's container")
-            except EngineError as exc:
-                raise start_error(exc, list(config.get("Cmd") or []), config_hint) from None  # type: ignore[arg-type]
-        except BaseException:
-            execution.remove()
-            raise
-        return execution
+        cmd = [str(part) for part in config.get("Cmd") or []]
+        attached = start_attached(
+            engine,
+            config,
+            archive,
+            what="the run's container",
+            name=name,
+            start_error=lambda exc: start_error(exc, cmd, config_hint),
+        )
+        return cls(attached)
 
     # ------------------------------------------------------------------ Execution protocol
 
     def wait(self, on_output: Callable[[str], None]) -> int:
-        streams = {1: LineSplitter(on_output), 2: LineSplitter(on_output)}
-        attached = self._stream
-        if attached is not None:
-            try:
-                for stream, data in frames(attached, self._pending, idle=IDLE_S):
-                    if stream == IDLE:  # quiet: show an unfinished line (a progress bar)
-                        for lines in streams.values():
-                            lines.flush()
-                        continue
-                    streams.get(stream, streams[1]).feed(data)
-                    # A busy stream must not hold back the other's unfinished line.
-                    for lines in streams.values():
-                        lines.flush_if_due()
-            except OSError:
-                if not self.canceled:
-                    raise
-            finally:
-                attached.close()
-                self._stream = None
-        for lines in streams.values():
-            lines.close()
+        try:
+            self._attached.read(on_output)
+        except OSError:
+            if not self.canceled:
+                raise
         try:
             return self.engine.wait(self.container)
         except NotFound:

@@ -120,7 +120,7 @@ def _remove_if_unused(engine: Engine, image_id: str) -> None:
     from expkit_docker.engine import EngineError
 
     try:
-        engine.request("DELETE", f"/images/{image_id}", what="removing a replaced image")
+        engine.remove_image(image_id)
     except EngineError:
         pass  # still tagged elsewhere or used by a container: leave it
 
@@ -153,7 +153,7 @@ def _build(
         "progress": request.progress,
         "log_dir": usage.state_dir() / "logs",
         "default_cmd": [ENV_PYTHON],
-        "project": str(request.project),
+        "project": request.project,
     }
     spec = request.environment
     try:
@@ -204,8 +204,12 @@ def _inspect(engine: Engine, ref: str) -> dict[str, Any]:
 
 def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
     """Problems of configuration (no python, wrong python) as ConfigError; the rest as is."""
-    from expkit_docker.buildscripts import EXIT_NO_INSTALLER, EXIT_NO_PYTHON, EXIT_PYTHON_MISMATCH
-    from expkit_docker.sparklayer import EXIT_NO_JAVA
+    from expkit_docker.buildprotocol import (
+        EXIT_NO_INSTALLER,
+        EXIT_NO_JAVA,
+        EXIT_NO_PYTHON,
+        EXIT_PYTHON_MISMATCH,
+    )
 
     spec = request.environment
     compute_file = request.compute.source

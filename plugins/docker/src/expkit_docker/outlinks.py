@@ -36,6 +36,6 @@ def placed(name: str, linkname: str, source: str) -> str | None:
 
 def files_under(root: str) -> list[str]:
     """Regular files under ``root`` (relative POSIX paths, sorted); links not followed."""
-    from expkit.history.records import list_outputs
+    from expkit.outputs import list_outputs
 
     return list(list_outputs(Path(root)))

@@ -2,7 +2,7 @@
 
 Kept apart from the engine calls so what a run asks of the engine can be
 tested (and read) on its own. Paths inside the container are fixed
-(execution.py): the working copy at /expkit/project (the working directory;
+(names.py): the working copy at /expkit/project (the working directory;
 ``outputs/`` in it is what collect brings back), the run's metrics file
 bind-mounted at /expkit/metrics.jsonl, the ``expkit`` shim at /expkit/lib (first on
 PYTHONPATH), a nativeSharedDirectory at /expkit/shared.
@@ -14,17 +14,20 @@ import os
 from pathlib import Path
 from typing import Any
 
+from expkit import runenv
 from expkit.errors import ConfigError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunContext
-from expkit.runenv import (
-    PROJECT_DIR,
-    SHARED_DIR,
-    path_variables,
-    with_pythonpath,
-)
 
-from expkit_docker import execution as paths
-from expkit_docker.names import ENV_PREFIX, RUN_LABEL
+from expkit_docker.names import (
+    CONTAINER_LIB,
+    CONTAINER_METRICS,
+    CONTAINER_OUTPUTS,
+    CONTAINER_PROJECT,
+    CONTAINER_SHARED,
+    ENV_PREFIX,
+    PROJECT_LABEL,
+    RUN_LABEL,
+)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Everything the engine's GPU support (NVIDIA Container Toolkit) can give: ``--gpus all``.
@@ -86,10 +89,10 @@ def variables(
 ) -> dict[str, str]:
     image_env = _image_env(environment)
     env = dict(run.environment)
-    env.update(path_variables(outputs_dir=paths.OUTPUTS_DIR, metrics_file=paths.METRICS_FILE))
-    env[PROJECT_DIR] = paths.PROJECT_DIR
+    env.update(runenv.path_variables(outputs_dir=CONTAINER_OUTPUTS, metrics_file=CONTAINER_METRICS))
+    env[runenv.PROJECT_DIR] = CONTAINER_PROJECT
     if shared is not None:
-        env[SHARED_DIR] = paths.SHARED_DIR
+        env[runenv.SHARED_DIR] = CONTAINER_SHARED
     if environment.env_id is not None:
         # Like an activated venv: `python`, `pip` and console scripts are the environment's.
         env.setdefault("VIRTUAL_ENV", ENV_PREFIX)
@@ -100,7 +103,7 @@ def variables(
         from expkit.sparksubmit import driver_environment
 
         env = driver_environment(env, environment.python)
-    return with_pythonpath(env, paths.LIB_DIR, image_env.get("PYTHONPATH"))
+    return runenv.with_pythonpath(env, CONTAINER_LIB, image_env.get("PYTHONPATH"))
 
 
 def bind_mount(source: Path, target: str, *, read_only: bool = False) -> dict[str, Any]:
@@ -118,11 +121,11 @@ def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[
     """The ``POST /containers/create`` body for ``run``."""
     compute = run.compute
     shared = shared_directory(compute)
-    mounts = [bind_mount(run.metrics_file, paths.METRICS_FILE)]
+    mounts = [bind_mount(run.metrics_file, CONTAINER_METRICS)]
     if compute.shared_volumes:
-        mounts.append(bind_mount(run.snapshot, paths.PROJECT_DIR))
+        mounts.append(bind_mount(run.snapshot, CONTAINER_PROJECT))
     if shared is not None:
-        mounts.append(bind_mount(shared, paths.SHARED_DIR))
+        mounts.append(bind_mount(shared, CONTAINER_SHARED))
     host: dict[str, Any] = {"Init": True, "Mounts": mounts}
     if compute.nvidia_docker:
         host["DeviceRequests"] = [dict(GPU_REQUEST)]
@@ -132,18 +135,13 @@ def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[
         "Cmd": command(run, environment),
         # The run's argv is exactly the command above, whatever the image's entrypoint does.
         "Entrypoint": [],
-        "WorkingDir": paths.PROJECT_DIR,
+        "WorkingDir": CONTAINER_PROJECT,
         "Env": [f"{k}={v}" for k, v in env.items()],
-        "Labels": {RUN_LABEL: run.run_id, "expkit.project": str(run.project)},
+        "Labels": {RUN_LABEL: run.run_id, PROJECT_LABEL: str(run.project)},
         "AttachStdin": False, "AttachStdout": True, "AttachStderr": True,
         "Tty": False, "OpenStdin": False,
         "HostConfig": host,
     }  # fmt: skip
-
-
-def container_name(run_id: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in run_id)
-    return f"expkit-run-{safe}"
 
 
 def config_hint(compute: ComputeTarget) -> str:

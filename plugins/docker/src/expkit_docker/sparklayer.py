@@ -29,11 +29,11 @@ from typing import Any
 
 from expkit.model import EnvironmentSpec
 
+from expkit_docker.buildprotocol import ERROR, EXIT_NO_JAVA
 from expkit_docker.names import ENV_PYTHON
 
 DEFAULT_PYSPARK = "pyspark"
 JAVA_PACKAGES = ("openjdk-17-jre-headless", "default-jre-headless")
-EXIT_NO_JAVA = 95
 
 _REQUIREMENT = re.compile(r"^pyspark(\[[^\]]*\])?\s*([<>=!~;@ ]|$)", re.IGNORECASE)
 _FILE = re.compile(r"(^|/)pyspark-[0-9][^/]*\.(whl|tar\.gz|zip)$", re.IGNORECASE)
@@ -114,13 +114,13 @@ elif command -v apt-get >/dev/null 2>&1; then
     if apt-cache show "$p" >/dev/null 2>&1; then JAVA=$p; break; fi
   done
   if [ -z "$JAVA" ]; then
-    echo "##[expkit-error] apt-get knows none of: {candidates}"; exit {EXIT_NO_JAVA}
+    echo "{ERROR}apt-get knows none of: {candidates}"; exit {EXIT_NO_JAVA}
   fi
   step "install $JAVA (apt-get)"
   DEBIAN_FRONTEND=noninteractive $APT install -y --no-install-recommends "$JAVA"
   rm -rf /var/lib/apt/lists/*
 else
-  echo "##[expkit-error] the image has no java and no apt-get to install it"; exit {EXIT_NO_JAVA}
+  echo "{ERROR}the image has no java and no apt-get to install it"; exit {EXIT_NO_JAVA}
 fi
 java -version 2>&1 | head -n 1
 step {shlex.quote("install pyspark (Spark itself): " + spark.pyspark)}

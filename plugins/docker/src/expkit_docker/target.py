@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import ConfigError, InfrastructureError, UsageError
 from expkit.model import (
@@ -29,6 +29,11 @@ from expkit.model import (
 )
 from expkit.target import Target, workbench_runconfig
 
+from expkit_docker.names import REPO
+
+if TYPE_CHECKING:
+    from expkit_docker.engine import Engine
+
 NAME = "docker"
 ALIASES = ("localdocker",)
 PACKAGE = "expkit-docker"
@@ -38,13 +43,7 @@ _REMOTE_KEYS = (
     ("port", "--port", "port"),
     ("key_file", "--key-file", "keyFile"),
 )
-_ENV_TAG = re.compile(r"^expkit-env:([0-9a-f]{8,64})$")
-
-
-def _engine():
-    from expkit_docker.engine import Engine
-
-    return Engine.from_env()
+_ENV_TAG = re.compile(rf"^{re.escape(REPO)}:([0-9a-f]{{8,64}})$")
 
 
 class DockerTarget(Target):
@@ -54,6 +53,16 @@ class DockerTarget(Target):
         name=NAME, package=PACKAGE, aliases=ALIASES,
         description="a container on this machine's Docker engine, built from your environment",
     )  # fmt: skip
+
+    def engine(self, compute: ComputeTarget) -> Engine:
+        """The engine ``compute``'s runs use: this machine's (``DOCKER_HOST``).
+
+        The one place a target picks its engine: a target that drives Docker
+        elsewhere (remotedocker, over SSH) overrides this and reuses the rest.
+        """
+        from expkit_docker.engine import Engine
+
+        return Engine.from_env()
 
     # ------------------------------------------------------------------ attach
 
@@ -94,7 +103,7 @@ class DockerTarget(Target):
         from expkit_docker.layers import prepare
 
         self._check_compute(request.compute)
-        return prepare(request, _engine())
+        return prepare(request, self.engine(request.compute))
 
     # ------------------------------------------------------------------ submit
 
@@ -102,8 +111,9 @@ class DockerTarget(Target):
         from expkit.runenv import runtime_dir
 
         from expkit_docker.archives import run_archive
-        from expkit_docker.execution import PROJECT_DIR, ROOT, DockerExecution
-        from expkit_docker.runspec import config_hint, container_config, container_name
+        from expkit_docker.execution import DockerExecution
+        from expkit_docker.names import CONTAINER_PROJECT, CONTAINER_ROOT, container_name
+        from expkit_docker.runspec import config_hint, container_config
 
         self._check_compute(run.compute)
         if not (run.snapshot / run.script).is_file():
@@ -121,13 +131,13 @@ class DockerTarget(Target):
         if run.compute.shared_volumes:
             (run.snapshot / "outputs").mkdir(parents=True, exist_ok=True)
         archive = run_archive(
-            ROOT,
+            CONTAINER_ROOT,
             snapshot=None if run.compute.shared_volumes else run.snapshot,
-            project=PROJECT_DIR,
+            project=CONTAINER_PROJECT,
             shim=runtime_dir(),
         )
         return DockerExecution.start(
-            _engine(),
+            self.engine(run.compute),
             config,
             archive,
             name=container_name(run.run_id),
@@ -153,9 +163,8 @@ class DockerTarget(Target):
                 )  # fmt: skip
         finally:
             execution.remove()
-            _tell_run_log(run, notes)
         # The metrics are in run.metrics_file already: it was mounted into the container.
-        return Collected(outputs=tuple(found))
+        return Collected(outputs=tuple(found), notes=tuple(notes))
 
     # ------------------------------------------------------------------ lost runs
 
@@ -167,7 +176,7 @@ class DockerTarget(Target):
         """
         from expkit_docker.names import RUN_LABEL
 
-        engine = _engine()
+        engine = self.engine(compute)
         removed = 0
         for container in engine.containers(f"{RUN_LABEL}={run_id}"):
             if (container.get("Labels") or {}).get(RUN_LABEL) == run_id:
@@ -180,11 +189,11 @@ class DockerTarget(Target):
 
     def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         from expkit_docker import usage
-        from expkit_docker.names import LABEL, label
+        from expkit_docker.names import LABEL, label, system_tag
 
         used = usage.load()
         infos = []
-        for image in _engine().images(LABEL):
+        for image in self.engine(compute).images(LABEL):
             labels = image.get("Labels") or {}
             for tag in image.get("RepoTags") or ():
                 match = _ENV_TAG.match(tag)
@@ -201,7 +210,7 @@ class DockerTarget(Target):
                     details={
                         "image_id": image.get("Id"), "tags": list(image.get("RepoTags") or ()),
                         "base_image": labels.get(label("base-image")),
-                        "system_tag": f"expkit-env:sys-{labels.get(label('system'), '')}",
+                        "system_tag": system_tag(labels.get(label("system"), "")),
                         "python": labels.get(label("python")), "packages": packages,
                         "inputs": _json(labels.get(label("inputs"))),
                     },
@@ -213,7 +222,7 @@ class DockerTarget(Target):
         from expkit_docker.engine import Conflict
         from expkit_docker.names import LABEL, env_tag, label, system_tag
 
-        engine = _engine()
+        engine = self.engine(compute)
         image = engine.image(env_tag(env_id))
         if image is None:
             usage.forget(env_id)
@@ -234,22 +243,6 @@ class DockerTarget(Target):
             ) from None
         usage.forget(env_id)
         return True
-
-
-def _tell_run_log(run: RunContext, notes: list[str]) -> None:
-    """Notes about the collected outputs, into the run's log and onto stderr."""
-    if not notes:
-        return
-    import sys
-
-    text = "".join(f"exp: note: {message}\n" for message in notes)
-    try:
-        # The run's log (`exp runs logs`): the script's output, then these lines.
-        with open(run.run_dir / "log.txt", "a", encoding="utf-8", errors="replace") as log:
-            log.write(text)
-    except OSError:
-        pass
-    sys.stderr.write(text)
 
 
 def _json(text: str | None) -> Any:

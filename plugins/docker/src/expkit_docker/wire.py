@@ -1,7 +1,8 @@
 """The engine's wire: HTTP connections, and the frames of an attach stream.
 
 ``http.client`` speaks the HTTP. This adds what it lacks for the Docker
-engine: a connection over a unix socket, a response that closes its own
+engine: a connection over any stream (a unix socket here; an SSH channel
+for an engine on another machine), a response that closes its own
 connection, raw reads past the head of an upgraded (hijacked) connection,
 and the split of the multiplexed stdout/stderr stream, Docker's own format.
 """
@@ -16,23 +17,39 @@ from typing import Protocol
 
 from expkit.errors import InfrastructureError
 
+#: Opens a connected stream to the engine within the given seconds. What it
+#: returns needs what http.client and :class:`Reply` use of a socket:
+#: ``sendall``, ``recv``, ``makefile``, ``settimeout``, ``setblocking``,
+#: ``fileno`` (readable when bytes wait) and ``close`` -- a socket, or e.g. an
+#: SSH channel running ``docker system dial-stdio`` on the engine's host.
+SocketOpener = Callable[[float], socket.socket]
 
-class UnixConnection(http.client.HTTPConnection):
-    """http.client's connection, over a unix socket instead of TCP."""
 
-    def __init__(self, socket_path: str, timeout: float) -> None:
+class SocketConnection(http.client.HTTPConnection):
+    """http.client's connection, over whatever stream ``opener`` connects."""
+
+    def __init__(self, opener: SocketOpener, timeout: float) -> None:
         super().__init__("docker", timeout=timeout)  # the Host header; the engine ignores it
-        self.socket_path = socket_path
+        self._opener = opener
 
     def connect(self) -> None:
+        self.sock = self._opener(self.timeout)
+
+
+def unix_socket(path: str) -> SocketOpener:
+    """An opener of connections to the unix socket at ``path``."""
+
+    def open_unix(timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(self.timeout)
-            sock.connect(self.socket_path)
+            sock.settimeout(timeout)
+            sock.connect(path)
         except BaseException:
             sock.close()
             raise
-        self.sock = sock
+        return sock
+
+    return open_unix
 
 
 class Reply:

@@ -99,18 +99,24 @@ def settings(compute: ComputeTarget) -> ClusterSettings:
 
 
 def ssh_target(compute: ComputeTarget):
+    """Where expkit.ssh connects, as for remote Docker: a Workbench ``password`` is held
+    in memory (tried only after the keys); port 22, what attach writes by default,
+    lets a ``Port`` of ``~/.ssh/config`` for the host win."""
     from expkit.ssh import SshTarget
 
+    port = compute.port if compute.port not in (None, 22) else None
     return SshTarget(
-        host=compute.address or "",
-        port=compute.port,
+        host=(compute.address or "").strip("[]"),
+        port=port,
         username=compute.username,
         key_file=compute.key_file,
+        password=compute.password,
     )
 
 
-def connect(compute: ComputeTarget):
-    """The (shared, reused) SSH connection to the head node."""
+def connect(compute: ComputeTarget, *, trust: str | None = None):
+    """The (shared, reused) SSH connection to the head node; ``trust`` is a host key
+    fingerprint the user confirmed (``exp target attach --trust-host-key``)."""
     from expkit.ssh import connect as ssh_connect
 
-    return ssh_connect(ssh_target(compute))
+    return ssh_connect(ssh_target(compute), trust=trust)

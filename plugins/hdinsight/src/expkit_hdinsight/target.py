@@ -80,12 +80,12 @@ class ClusterTarget(Target):
             "deployMode": DEFAULT_DEPLOY_MODE,
             "sparkSubmitLocation": DEFAULT_SPARK_SUBMIT,
         }
-        self._check_head_node(compute)
+        self._check_head_node(compute, request.trust_host_key)
         return AttachResult(
             compute=compute, runconfig=workbench_runconfig(request, framework="PySpark")
         )
 
-    def _check_head_node(self, data: dict[str, Any]) -> None:
+    def _check_head_node(self, data: dict[str, Any], trust: str | None) -> None:
         """Reach the head node as the runs will, and report its Spark version."""
         from expkit_hdinsight.settings import connect
 
@@ -93,7 +93,7 @@ class ClusterTarget(Target):
             name="attach", type=data["type"], address=data["address"], port=data["port"],
             username=data["username"], key_file=data.get("keyFile"),
         )  # fmt: skip
-        conn = connect(compute)
+        conn = connect(compute, trust=trust)
         result = conn.run([data["sparkSubmitLocation"], "--version"])
         text = (result.text() + result.error_text()).strip()
         if not result.ok:

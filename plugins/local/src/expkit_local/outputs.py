@@ -54,6 +54,6 @@ def collect_outputs(
         settle_tree(os.fspath(source), note)
         for child in sorted(source.iterdir()):
             _move(child, dest / child.name, note, child.name)
-    from expkit.history import list_outputs
+    from expkit.outputs import list_outputs
 
     return list_outputs(dest)

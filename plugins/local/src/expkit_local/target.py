@@ -184,8 +184,9 @@ class LocalTarget(Target):
 
         if getattr(execution, "ended", False):
             forget(run.run_dir)  # the script's group is gone: nothing to find any more
-        outputs = collect_outputs(run.snapshot / "outputs", run.outputs_dir, _RunNotes(run))
-        return Collected(outputs=outputs)
+        notes: list[str] = []
+        outputs = collect_outputs(run.snapshot / "outputs", run.outputs_dir, notes.append)
+        return Collected(outputs=outputs, notes=tuple(notes))
 
     # ------------------------------------------------------------------ lost runs
 
@@ -207,24 +208,3 @@ class LocalTarget(Target):
         from expkit_local.venvs import remove_env
 
         return remove_env(env_id)
-
-
-class _RunNotes:
-    """Notes about the collected outputs, for the user now and in the run's log for later."""
-
-    def __init__(self, run: RunContext) -> None:
-        # The log the core writes the script's output to (expkit.runner.lifecycle);
-        # it is still open there, in append mode, so whole-line appends interleave safely.
-        self.log = run.run_dir / "log.txt"
-
-    def __call__(self, message: str) -> None:
-        import sys
-
-        line = f"exp: note: {message}\n"
-        try:
-            with open(self.log, "ab") as handle:
-                handle.write(line.encode("utf-8", "surrogateescape"))
-        except OSError:
-            pass
-        sys.stderr.write(line)
-        sys.stderr.flush()

@@ -1,8 +1,8 @@
-"""expkit-remotedocker: Docker on a remote Linux machine over SSH (placeholder).
+"""expkit-remotedocker: Docker on a remote Linux VM over SSH.
 
-This version validates ``exp target attach --type remotedocker`` options and
-writes the target's files, so Workbench projects keep working unchanged; it
-cannot run scripts yet and says so clearly instead of pretending.
+Environments are built on the VM's engine with expkit-docker's builder,
+a run's files travel content-addressed, and runs are detached: they go on
+when the connection drops and are collected by a later command.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Entry point ``remotedocker = "expkit_remotedocker.hooks:plugin"``.
 
-The placeholder ``remotedocker`` target (alias ``remote``); see
-expkit_remotedocker.target.
+The ``remotedocker`` target (alias ``remote``); see expkit_remotedocker.target.
 """
 
 from __future__ import annotations

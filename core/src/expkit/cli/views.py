@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from expkit.config.project import Project, ResolvedRun
 from expkit.errors import ConfigError
+from expkit.jsonio import to_plain
 from expkit.model import ComputeTarget, RunConfig
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ MASK = "***"
 def masked(compute: ComputeTarget) -> ComputeTarget:
     """``compute`` with the password replaced by ``***``: nothing prints a password."""
     return dataclasses.replace(compute, password=MASK if compute.password else None)
-
-
-def _plain(value: Any) -> Any:
-    from expkit.cli.output import to_plain
-
-    return to_plain(value)
 
 
 def _empty(cls: type, **values: Any) -> dict[str, Any]:
@@ -50,7 +45,7 @@ def runconfig_targets(project: Project) -> dict[str, str]:
 
 
 def target_entry(compute: ComputeTarget, runconfigs: list[str]) -> dict[str, Any]:
-    entry = _plain(masked(compute))
+    entry = to_plain(masked(compute))
     entry["runconfigs"] = runconfigs
     entry["error"] = None
     return entry
@@ -100,7 +95,7 @@ def runconfig_entries(project: Project) -> list[dict[str, Any]]:
     entries = []
     for name in project.runconfig_names():
         try:
-            entry = _plain(project.load_runconfig(name))
+            entry = to_plain(project.load_runconfig(name))
             entry["error"] = None
         except ConfigError as err:
             path = project.runconfig_path(name)
@@ -111,7 +106,7 @@ def runconfig_entries(project: Project) -> list[dict[str, Any]]:
 
 def resolved_entry(resolved: ResolvedRun) -> dict[str, Any]:
     """``exp runconfig show --json``: the whole resolved run, password masked."""
-    return _plain(dataclasses.replace(resolved, compute=masked(resolved.compute)))
+    return to_plain(dataclasses.replace(resolved, compute=masked(resolved.compute)))
 
 
 def where(entry: dict[str, Any]) -> str:

@@ -1,0 +1,89 @@
+"""The remote VM's Docker engine, driven by expkit-docker's own client over SSH.
+
+Each HTTP connection of expkit_docker.engine.Engine is an SSH exec channel
+running ``docker system dial-stdio`` on the VM (what the docker CLI and SDK
+do for ``ssh://`` hosts), bridged to a local socket: the same client,
+layers and builder as ``-c docker``, images keyed by the same environment
+ids, on the VM's engine. All channels share the target's one SSH connection.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from expkit.errors import InfrastructureError
+from expkit.ssh.connection import Connection
+from expkit_docker.engine import CONNECT_TIMEOUT, Engine
+from expkit_docker.wire import SocketConnection
+
+DIAL = ("docker", "system", "dial-stdio")
+
+
+class RemoteEngine(Engine):
+    """expkit_docker's Engine whose connections are SSH channels to the VM's engine."""
+
+    def __init__(self, ssh: Connection, *, build_network: str | None = None) -> None:
+        def dial(timeout: float) -> socket.socket:
+            sock = ssh.open_socket(DIAL)
+            sock.settimeout(timeout)
+            return sock
+
+        check = f"check that `docker version` works on {ssh.label} for {ssh.resolved.username}."
+        super().__init__(
+            lambda: SocketConnection(dial, CONNECT_TIMEOUT), f"ssh://{ssh.label}",
+            start_hint=f"start it there (`sudo systemctl start docker`); {check}",
+            check_hint=check,
+        )  # fmt: skip
+        self.ssh = ssh
+        self.build_network = build_network
+
+    def create_container(
+        self, config: Mapping[str, Any], what: str, *, name: str | None = None
+    ) -> str:
+        # Only image builds create containers through this method (runs post their own
+        # create): a VM that reaches the package index only through a proxy on its own
+        # loopback needs its build containers on the host's network (`buildNetwork: host`).
+        if self.build_network:
+            host = dict(config.get("HostConfig") or {})
+            host["NetworkMode"] = self.build_network
+            config = {**config, "HostConfig": host}
+        return super().create_container(config, what, name=name)
+
+    def pull(self, ref: str, progress) -> None:
+        """``docker pull`` on the VM, with its progress as plain lines."""
+        import json
+
+        repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+        if progress is not None:
+            progress.step(f"pulling base image {ref} on {self.ssh.label}")
+        reply = self.stream("POST", "/images/create",
+                            params={"fromImage": repo, "tag": tag or "latest"},
+                            what=f"pulling {ref}")  # fmt: skip
+        try:
+            for raw in _lines(reply):
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if "error" in event:
+                    raise InfrastructureError(
+                        f"base image {ref} is not on {self.ssh.label} and could not be pulled "
+                        f"there: {event['error']}\n  pull or load it on the VM (docker pull / "
+                        "docker load), or set baseDockerImage to an image the VM has."
+                    )
+                if progress is not None and event.get("status") and not event.get("progressDetail"):
+                    progress.line(f"{event.get('id', '')} {event['status']}".strip())
+        finally:
+            reply.close()
+
+
+def _lines(reply):
+    buf = b""
+    while chunk := reply.read(65536):
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        yield from lines
+    if buf.strip():
+        yield buf

@@ -1,0 +1,157 @@
+"""One target's SSH connection and what is known about its VM, per ``exp`` process.
+
+Everything a command does on the VM goes through one Session: one SSH
+connection (expkit.ssh, reused by every step), the VM's engine over it
+(engine.RemoteEngine), and the VM's facts — home folder, user and group ids,
+engine version, free disk — read with a single command and kept for the
+process (cachetools.TTLCache: a long ``exp runs logs -f`` still re-reads them
+now and then).
+
+Remote layout, under ``~/.cache/expkit-remote`` of the SSH user:
+``objects/`` (store.py) and ``runs/<run id>/`` (a run's folder: its working
+copy, ``log.txt``, ``exit_code``, ``metrics.jsonl``; removed once collected).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from expkit.errors import ConfigError, InfrastructureError
+from expkit.model import ComputeTarget
+from expkit.ssh import SshTarget, connect
+from expkit.ssh.connection import Connection
+
+from expkit_remotedocker.engine import RemoteEngine
+from expkit_remotedocker.store import KnownObjects
+
+STORE = ".cache/expkit-remote"
+#: Objects uploaded longer ago than this many days are removed (checked once a day).
+PRUNE_DAYS = 30
+_FACTS = (
+    'printf "%s\\n" "$HOME"; id -u; id -g; '
+    'v=$(docker version --format "{{.Server.Version}}" 2>&1); echo "docker=$?"; '
+    'printf "%s\\n" "$v" | head -n 3 | tr "\\n" " "; echo; '
+    'df -Pk "$HOME" | tail -n 1'
+)
+#: sh -c script: once a day, delete objects ($1) uploaded more than $2 days ago.
+_PRUNE = (
+    'cd "$1" 2>/dev/null || exit 0; '
+    '[ -z "$(find .pruned -mmin -1440 2>/dev/null)" ] || exit 0; touch .pruned; echo ran; '
+    'find . -maxdepth 1 -type f ! -name ".*" -mtime +"$2" -delete'
+)
+_facts: TTLCache = TTLCache(maxsize=16, ttl=300)
+
+
+@dataclass(frozen=True)
+class Facts:
+    home: str
+    uid: int
+    gid: int
+    engine_version: str
+    free_bytes: int | None
+
+
+class Session:
+    def __init__(self, compute: ComputeTarget, *, trust: str | None = None) -> None:
+        self.compute = compute
+        self.ssh: Connection = connect(ssh_target(compute), trust=trust)
+        network = compute.options.get("buildNetwork")
+        if network not in (None, "", "bridge", "host"):
+            raise ConfigError(
+                f"must be bridge or host, got {network!r}",
+                file=compute.source, key="buildNetwork",
+                hint="host: image builds use the VM's own network (a proxy on its loopback).",
+            )  # fmt: skip
+        self.engine = RemoteEngine(self.ssh, build_network=network or None)
+
+    @property
+    def facts(self) -> Facts:
+        key = self.ssh.label
+        found = _facts.get(key)
+        if found is None:
+            found = _facts[key] = read_facts(self.ssh)
+        return found
+
+    @property
+    def store(self) -> str:
+        return posixpath.join(self.facts.home, STORE)
+
+    @property
+    def objects(self) -> str:
+        return posixpath.join(self.store, "objects")
+
+    def run_folder(self, run_id: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", run_id) or run_id in (".", ".."):
+            raise InfrastructureError(f"run id {run_id!r} cannot name a folder on the VM")
+        return posixpath.join(self.store, "runs", run_id)
+
+    def known(self) -> KnownObjects:
+        from expkit.paths import cache_dir
+
+        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", f"{self.ssh.label}{self.store}")
+        return KnownObjects(cache_dir() / "remotedocker" / safe / "objects.known")
+
+    def prune_objects(self, known: KnownObjects) -> None:
+        """Once a day, delete objects uploaded more than PRUNE_DAYS ago.
+
+        An object still in use is then sent again: the pruning forgets what this
+        machine knew of the store, so the next send asks the VM about everything.
+        """
+        if self.ssh.script(_PRUNE, self.objects, str(PRUNE_DAYS)).text().strip():
+            known.forget()
+
+
+def ssh_target(compute: ComputeTarget) -> SshTarget:
+    if not compute.address:
+        raise ConfigError("a remotedocker target needs an address", file=compute.source,
+                          key="address")  # fmt: skip
+    host = compute.address.strip("[]")
+    # 22 is what attach writes by default: let a Port in ~/.ssh/config for the host win.
+    port = compute.port if compute.port not in (None, 22) else None
+    return SshTarget(host=host, port=port, username=compute.username,
+                     key_file=compute.key_file, password=compute.password)  # fmt: skip
+
+
+def read_facts(ssh: Connection) -> Facts:
+    """The VM's facts; a missing or unusable engine is an error saying what to do."""
+    lines = ssh.script(_FACTS, check=True, what="reading the VM's facts").text().splitlines()
+    if len(lines) < 5:
+        raise InfrastructureError(f"unexpected answer from {ssh.label}: {lines!r}")
+    home, uid, gid, status, version = lines[:5]
+    user = ssh.resolved.username
+    if status != "docker=0":
+        detail = version.strip()
+        if status == "docker=127" or "not found" in detail:
+            hint = ("install Docker there (e.g. `sudo apt-get install docker.io`) and make "
+                    "sure `docker` is on the PATH of non-interactive SSH sessions.")  # fmt: skip
+        elif "permission denied" in detail.lower():
+            hint = (f"let {user} use the engine: `sudo usermod -aG docker {user}`, then "
+                    "reconnect.")  # fmt: skip
+        else:
+            hint = "start the engine there (`sudo systemctl start docker`)."
+        raise InfrastructureError(
+            f"no usable Docker engine on {ssh.label}: {detail or status}\n  {hint}"
+        )
+    free = None
+    if len(lines) > 5:
+        fields = lines[5].split()
+        if len(fields) >= 4 and fields[3].isdigit():
+            free = int(fields[3]) * 1024
+    return Facts(home=home, uid=int(uid), gid=int(gid), engine_version=version.strip(),
+                 free_bytes=free)  # fmt: skip
+
+
+_sessions: dict[tuple, Session] = {}
+
+
+def session(compute: ComputeTarget, *, trust: str | None = None) -> Session:
+    """The process's Session for ``compute`` (one per target and live connection)."""
+    key = (compute.address, compute.port, compute.username, compute.key_file,
+           compute.options.get("buildNetwork"))  # fmt: skip
+    found = _sessions.get(key)
+    if found is None or not found.ssh.alive():
+        found = _sessions[key] = Session(compute, trust=trust)
+    return found

@@ -1,0 +1,176 @@
+"""The VM's content-addressed object store: a run's files travel once, ever.
+
+A folder becomes *tree* objects (one per directory: a JSON list of
+``[name, kind, object, mode]``, kind ``f`` file, ``d`` directory, ``l``
+symlink with its text as object) over *blob* objects (file contents); an
+object's name is the sha256 of its bytes. The VM keeps them flat under
+``<remote cache>/objects/``. A submit sends only what the VM lacks:
+
+1. hash the working copy (blobs) and build its trees;
+2. drop what this machine already saw on that VM (a per-host list in the
+   user cache, written after each successful upload);
+3. ask the VM which of the rest it lacks (their names on one exec's stdin);
+4. send those in one tar stream, unpacked into a fresh folder and moved in
+   (so a cut transfer never leaves a truncated object under a real name).
+
+After a one-file edit that is the file plus the trees on its path. The run's
+container rebuilds the working copy from the root tree (incontainer/launch.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import tarfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from expkit.ssh.connection import Connection
+
+#: sh -c script: print the names (stdin, one a line) that are not in $1.
+_MISSING = (
+    'mkdir -p "$1" && cd "$1" || exit 3; '
+    'while IFS= read -r name; do [ -e "$name" ] || echo "$name"; done'
+)
+#: sh -c script: unpack a tar of objects from stdin into $1, atomically per object.
+_RECEIVE = (
+    'set -e; mkdir -p "$1"; incoming=$(mktemp -d "$1/.incoming.XXXXXX"); '
+    'trap \'rm -rf "$incoming"\' EXIT; tar -x -f - -C "$incoming"; '
+    'find "$incoming" -type f -exec mv -f -t "$1" {} +'
+)
+
+
+@dataclass
+class Objects:
+    """A set of objects to make present on the VM: name -> (local path or bytes)."""
+
+    blobs: dict[str, Path] = field(default_factory=dict)
+    trees: dict[str, bytes] = field(default_factory=dict)
+
+    def names(self) -> set[str]:
+        return set(self.blobs) | set(self.trees)
+
+    def size(self, names: Iterable[str]) -> int:
+        total = 0
+        for name in names:
+            if name in self.trees:
+                total += len(self.trees[name])
+            else:
+                total += self.blobs[name].stat().st_size
+        return total
+
+
+def _sha_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def add_tree(
+    root: Path, objects: Objects, skip: Callable[[str], bool] | None = None, prefix: str = ""
+) -> str:
+    """Hash the folder ``root`` into ``objects``; return its tree's name. ``skip`` is
+    asked about each relative path (POSIX) and leaves out those it answers True for."""
+    entries = []
+    with os.scandir(root) as found:
+        items = sorted(found, key=lambda e: e.name)
+    for item in items:
+        if skip is not None and skip(prefix + item.name):
+            continue
+        info = item.stat(follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            entries.append([item.name, "l", os.readlink(item.path), 0])
+        elif stat.S_ISDIR(info.st_mode):
+            tree = add_tree(Path(item.path), objects, skip, f"{prefix}{item.name}/")
+            entries.append([item.name, "d", tree, 0])
+        elif stat.S_ISREG(info.st_mode):
+            sha = _sha_file(Path(item.path))
+            objects.blobs.setdefault(sha, Path(item.path))
+            entries.append([item.name, "f", sha, 0o755 if info.st_mode & 0o111 else 0o644])
+    data = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    name = hashlib.sha256(data).hexdigest()
+    objects.trees[name] = data
+    return name
+
+
+def add_blob(data: bytes, objects: Objects) -> str:
+    name = hashlib.sha256(data).hexdigest()
+    objects.trees.setdefault(name, data)  # in memory, like a tree
+    return name
+
+
+class KnownObjects:
+    """What this machine already put in one VM's store (a hint: the VM is asked when
+    it does not list an object, and a VM that lost objects is caught at run start)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.names = set(path.read_text(encoding="ascii").split())
+        except (OSError, UnicodeDecodeError):
+            self.names = set()
+
+    def add(self, names: Iterable[str]) -> None:
+        new = set(names) - self.names
+        if not new:
+            return
+        self.names |= new
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="ascii") as handle:
+            handle.write("".join(f"{n}\n" for n in sorted(new)))
+
+    def forget(self, names: Iterable[str] | None = None) -> None:
+        if names is None:
+            self.names = set()
+            self.path.unlink(missing_ok=True)
+            return
+        self.names -= set(names)
+        from expkit.fsutil import atomic_write_text
+
+        atomic_write_text(self.path, "".join(f"{n}\n" for n in sorted(self.names)))
+
+
+@dataclass(frozen=True)
+class Sent:
+    objects: int
+    bytes: int
+
+
+def send(ssh: Connection, objects: Objects, store: str, known: KnownObjects) -> Sent:
+    """Make every object in ``objects`` present in ``store`` on the VM."""
+    candidates = sorted(objects.names() - known.names)
+    if not candidates:
+        return Sent(0, 0)
+    asked = ssh.script(_MISSING, store, input="".join(f"{n}\n" for n in candidates).encode(),
+                       check=True, what="listing the objects the VM lacks")  # fmt: skip
+    missing = asked.text().split()
+    if missing:
+        buf = io.BytesIO()
+        now = time.time()  # an object's age on the VM is its upload time (prune_objects)
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name in missing:
+                if name in objects.trees:
+                    data = objects.trees[name]
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mode, info.mtime = len(data), 0o644, now
+                    tar.addfile(info, io.BytesIO(data))
+                else:
+                    with open(objects.blobs[name], "rb") as handle:
+                        info = tarfile.TarInfo(name)
+                        info.size, info.mode, info.mtime = (
+                            os.fstat(handle.fileno()).st_size,
+                            0o644,
+                            now,
+                        )
+                        tar.addfile(info, handle)
+        buf.seek(0)
+        ssh.script(_RECEIVE, store, input=buf, check=True, what="sending the run's files")
+    known.add(candidates)
+    return Sent(len(missing), objects.size(missing))
