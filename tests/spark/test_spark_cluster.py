@@ -209,3 +209,33 @@ def test_dropped_connection_is_reattached_and_the_run_goes_on(cluster_project, s
     # Nothing shown twice: the log continues from the byte it had reached.
     log = project.exp("runs", "logs", record["id"]).stdout
     assert log.count("first half") == 1 and log.count("second half") == 1
+
+
+def test_exp_killed_then_runs_logs_follow_reattaches_and_collects(cluster_project, spark_cluster):
+    project = cluster_project
+    write_job(project, pip=[])
+    project.write("droppy.py", DROPPY)
+    project.write("aml_config/myhdi.runconfig", _runconfig(spark_cluster))
+    proc = project.popen("run", "-c", "myhdi", "droppy.py")
+    try:
+        for line in proc.stdout:
+            if "first half" in line:
+                break
+        proc.kill()  # the terminal closed: nothing of exp is left to follow the run
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    listed = project.exp("runs", "list")
+    assert listed.returncode == 0, listed.output
+    assert _record(project)["status"] == "running"  # detached, not lost: it goes on
+
+    follow = project.exp("runs", "logs", "-f", "1", timeout=300)
+
+    assert follow.returncode == 0, follow.output
+    assert "second half 9900" in follow.stdout
+    record = _record(project)
+    assert record["status"] == "completed" and record["exit_code"] == 0
+    assert record["metrics"] == {"sum": 9900}
+    log = project.exp("runs", "logs", "1").stdout
+    assert log.count("first half") == 1 and log.count("second half") == 1

@@ -45,4 +45,4 @@ def test_stop_orphan_stops_a_run_whose_exp_died(remote, ssh_home: Path, tmp_path
     assert target.stop_orphan(compute, run.run_id, run.run_dir) is False
     # Its log and exit code stay in the remote run folder (a signal: 128 + 15).
     assert conn.read_file(f"{folder}/exit_code").strip() == b"143"
-    assert execution.pgid > 0
+    assert execution.poll() == 143

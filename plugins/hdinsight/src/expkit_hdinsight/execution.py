@@ -1,4 +1,4 @@
-"""A run on the head node, detached: it survives a dropped connection, and expkit re-attaches.
+"""A run on the head node, detached: it survives a dropped connection and ``exp`` itself.
 
 Layout of a run (relative to the SSH user's home)::
 
@@ -9,11 +9,15 @@ Layout of a run (relative to the SSH user's home)::
     .expkit/runs/<run id>/exit_code   written when the command ends: the driver's code
 
 The command starts under ``setsid`` with every stream redirected, so it is
-tied to no SSH session: closing or losing the connection leaves it running.
-``wait`` follows ``log.txt`` by offset over SFTP; when the connection drops
-it reconnects (for up to ``RECONNECT_S``) and continues from the same byte,
-so nothing is lost or shown twice. ``cancel`` signals the whole process
-group: spark-submit's JVM and the Python driver stop, which ends the Spark
+tied to no SSH session. ``wait`` follows ``log.txt`` by offset over SFTP.
+When the connection drops it reconnects for a short while and continues
+from the same byte (a network blip costs nothing); past that it raises
+RunDetached, and the core's detached-run machinery (expkit.runner.detached)
+takes over: the run stays ``running``, ``exp runs logs -f`` re-attaches
+(``ClusterTarget.reattach`` builds a ClusterExecution from the run id and the
+log already copied), any ``exp runs`` command collects it once it has ended,
+``exp runs cancel`` stops it. ``cancel`` signals the whole process group:
+spark-submit's JVM and the Python driver stop, which ends the Spark
 application, and the cluster manager removes its executors.
 """
 
@@ -28,7 +32,8 @@ from expkit.model import ComputeTarget
 
 RUNS = ".expkit/runs"
 POLL_S = 0.2
-RECONNECT_S = 120.0
+#: How long ``wait`` tries to reconnect before handing the run to ``exp runs logs -f``.
+RECONNECT_S = 20.0
 GRACE_S = 10.0
 #: When the process group is gone without writing its code (SIGKILL): 128 + 9.
 KILLED = 137
@@ -79,6 +84,7 @@ def run_dir(run_id: str) -> str:
 
 
 def launch(conn, folder: str, argv: Sequence[str]) -> int:
+    """Start ``argv`` detached in the run's folder; its process group id."""
     result = conn.run(["sh", "-c", LAUNCH, "sh", folder, *argv], check=True,
                       what="starting the run on the head node")  # fmt: skip
     return int(result.text().strip())
@@ -89,21 +95,49 @@ def kill_run(conn, folder: str) -> None:
 
 
 class ClusterExecution:
-    """A run started on the head node (see the module docstring)."""
+    """A run started on the head node (see the module docstring): the core's Execution
+    protocol plus ``poll``; ``detachable`` hands a lost connection to the core."""
 
-    def __init__(self, compute: ComputeTarget, folder: str, pgid: int) -> None:
+    detachable = True
+
+    def __init__(
+        self, compute: ComputeTarget, folder: str, offset: int = 0, *, reattached: bool = False
+    ) -> None:
         self.compute = compute
         self.folder = folder
-        self.pgid = pgid
+        #: Bytes of the remote log already handed on.
+        self.offset = offset
         self.canceled = False
-        self.offset = 0
+        #: Re-attached by a later `exp runs` command: cancel waits for the run to end,
+        #: since that command collects right after.
+        self.reattached = reattached
         self._cancel_lock = threading.Lock()
-        self._cancel_thread: threading.Thread | None = None
 
     def _conn(self):
         from expkit_hdinsight.settings import connect
 
         return connect(self.compute)
+
+    # ------------------------------------------------------------------ state
+
+    def _exit_code(self, conn) -> int | None:
+        data = conn.read_file(f"{self.folder}/exit_code", limit=64)
+        if data is None or not data.strip():
+            return None
+        try:
+            return int(data.strip())
+        except ValueError:
+            return None
+
+    def poll(self) -> int | None:
+        """The exit code once the run has ended (KILLED when its group died without
+        one); None while it runs."""
+        conn = self._conn()
+        code = self._exit_code(conn)
+        if code is not None or conn.script(ALIVE, self.folder).ok:
+            return code
+        code = self._exit_code(conn)  # written just before the group ended
+        return KILLED if code is None else code
 
     # ------------------------------------------------------------------ wait
 
@@ -122,15 +156,16 @@ class ClusterExecution:
                         self.offset += len(data)
                         lines.feed(data)
                         continue
-                    lines.flush_if_due()
-                    code = conn.read_file(f"{self.folder}/exit_code")
-                    if code is not None and code.strip():
+                    lines.flush()  # quiet: pass on an unfinished line (a progress bar)
+                    code = self._exit_code(conn)
+                    if code is not None:
                         tail = conn.read_file(log, self.offset) or b""
                         self.offset += len(tail)
                         lines.feed(tail)
-                        return int(code.strip())
+                        return code
                     if self.canceled and not conn.script(ALIVE, self.folder).ok:
-                        return KILLED
+                        code = self._exit_code(conn)
+                        return KILLED if code is None else code
                     time.sleep(POLL_S)
                 except SshError as exc:
                     conn = self._reconnect(exc)
@@ -138,23 +173,26 @@ class ClusterExecution:
             lines.close()
 
     def _reconnect(self, exc: Exception):
-        """A new connection to the head node; the run goes on there meanwhile."""
+        """A new connection to the head node, or RunDetached: the run goes on there."""
+        from expkit.errors import RunDetached
         from expkit.ssh import SshError
 
+        if self.canceled:
+            raise RunDetached(f"exp: lost the connection to the head node while canceling: {exc}")
         sys.stderr.write(
-            f"exp: note: lost the connection to the head node ({exc}); the run goes on "
-            f"there, reconnecting for up to {RECONNECT_S:g} s\n"
+            f"exp: note: lost the connection to the head node ({_first_line(exc)}); the run "
+            f"goes on there; reconnecting for up to {RECONNECT_S:g} s\n"
         )
         deadline = time.monotonic() + RECONNECT_S
         while True:
             try:
                 conn = self._conn()
-                conn.read_file(f"{self.folder}/pid")
+                conn.read_file(f"{self.folder}/pid", limit=64)
             except SshError as again:
                 if time.monotonic() > deadline:
-                    raise SshError(
-                        f"could not reconnect to the head node for {RECONNECT_S:g} s: {again}.\n"
-                        f"  the run may still be going on there (folder ~/{self.folder})."
+                    raise RunDetached(
+                        f"exp: could not reconnect to the head node ({_first_line(again)}); "
+                        "the run goes on there."
                     ) from None
                 time.sleep(2.0)
                 continue
@@ -164,20 +202,31 @@ class ClusterExecution:
     # ------------------------------------------------------------------ cancel
 
     def cancel(self) -> None:
-        """Signal the run's process group on the head node, off the calling thread.
+        """Signal the run's process group on the head node.
 
-        Quick and safe from a signal handler: the SSH round trip runs in a
-        thread; ``wait`` returns once the group is gone.
+        Quick and safe from a signal handler: in a live ``exp run`` the SSH
+        round trip runs in a thread and ``wait`` returns once the group is
+        gone. Re-attached (``exp runs cancel``), it waits for the run to end.
         """
         with self._cancel_lock:
             if self.canceled:
                 return
             self.canceled = True
-            self._cancel_thread = threading.Thread(target=self._kill, daemon=True)
-            self._cancel_thread.start()
+        if not self.reattached:
+            threading.Thread(target=self._kill, daemon=True).start()
+            return
+        self._kill()
+        deadline = time.monotonic() + GRACE_S + 5
+        while time.monotonic() < deadline and self.poll() is None:
+            time.sleep(POLL_S)
 
     def _kill(self) -> None:
         try:
             kill_run(self._conn(), self.folder)
         except Exception as exc:  # noqa: BLE001 - reported, wait() keeps following
             sys.stderr.write(f"exp: could not cancel the run on the head node: {exc}\n")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -169,8 +169,16 @@ class ClusterTarget(Target):
         else:
             argv = [environment.python, *run.argv]
         command = ["env", *(f"{k}={v}" for k, v in sorted(env.items())), *argv]
-        pgid = launch(conn, folder, command)
-        return ClusterExecution(run.compute, folder, pgid)
+        launch(conn, folder, command)
+        return ClusterExecution(run.compute, folder)
+
+    def reattach(self, run: RunContext) -> Execution | None:
+        """The run ``run.run_id`` on the head node, followed from where its log stops."""
+        from expkit_hdinsight.execution import ClusterExecution, run_dir
+
+        log = run.run_dir / "log.txt"
+        offset = log.stat().st_size if log.exists() else 0
+        return ClusterExecution(run.compute, run_dir(run.run_id), offset, reattached=True)
 
     # ------------------------------------------------------------------ collect
 
