@@ -33,10 +33,10 @@ from expkit.model import EnvironmentId, EnvironmentInfo, EnvironmentSpec
 ROOT = ".expkit"
 ENVS = f"{ROOT}/envs"
 
-#: Prints the interpreter's identity: real path, full version, major.minor.
+#: Prints the interpreter's identity (real path, full version) and the user's home.
 _PROBE = (
     "import os, sys, json; print(json.dumps({'path': os.path.realpath(sys.executable), "
-    "'version': sys.version.split()[0], 'full': sys.version}))"
+    "'version': sys.version.split()[0], 'home': os.path.expanduser('~')}))"
 )
 
 #: $1 env dir, $2 python, $3 requirements file (may be empty). Runs under flock.
@@ -76,6 +76,7 @@ def probe_python(conn, python: str, source) -> HeadPython:
             "(e.g. /usr/bin/anaconda/bin/python on HDInsight).",
         )
     data = json.loads(result.text())
+    _homes.setdefault(conn.label, data["home"])
     return HeadPython(path=data["path"], version=data["version"])
 
 
@@ -102,10 +103,17 @@ def check_spec(spec: EnvironmentSpec | None, head: HeadPython, python: str, comp
         )
 
 
+_homes: dict[str, str] = {}
+
+
 def home(conn) -> str:
-    """The SSH user's home on the head node (absolute paths for PYSPARK_PYTHON)."""
-    result = conn.run(["sh", "-c", 'printf %s "$HOME"'], check=True, what="finding $HOME")
-    return result.text()
+    """The SSH user's home on the head node (absolute paths for PYSPARK_PYTHON); asked
+    once per process and head node."""
+    found = _homes.get(conn.label)
+    if found is None:
+        result = conn.run(["sh", "-c", 'printf %s "$HOME"'], check=True, what="finding $HOME")
+        found = _homes[conn.label] = result.text()
+    return found
 
 
 def read_ready(conn, env_id: str) -> dict[str, Any] | None:

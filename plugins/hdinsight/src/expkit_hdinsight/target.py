@@ -191,13 +191,10 @@ class ClusterTarget(Target):
             return Collected()
         notes: list[str] = []
         conn = connect(run.compute)
-        found = download_outputs(conn, f"{execution.folder}/project", run.outputs_dir, notes.append)
         append_metrics(conn, execution.folder, run.metrics_file)
-        # The snapshot goes; log.txt and exit_code stay in the remote run folder.
-        conn.run(["rm", "-rf", f"{execution.folder}/project", f"{execution.folder}/lib"])
-        for message in notes:
-            sys.stderr.write(f"exp: note: {message}\n")
-        return Collected(outputs=tuple(found))
+        # The snapshot goes with it; log.txt and exit_code stay in the remote run folder.
+        found = download_outputs(conn, execution.folder, run.outputs_dir, notes.append)
+        return Collected(outputs=tuple(found), notes=tuple(notes))
 
     # ------------------------------------------------------------------ lost runs, envs
 

@@ -14,6 +14,8 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+from expkit.outputs import left_out
+
 #: Refuse to bring back more than this from a run's outputs/ in one collection.
 MAX_OUTPUTS = 2 << 30
 
@@ -36,8 +38,15 @@ def _portable(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def download_outputs(conn, folder: str, dest: Path, note: Callable[[str], None]) -> list[str]:
-    """``folder/outputs`` (the driver's) from the head node into ``dest``; the paths collected."""
-    script = '[ -d "$1/outputs" ] || exit 0; cd "$1" && tar -c -f - outputs'
+    """The driver's ``folder/project/outputs`` into ``dest``; the paths collected.
+
+    The same command then deletes the run's snapshot on the head node (its
+    log and exit code stay): one round trip for both.
+    """
+    script = (
+        'cd "$1/project" 2>/dev/null && [ -d outputs ] && tar -c -f - outputs; s=$?; '
+        'rm -rf "$1/project" "$1/lib"; [ "$s" -le 1 ] || exit "$s"'
+    )
     result = conn.run(["sh", "-c", script, "sh", folder], check=True,
                       what="collecting outputs/ from the head node")  # fmt: skip
     if not result.stdout:
@@ -60,7 +69,7 @@ def extract(data: bytes, dest: Path, note: Callable[[str], None]) -> list[str]:
             try:
                 safe = tarfile.data_filter(member, str(dest))
             except tarfile.FilterError as exc:
-                note(f"outputs/{member.name} left out: {exc}")
+                note(left_out(member.name, str(exc)))
                 continue
             tar.extract(safe, str(dest), filter="fully_trusted")
             if safe.isfile():
