@@ -7,7 +7,9 @@ interpreter (the environment expkit built on the head node, prepared before the
 rounds): what is left is expkit's own overhead on a warm run — snapshot upload,
 detached start, log following, collection — with no environment packing or
 upload. Each round is a real Spark application (~15-30 s on 2 cores): run this
-case with ``--repeat 3``.
+case with ``--repeat 3``. ``cluster-python-run`` measures the same path without
+Spark (``Framework: Python`` on the same target), where the noise of a Spark
+application on a shared machine does not drown expkit's own cost.
 """
 
 from __future__ import annotations
@@ -84,6 +86,15 @@ def _setup(root: Path) -> Workspace:
         f"--conf spark.pyspark.driver.python={python} job.py"
     )
     ws.data["bare"] = [*ssh, bare]
+    # Without Spark (Framework: Python, same target): expkit's own cost, minus Spark's noise.
+    (aml / "myhdi-py.runconfig").write_text(
+        'ArgumentVector: ["$file"]\nTarget: "myhdi"\nFramework: "Python"\n'
+        'CondaDependenciesFile: "aml_config/conda_dependencies.yml"\n'
+    )
+    (project / "trivial.py").write_text('print("trivial")\n')
+    subprocess.run([*ssh, "cat > bench-spark/trivial.py"], input='print("trivial")\n', text=True,
+                   check=True, timeout=60)  # fmt: skip
+    ws.data["bare_python"] = [*ssh, f"cd bench-spark && {python} trivial.py"]
     return ws
 
 
@@ -97,6 +108,20 @@ CASES = [
             Command(
                 "exp run -c myhdi job.py (warm)",
                 lambda ws: [ws.data["exp"], "run", "-c", "myhdi", "job.py"],
+            ),
+        ],
+        target=Target(max_overhead_s=2.0),
+    ),
+    Case(
+        name="cluster-python-run",
+        description="`exp run -c myhdi-py trivial.py` (Framework: Python, warm) "
+        "vs `ssh head python trivial.py`",
+        setup=_setup,
+        commands=[
+            Command("ssh head python trivial.py", lambda ws: ws.data["bare_python"]),
+            Command(
+                "exp run -c myhdi-py trivial.py (warm)",
+                lambda ws: [ws.data["exp"], "run", "-c", "myhdi-py", "trivial.py"],
             ),
         ],
         target=Target(max_overhead_s=2.0),
