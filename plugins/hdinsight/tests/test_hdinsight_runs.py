@@ -14,6 +14,8 @@ from expkit_hdinsight.execution import ALIVE, run_dir
 from expkit_hdinsight.hooks import plugin
 from expkit_hdinsight.settings import connect
 
+SECRET = "s3cr3t-'quoted' $(not run) value"
+
 
 def _compute(remote, home: Path) -> ComputeTarget:
     return ComputeTarget(
@@ -25,7 +27,7 @@ def _compute(remote, home: Path) -> ComputeTarget:
 def test_stop_orphan_stops_a_run_whose_exp_died(remote, ssh_home: Path, tmp_path: Path) -> None:
     compute = _compute(remote, ssh_home)
     target = plugin.target
-    run = make_run_context(tmp_path, compute, SLEEP_SCRIPT)
+    run = make_run_context(tmp_path, compute, SLEEP_SCRIPT, env={"API_TOKEN": SECRET})
     request = PrepareRequest(project=run.project, compute=compute, runconfig=run.runconfig,
                              environment=None, spark=None)  # fmt: skip
     execution = target.submit(run, target.prepare(request))
@@ -35,6 +37,9 @@ def test_stop_orphan_stops_a_run_whose_exp_died(remote, ssh_home: Path, tmp_path
     while b"contract: sleeping" not in (conn.read_file(f"{folder}/log.txt") or b""):
         assert time.monotonic() < deadline, "the run did not start"
         time.sleep(0.2)
+    # The run's variables are in a file only its user reads, not in any process's arguments.
+    assert SECRET not in conn.run(["ps", "-eo", "args"]).text()
+    assert conn.run(["stat", "-c", "%a", f"{folder}/run.sh"]).text().strip() == "700"
     # `exp` is gone (nothing calls wait or cancel): the history asks the plugin by run id.
     assert conn.script(ALIVE, folder).ok
     assert target.stop_orphan(compute, run.run_id, run.run_dir) is True
@@ -46,3 +51,12 @@ def test_stop_orphan_stops_a_run_whose_exp_died(remote, ssh_home: Path, tmp_path
     # Its log and exit code stay in the remote run folder (a signal: 128 + 15).
     assert conn.read_file(f"{folder}/exit_code").strip() == b"143"
     assert execution.poll() == 143
+
+
+def test_run_script_quotes_every_value() -> None:
+    from expkit_hdinsight.execution import run_script
+
+    text = run_script({"B": "it's $HOME", "A": "x\ny"}, ["spark-submit", "a b", "--conf", "k=v;rm"])
+    assert text == (
+        "export A='x\ny'\nexport B='it'\"'\"'s $HOME'\nexec spark-submit 'a b' --conf 'k=v;rm'\n"
+    )

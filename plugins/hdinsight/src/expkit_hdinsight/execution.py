@@ -4,6 +4,7 @@ Layout of a run (relative to the SSH user's home)::
 
     .expkit/runs/<run id>/project/    the snapshot; the driver's working directory
     .expkit/runs/<run id>/lib/        the ``expkit`` logging shim (first on PYTHONPATH)
+    .expkit/runs/<run id>/run.sh      the run's variables and command (mode 700)
     .expkit/runs/<run id>/log.txt     stdout + stderr of spark-submit (or python)
     .expkit/runs/<run id>/pid         the run's process group (its own session)
     .expkit/runs/<run id>/exit_code   written when the command ends: the driver's code
@@ -23,10 +24,11 @@ application, and the cluster manager removes its executors.
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from expkit.model import ComputeTarget
 
@@ -38,21 +40,21 @@ GRACE_S = 10.0
 #: When the process group is gone without writing its code (SIGKILL): 128 + 9.
 KILLED = 137
 
-#: $1 run dir; the rest: the command. Prints the process group id.
+#: $1 run dir, holding run.sh (the variables and the command). Prints the process group id.
 LAUNCH = r"""
 set -eu
-R=$(cd "$1" && pwd); shift
+R=$(cd "$1" && pwd)
 cd "$R/project"
 mkdir -p outputs
 rm -f "$R/pid" "$R/exit_code"
 setsid sh -c '
-  R=$1; shift
+  R=$1
   # Caught (not ignored: the command must still die of them), so the code is written.
   trap : TERM INT HUP
   echo $$ > "$R/pid.part" && mv "$R/pid.part" "$R/pid"
-  "$@" > "$R/log.txt" 2>&1 < /dev/null
+  sh "$R/run.sh" > "$R/log.txt" 2>&1 < /dev/null
   echo $? > "$R/exit_code.part" && mv "$R/exit_code.part" "$R/exit_code"
-' sh "$R" "$@" > /dev/null 2>&1 < /dev/null &
+' sh "$R" > /dev/null 2>&1 < /dev/null &
 i=0
 while [ ! -s "$R/pid" ]; do
   i=$((i + 1)); [ $i -gt 200 ] && { echo "the run did not start" >&2; exit 1; }
@@ -83,9 +85,21 @@ def run_dir(run_id: str) -> str:
     return f"{RUNS}/{safe}"
 
 
-def launch(conn, folder: str, argv: Sequence[str]) -> int:
-    """Start ``argv`` detached in the run's folder; its process group id."""
-    result = conn.run(["sh", "-c", LAUNCH, "sh", folder, *argv], check=True,
+def run_script(env: Mapping[str, str], argv: Sequence[str]) -> str:
+    """``run.sh``: the run's variables and command, every value quoted for sh.
+
+    A file readable by the SSH user only, not command-line arguments: a
+    process's arguments are visible to every user of the head node (``ps``),
+    and the run's variables may hold secrets.
+    """
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
+    return "\n".join([*lines, "exec " + shlex.join(argv), ""])
+
+
+def launch(conn, folder: str, env: Mapping[str, str], argv: Sequence[str]) -> int:
+    """Start ``argv`` with ``env`` detached in the run's folder; its process group id."""
+    conn.write_file(f"{folder}/run.sh", run_script(env, argv).encode("utf-8"), mode=0o700)
+    result = conn.run(["sh", "-c", LAUNCH, "sh", folder], check=True,
                       what="starting the run on the head node")  # fmt: skip
     return int(result.text().strip())
 

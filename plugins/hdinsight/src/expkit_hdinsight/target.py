@@ -168,8 +168,7 @@ class ClusterTarget(Target):
             argv, env = _spark_argv(run, environment, config, env)
         else:
             argv = [environment.python, *run.argv]
-        command = ["env", *(f"{k}={v}" for k, v in sorted(env.items())), *argv]
-        launch(conn, folder, command)
+        launch(conn, folder, env, argv)
         return ClusterExecution(run.compute, folder)
 
     def reattach(self, run: RunContext) -> Execution | None:

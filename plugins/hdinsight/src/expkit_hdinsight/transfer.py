@@ -45,7 +45,7 @@ def download_outputs(conn, folder: str, dest: Path, note: Callable[[str], None])
     """
     script = (
         'cd "$1/project" 2>/dev/null && [ -d outputs ] && tar -c -f - outputs; s=$?; '
-        'rm -rf "$1/project" "$1/lib"; [ "$s" -le 1 ] || exit "$s"'
+        'rm -rf "$1/project" "$1/lib" "$1/run.sh"; [ "$s" -le 1 ] || exit "$s"'
     )
     result = conn.run(["sh", "-c", script, "sh", folder], check=True,
                       what="collecting outputs/ from the head node")  # fmt: skip
