@@ -1,12 +1,13 @@
 # The two commands of the README, and the steps behind them.
 #   make example   set up, then run the Iris example on the local target
-#   make test      set up (venv, Docker engine, base image), then run every test
+#   make test      set up (venv, Docker engine, base image), check style and types
+#                  (make lint), then run every test
 SHELL := /bin/bash
 VENV  := .venv
 EXP   := $(abspath $(VENV))/bin/exp
 PYTEST_ARGS ?=
 
-.PHONY: example test dev engines bench clean
+.PHONY: example test lint dev engines bench clean
 
 example:
 	scripts/bootstrap.sh example
@@ -21,7 +22,13 @@ engines:
 	scripts/remote/up.sh
 	scripts/spark/up.sh
 
-test: dev engines
+# Style and types first: seconds, where the suite takes minutes.
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: dev lint engines
 	EXPKIT_REQUIRE_ENGINES=$${EXPKIT_REQUIRE_ENGINES:-1} $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: dev engines

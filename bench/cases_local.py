@@ -77,3 +77,71 @@ CASES = [
         ],
     ),
 ]
+
+
+CONDA_DEPENDENCIES = """\
+# A Workbench project's environment file, as the samples have it.
+name: project_environment
+channels:
+  - conda-forge
+dependencies:
+  - python=3.11
+  - scikit-learn
+  - pandas>=1.5
+  - pip:
+    - matplotlib==3.8.2
+    - azureml-logging==0.1.0a1
+    - requests[socks]>=2.31
+"""
+
+
+def _real_project(root: Path) -> Workspace:
+    """A project as users have them: a git repository with history, a conda file, a few
+    dozen source and data files, ignore rules; a user-managed local target."""
+    import subprocess
+
+    ws = _project(root)
+    project = ws.cwd
+    aml = project / "aml_config"
+    (aml / "conda_dependencies.yml").write_text(CONDA_DEPENDENCIES)
+    spark = "configuration: {}\nrepositories: []\npackages: []\n"
+    (aml / "spark_dependencies.yml").write_text(spark)
+    with (aml / "local.runconfig").open("a") as handle:
+        handle.write('CondaDependenciesFile: "aml_config/conda_dependencies.yml"\n')
+        handle.write('SparkDependenciesFile: "aml_config/spark_dependencies.yml"\n')
+    (project / ".gitignore").write_text("__pycache__/\n*.pyc\ndata/raw/\n.ipynb_checkpoints/\n")
+    (project / ".amlignore").write_text("docs/\n")
+    for i in range(24):
+        package = project / "src" / f"pkg{i // 6}"
+        package.mkdir(parents=True, exist_ok=True)
+        (package / f"module{i}.py").write_text(f"VALUE = {i}\n" + "# padding\n" * 200)
+    (project / "data" / "raw").mkdir(parents=True)
+    (project / "data" / "raw" / "big.csv").write_bytes(b"x,y\n" * 100_000)
+    (project / "data" / "iris.csv").write_bytes(b"5.1,3.5,1.4,0.2,setosa\n" * 150)
+    (project / "docs").mkdir()
+    (project / "docs" / "notes.md").write_text("# notes\n")
+    (project / "README.md").write_text("# a project\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "initial"], cwd=project, check=True)
+    (project / "README.md").write_text("# a project, edited\n")  # a dirty working tree
+    return ws
+
+
+CASES.append(
+    Case(
+        name="local-real-project",
+        description="tracked run in a real project (git repository, conda_dependencies.yml, "
+        "a user-managed local target) vs plain `python trivial.py`",
+        setup=_real_project,
+        commands=[
+            Command("python trivial.py", [python_executable(), "trivial.py"]),
+            Command(
+                "exp run -c local trivial.py (real project)",
+                lambda ws: [ws.data["exp"], "run", "-c", "local", "trivial.py"],
+            ),
+        ],
+        target=Target(max_overhead_s=0.09),
+    )
+)

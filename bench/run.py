@@ -106,7 +106,7 @@ def run_case(case: Case, repeat: int, warmup: int) -> list[Timing]:
             timings = [Timing(case.name, c.label, [], []) for c in case.commands]
             for _ in range(repeat):
                 # Interleaved, so a slow minute on the machine hits every command alike.
-                for command, timing in zip(case.commands, timings):
+                for command, timing in zip(case.commands, timings, strict=True):
                     wall, cpu = timed(command, ws)
                     timing.samples.append(wall)
                     timing.cpu.append(cpu)
@@ -120,7 +120,7 @@ def table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import config_fakes as fakes
 import pytest
-import test_config_fakes as fakes
+from config_fakes import SECRET, write
 from expkit.config import Project
-from test_config_fakes import SECRET, write
 
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project
@@ -206,7 +206,7 @@ def test_attach_errors(workbench: Path, exp, args: list[str], says: list[str]) -
     assert not (workbench / "evil.compute").exists()
 
 
-# --------------------------------------------------------------------------- target list/show/detach
+# ------------------------------------------------------------------------ target list/show/detach
 
 
 def test_target_list_json_and_table(workbench: Path, exp) -> None:

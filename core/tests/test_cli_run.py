@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_runner_fake import exp, exp_popen, pid_alive, wait_for, write_project
+from fake_target import exp, exp_popen, pid_alive, wait_for, write_project
 
 TRAIN = """\
 import json, os, sys

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import config_fakes as fakes
 import pytest
-import test_config_fakes as fakes
+from config_fakes import SECRET, WORKBENCH, write
 from expkit.config import Project, find_project_root, load_spark_file
 from expkit.errors import ConfigError
 from expkit.model import SparkPackage
-from test_config_fakes import SECRET, WORKBENCH, write
 
 # Fixtures shared with the other configuration tests.
 empty_project = fakes.empty_project
@@ -170,7 +170,7 @@ def test_password_is_kept_out_of_sight(empty_project: Path) -> None:
     resolved = Project.find().resolve("vm")
     assert resolved.compute.password == SECRET
     assert SECRET not in repr(resolved)
-    assert any("used only to log in when no SSH key" in n and "keyFile" in n for n in resolved.notes)
+    assert any("used only to log in" in n and "keyFile" in n for n in resolved.notes)
     assert not any(SECRET in n for n in resolved.notes)
 
 

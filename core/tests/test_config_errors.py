@@ -14,12 +14,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import config_fakes as fakes
 import pytest
-import test_config_fakes as fakes
+from config_fakes import write
 from expkit.hookspecs import hookimpl
 from expkit.model import TargetType
 from expkit.plugins import Registry, make_plugin_manager, set_registry
-from test_config_fakes import write
 
 # Fixtures shared with the other configuration tests.
 exp = fakes.exp
@@ -45,7 +45,10 @@ class Bad:
 RC = "aml_config/local.runconfig"
 CC = "aml_config/local.compute"
 SPARK = "aml_config/spark_dependencies.yml"
-PYSPARK_RC = 'Target: local\nFramework: PySpark\nSparkDependenciesFile: "aml_config/spark_dependencies.yml"\n'
+PYSPARK_RC = (
+    "Target: local\nFramework: PySpark\n"
+    'SparkDependenciesFile: "aml_config/spark_dependencies.yml"\n'
+)
 
 CASES = [
     # ------------------------------------------------------------------ .compute

@@ -78,7 +78,8 @@ def test_spelling_equivalences_give_one_id(project):
         """
         name: a
         channels: [conda-forge, defaults]
-        dependencies: [python=3.11, numpy=1.26, Scikit-Learn, {pip: [Foo_Bar==1.0, "Requests[Socks] >= 2"]}]
+        dependencies: [python=3.11, numpy=1.26, Scikit-Learn,
+                       {pip: [Foo_Bar==1.0, "Requests[Socks] >= 2"]}]
     """,
     )
     b = load(

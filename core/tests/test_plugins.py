@@ -318,3 +318,14 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     assert result["metadata"] is True and FIRST_PARTY <= names(result)
     assert json.loads((cache / "entry-points.json").read_text(encoding="utf-8"))["entries"]
     assert probe(cache)["metadata"] is False
+
+
+def test_two_sys_paths_keep_their_own_cached_listing(tmp_path):
+    # `exp` and `python -m ...` see different sys.paths: neither evicts the other.
+    cache = tmp_path / "cache"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe(cache)
+    probe(cache, elsewhere)
+    assert probe(cache)["metadata"] is False
+    assert probe(cache, elsewhere)["metadata"] is False

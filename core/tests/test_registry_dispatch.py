@@ -20,7 +20,7 @@ from expkit.model import (
 )
 from expkit.plugins import NoOwnerError, Registry, make_plugin_manager
 from expkit.runner import run_experiment
-from test_runner_fake import cache_env, fake_registry, resolved_run  # noqa: F401 - fixtures
+from fake_target import cache_env, fake_registry, resolved_run  # noqa: F401 - fixtures
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from expkit.history import History
 from expkit.hookspecs import hookimpl
 from expkit.progress import PlainProgress
 from expkit.runner import build_argv, exit_code_of, run_experiment
-from test_runner_fake import cache_env, fake_registry, resolved_run  # noqa: F401 - fixtures
+from fake_target import cache_env, fake_registry, resolved_run  # noqa: F401 - fixtures
 
 SCRIPT = """\
 import json, os, sys

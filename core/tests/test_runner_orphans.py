@@ -14,7 +14,7 @@ import pytest
 from expkit.history import History
 from expkit.hookspecs import hookimpl
 from expkit.runner.orphans import clean_up
-from test_runner_fake import cache_env, exp, fake_registry, write_project  # noqa: F401 - fixtures
+from fake_target import cache_env, exp, fake_registry, write_project  # noqa: F401 - fixtures
 
 # Creates a run owned by this process, prints its id, then waits to be killed.
 OWN_A_RUN = textwrap.dedent(

@@ -16,6 +16,7 @@ from docker_e2e import (
     unique,
 )
 from docker_helpers import build_conda_channel, build_wheel, image_id
+from expkit_docker.names import PROJECT_LABEL
 
 pytestmark = pytest.mark.docker
 
@@ -29,6 +30,7 @@ def _with_wheel(project, name: str, version: str = "1.0", extra_pip: list[str] =
 
 def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_project):
     _with_wheel(docker_project, unique())
+    cold_since = time.time()
     cold = docker_project.exp("prepare", "-c", "docker")
     assert cold.returncode == 0, cold.output
     assert "building the pip layer" in cold.output
@@ -38,9 +40,22 @@ def test_cold_prepare_builds_then_warm_prepare_makes_no_build_call(docker_projec
     assert warm["cached"] is True
     assert warm["location"] == f"expkit-env:{warm['env_id']}"
     assert any(p.startswith("pkg_") for p in warm["packages"])
-    # No build: the engine saw no container created, no commit, no tag.
-    events = engine_events(since, until)
-    assert [e for e in events if e.get("Type") in ("container", "image")] == []
+    # No build: the engine saw no container of this project, no commit or tag of
+    # this environment (other test sessions share the engine: their events are theirs).
+    ours = {warm["location"], warm["details"]["system_tag"]}
+
+    def of_this_run(event: dict) -> bool:
+        attributes = (event.get("Actor") or {}).get("Attributes") or {}
+        if event.get("Type") == "container":
+            return attributes.get(PROJECT_LABEL) == str(docker_project.root)
+        if event.get("Type") == "image":
+            return bool({attributes.get("name"), (event.get("Actor") or {}).get("ID")} & ours)
+        return False
+
+    assert [e for e in engine_events(since, until) if of_this_run(e)] == []
+    # ... where the cold prepare's build shows, container and image alike.
+    cold_types = {e["Type"] for e in engine_events(cold_since, since) if of_this_run(e)}
+    assert cold_types == {"container", "image"}
 
 
 def test_pip_only_change_reuses_the_system_layer(docker_project):
@@ -218,7 +233,7 @@ def _markers_in_saved_image(ref: str, markers: list[str]) -> set[str]:
                 if not member.isfile():
                     continue
                 data = saved.extractfile(member)
-                chunks = iter(lambda: data.read(1 << 20), b"")
+                chunks = iter(lambda: data.read(1 << 20), b"")  # noqa: B023 - used up right here
                 first = next(chunks, b"")
                 chunks = itertools.chain([first], chunks)
                 if first[:2] == b"\x1f\x8b":

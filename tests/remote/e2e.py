@@ -96,3 +96,15 @@ def run_id_of(folder: Path) -> str:
 
 def fingerprints(text: str) -> list[str]:
     return re.findall(r"SHA256:[A-Za-z0-9+/]{43}", text)
+
+
+def release(remote, run_id: str) -> None:
+    """Let a waiting slow.py (test_remotedocker_e2e) go on: ``go`` in its working folder."""
+    (run_folder(remote, run_id) / "project" / "go").touch()
+
+
+def assert_cleaned_up(remote, run_id: str) -> None:
+    """The run's container and folder leave the VM (removed in the background once the
+    run is collected or canceled)."""
+    wait_until(lambda: not run_containers(remote, run_id) and not run_folder(remote, run_id)
+               .exists(), 60, f"the VM to be cleaned up after run {run_id}")  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from e2e import record, setup_project
+from e2e import record, setup_project, wait_until
 from expkit.ssh import SshTarget, connect
 from expkit.testing import compute_from_mapping, make_run_context
 
@@ -74,7 +74,7 @@ def test_hostile_archive_entries_are_refused(remote, ssh_home, tmp_path: Path) -
     assert not any(p.is_symlink() for p in run.outputs_dir.rglob("*"))
     notes = " ".join(collected.notes)
     assert "link-out" in notes and "link-up" in notes
-    assert not real.ssh.exists(folder), "the run's folder is removed once collected"
+    wait_until(lambda: not real.ssh.exists(folder), 30, "the run's folder to be removed")
 
 
 def test_links_out_of_outputs_made_by_the_script_are_dropped(project, remote, tmp_path) -> None:

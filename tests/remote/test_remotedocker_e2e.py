@@ -11,14 +11,16 @@ import json
 import os
 import signal
 import subprocess
+import uuid
 
 import pytest
 import remotehost
 from e2e import (
+    assert_cleaned_up,
     fingerprints,
     record,
+    release,
     run_containers,
-    run_folder,
     setup_project,
     ssh_client_ports,
     started,
@@ -38,18 +40,21 @@ with open("outputs/model.txt", "w") as f:
     f.write("weights\\n")
 print("finished", flush=True)
 """
-#: slow.py NAP [CODE]: "started", a nap, outputs and a metric, "finished", exit CODE.
+#: slow.py [CODE]: "started"; waits for the test to create ``go`` in its working folder
+#: on the VM (release()), at most 120 s; outputs and a metric, "finished", exit CODE.
 SLOW = """
 import os, sys, time
 from expkit import log
 print("started", flush=True)
-time.sleep(float(sys.argv[1]))
+deadline = time.time() + 120
+while not os.path.exists("go") and time.time() < deadline:
+    time.sleep(0.1)
 log("accuracy", 0.93)
 os.makedirs("outputs", exist_ok=True)
 with open("outputs/model.txt", "w") as f:
     f.write("weights\\n")
 print("finished", flush=True)
-sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 """
 HOSTILE = ["a b", "it's", 'say "hi"', "$(touch /tmp/pwned-expkit)", "`id`", "; rm -rf ~",
            "two\nlines", "ünïcødé", "*", "-n", ""]  # fmt: skip
@@ -90,13 +95,12 @@ def test_run_on_the_vm_builds_there_and_passes_everything_literally(vm, remote) 
     # The environment image is on the VM's engine; the run left nothing there.
     tag = f"expkit-env:{run['env_id']}"
     assert remote.docker("image", "inspect", tag).returncode == 0
-    assert run_containers(remote, run["id"]) == []
-    assert not run_folder(remote, run["id"]).exists()
+    assert_cleaned_up(remote, run["id"])
     listed = vm.exp("env", "list", "-c", "gpuvm", "--json")
     assert listed.returncode == 0 and run["env_id"] in listed.stdout
 
     # A second run after a one-line edit sends only that file (and its trees).
-    vm.write("train.py", TRAIN + "\n# edited\n")
+    vm.write("train.py", TRAIN + f"\n# edited {uuid.uuid4()}\n")  # new to the VM's store
     again = vm.exp("run", "-c", "gpuvm", "train.py")
     assert again.returncode == 0, again.output
     assert "building" not in again.output  # the warm environment: a tag lookup
@@ -104,7 +108,7 @@ def test_run_on_the_vm_builds_there_and_passes_everything_literally(vm, remote) 
 
 
 def test_cut_connection_detaches_and_logs_follow_collects(vm, remote) -> None:
-    proc = vm.popen("run", "-c", "gpuvm", "slow.py", "4", "3")
+    proc = vm.popen("run", "-c", "gpuvm", "slow.py", "3")
     folder = started(vm)
     for port in ssh_client_ports(proc.pid, remote):
         remotehost.kill_session(remote, port)
@@ -112,7 +116,9 @@ def test_cut_connection_detaches_and_logs_follow_collects(vm, remote) -> None:
     assert proc.returncode == 75, out + err
     assert "goes on" in err and "exp runs logs -f 1" in err
     assert record(vm, "1")["status"] == "running"
+    assert run_containers(remote, folder.name), "the run goes on on the VM"
 
+    release(remote, folder.name)
     follow = vm.exp("runs", "logs", "-f", "1")
     assert follow.returncode == 0, follow.output
     assert "finished" in follow.stdout
@@ -121,18 +127,18 @@ def test_cut_connection_detaches_and_logs_follow_collects(vm, remote) -> None:
     assert run["outputs"] == ["model.txt"] and run["metrics"] == {"accuracy": 0.93}
     log = (folder / "log.txt").read_text()
     assert log.count("started") == 1 and log.count("finished") == 1
-    assert run_containers(remote, run["id"]) == []
-    assert not run_folder(remote, run["id"]).exists()
+    assert_cleaned_up(remote, run["id"])
 
 
 def test_killed_exp_then_runs_list_collects_when_the_run_ends(vm, remote) -> None:
-    proc = vm.popen("run", "-c", "gpuvm", "slow.py", "3")
+    proc = vm.popen("run", "-c", "gpuvm", "slow.py")
     folder = started(vm)
     proc.kill()
     proc.wait(timeout=30)
     listed = vm.exp("runs", "list")
     assert listed.returncode == 0 and "running" in listed.stdout, listed.output
     assert run_containers(remote, folder.name), "the run goes on on the VM"
+    release(remote, folder.name)
 
     def collected():
         vm.exp("runs", "list")
@@ -146,27 +152,25 @@ def test_killed_exp_then_runs_list_collects_when_the_run_ends(vm, remote) -> Non
 
 
 def test_ctrl_c_kills_the_container_on_the_vm(vm, remote) -> None:
-    proc = vm.popen("run", "-c", "gpuvm", "slow.py", "60")
+    proc = vm.popen("run", "-c", "gpuvm", "slow.py")
     folder = started(vm)
     assert run_containers(remote, folder.name)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert record(vm, "1")["status"] == "canceled"
-    assert run_containers(remote, folder.name) == []
-    assert not run_folder(remote, folder.name).exists()
+    assert_cleaned_up(remote, folder.name)
 
 
 def test_runs_cancel_stops_a_detached_run_on_the_vm(vm, remote) -> None:
-    proc = vm.popen("run", "-c", "gpuvm", "slow.py", "60")
+    proc = vm.popen("run", "-c", "gpuvm", "slow.py")
     folder = started(vm)
     proc.kill()  # nobody follows it any more
     proc.wait(timeout=30)
     canceled = vm.exp("runs", "cancel", "1")
     assert canceled.returncode == 0, canceled.output
     assert record(vm, "1")["status"] == "canceled"
-    assert run_containers(remote, folder.name) == []
-    assert not run_folder(remote, folder.name).exists()
+    assert_cleaned_up(remote, folder.name)
 
 
 def test_host_keys_unknown_and_changed_are_refused(project, remote, tmp_path) -> None:

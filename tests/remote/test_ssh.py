@@ -155,3 +155,51 @@ def test_importing_the_layer_does_not_import_paramiko() -> None:
 
     code = "import sys, expkit.ssh, expkit.ssh.config; assert 'paramiko' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_local_run_imports_neither_paramiko_nor_docker(project) -> None:
+    """Installed plugins (remotedocker with them) import their SSH and Docker libraries
+    only when a command needs them."""
+    project.write("aml_config/local.compute", 'type: local\npythonLocation: "python"\n')
+    project.write("aml_config/local.runconfig", 'ArgumentVector: ["$file"]\nTarget: local\n')
+    project.write("hello.py", "print('hello')\n")
+    result = project.exp("run", "-c", "local", "hello.py", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.output
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}  # fmt: skip
+    assert "expkit.runner" in imported
+    heavy = {name for name in imported if name.split(".")[0] in ("paramiko", "docker")}
+    assert heavy == set()
+
+
+def test_key_from_ssh_agent(remote, ssh_home, tmp_path: Path, monkeypatch) -> None:
+    agent_sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_sock)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            if agent_sock.exists():
+                break
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(agent_sock), "PATH": "/usr/bin:/bin"}
+        key = ssh_home / ".ssh" / "id_ed25519"
+        subprocess.run(["ssh-add", str(key)], env=env, check=True, capture_output=True)
+        key.unlink()  # only the agent has it now
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(agent_sock))
+        assert connect(target(remote)).run(["true"]).ok
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
+def test_proxy_jump_through_a_checked_host(remote, ssh_home) -> None:
+    # The host is its own jump host: the second hop is a direct-tcpip channel from its sshd.
+    (ssh_home / ".ssh" / "config").write_text(
+        f"Host jump\n    HostName {remote.address}\n    User {remote.user}\n"
+        f"Host behind\n    HostName {remote.address}\n    User {remote.user}\n"
+        "    ProxyJump jump\n"
+    )
+    connection = connect(SshTarget(host="behind"))
+    assert connection.run(["true"]).ok
+    # Carried by a channel of the jump host's connection, not a TCP socket of its own.
+    assert type(connection.transport.sock).__name__ == "Channel"

@@ -45,7 +45,8 @@ def load_entry_points(pm: pluggy.PluginManager, disabled: Iterable[str] = ()) ->
             continue
         pm.register(plugin, name=name)
         if dist_name:
-            pm._plugin_distinfo.append((plugin, _DistFacade(dist_name, dist_version)))  # noqa: SLF001
+            facade = _DistFacade(dist_name, dist_version)
+            pm._plugin_distinfo.append((plugin, facade))  # type: ignore[arg-type]  # noqa: SLF001
 
 
 def has_entry_point(name: str) -> bool:
@@ -90,12 +91,18 @@ def expkit_entry_points() -> list:
 
     cache = cache_dir() / "entry-points.json"
     stamp = _path_stamp()
+    # The newest listing on top ("stamp", "entries"); a few for other sys.paths
+    # (``exp`` and ``python -m ...`` see different ones) under "others".
+    others: list = []
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("stamp") == stamp:
-            return data["entries"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+        others = [{"stamp": data["stamp"], "entries": data["entries"]}]
+        others += [o for o in data.get("others", ()) if isinstance(o, dict)]
+        for known in others:
+            if known.get("stamp") == stamp:
+                return known["entries"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        others = []
     from importlib.metadata import entry_points
 
     entries = []
@@ -112,8 +119,10 @@ def expkit_entry_points() -> list:
     try:
         from expkit.fsutil import atomic_write_text
 
+        kept = [o for o in others if o.get("stamp") != stamp][:3]
+        text = json.dumps({"stamp": stamp, "entries": entries, "others": kept})
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache, json.dumps({"stamp": stamp, "entries": entries}), durable=False)
+        atomic_write_text(cache, text, durable=False)
     except OSError:
         pass  # a read-only cache only costs speed
     return entries

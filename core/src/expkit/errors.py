@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 
 #: Exit codes of ``exp`` besides the script's own exit code (documented in docs/cli.md).
@@ -68,6 +67,8 @@ class ConfigError(ExpkitError):
         if self.allowed:
             text += "\n  allowed: " + ", ".join(str(a) for a in self.allowed)
             if self.got is not None:
+                from difflib import get_close_matches  # only for a message: not at start-up
+
                 close = get_close_matches(self.got, [str(a) for a in self.allowed], n=1)
                 if close:
                     text += f"\n  did you mean {close[0]!r}?"

@@ -1,13 +1,21 @@
 """Hook specifications: the whole contract between the core and target plugins.
 
 A target plugin implements ``expkit_target_types`` and, for the types it
-declares, ``expkit_attach``, ``expkit_prepare``, ``expkit_submit`` and
-``expkit_collect``. Those four are *firstresult*: the core calls every
-implementation until one returns a value, so an implementation **returns None
-for a target type it does not own** and never raises for it.
+declares, the target hooks: ``expkit_attach``, ``expkit_prepare``,
+``expkit_submit`` and ``expkit_collect`` (required), and
+``expkit_list_environments``, ``expkit_remove_environment``,
+``expkit_stop_orphan`` (when it caches environments or can find a lost
+run's leftovers) and ``expkit_reattach`` (when its runs go on without
+``exp``: expkit.runner.detached). All eight are *firstresult*: the core calls the
+implementations until one returns a value, so an implementation **returns
+None for a target type it does not own** and never raises for it. The core
+calls them through expkit.plugins.Registry, which says what happens when no
+plugin answers.
 
 Anyone may implement the event hooks (``expkit_run_started``,
-``expkit_run_finished``) to add tracking, notifications or CI behaviour.
+``expkit_run_finished``) to add tracking, notifications or CI behaviour:
+every implementation is called, wrappers included, and a failing one is
+only a warning.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ settled:
   or read: it may name a secret such as ``~/.ssh/id_rsa``.
 
 Everything left out is named in a note (:func:`left_out`), which the target
-returns in ``Collected.notes`` (the core shows it and logs it). Targets call :func:`settle_tree` on a folder as
-the script left it, or :func:`settle` when they wrote the links themselves
-(from an archive) and know the link texts the script wrote.
+returns in ``Collected.notes`` (the core shows it and logs it). Targets call
+:func:`settle_tree` on a folder as the script left it, or :func:`settle` when
+they wrote the links themselves (from an archive) and know the link texts the
+script wrote.
 
 :func:`list_outputs` lists what is left: the files a run record keeps.
 

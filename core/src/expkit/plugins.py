@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -106,7 +106,8 @@ class Registry:
     def _collect_types(self) -> None:
         for impl in self.pm.hook.expkit_target_types.get_hookimpls():
             owner = self.pm.get_name(impl.plugin) or repr(impl.plugin)
-            for ttype in impl.function() or ():
+            declared = cast("list[TargetType]", impl.function() or [])
+            for ttype in declared:
                 for name in (ttype.name, *ttype.aliases):
                     if name in self._owners and self._owners[name] != owner:
                         first = self._owners[name]
@@ -255,7 +256,7 @@ class Registry:
     def owner(self, type_name: str) -> str | None:
         return self._owners.get(type_name)
 
-    def resolve(self, type_name: str, *, source: object = None) -> TargetType:
+    def resolve(self, type_name: str, *, source: Path | str | None = None) -> TargetType:
         """The TargetType for ``type_name``, or a clear error saying what to install."""
         if type_name in self._types:
             return self._types[type_name]

@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from expkit.model import Progress
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 #: Lines of tool output kept visible under the current step in the live display.
 TAIL_LINES = 6
@@ -81,7 +84,7 @@ class LiveProgress:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self._live = None
+        self._live: Live | None = None
         self._step: str | None = None
         self._started = 0.0
         self._tail: list[str] = []
@@ -101,7 +104,7 @@ class LiveProgress:
         ]
         return Group(*parts)
 
-    def _ensure(self) -> None:
+    def _ensure(self) -> Live:
         if self._live is None:
             from rich.console import Console
             from rich.live import Live
@@ -109,6 +112,7 @@ class LiveProgress:
             console = Console(file=self.stream, stderr=self.stream is sys.stderr)
             self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
             self._live.start()
+        return self._live
 
     def _finish_step(self) -> None:
         if self._step is not None and self._live is not None:
@@ -122,18 +126,17 @@ class LiveProgress:
     def step(self, message: str) -> None:
         self._finish_step()
         self._step, self._started, self._tail, self._fraction = message, time.monotonic(), [], None
-        self._ensure()
-        self._live.update(self._render())
+        self._ensure().update(self._render())
 
     def line(self, text: str) -> None:
-        self._ensure()
+        live = self._ensure()
         self._tail = (self._tail + [text.rstrip("\n")])[-TAIL_LINES:]
-        self._live.update(self._render())
+        live.update(self._render())
 
     def advance(self, done: float, total: float | None = None) -> None:
-        self._ensure()
+        live = self._ensure()
         self._fraction = min(max(done / total, 0.0), 1.0) if total else None
-        self._live.update(self._render())
+        live.update(self._render())
 
     def close(self) -> None:
         if self._live is not None:

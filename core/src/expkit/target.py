@@ -1,7 +1,8 @@
-"""Base classes for target plugins: write a target, not seven hook functions.
+"""Base classes for target plugins: write a target, not nine hook functions.
 
-The hook contract (expkit.hookspecs) asks every target plugin for seven
-hooks, six of them *firstresult* and each starting with "is this type mine?".
+The hook contract (expkit.hookspecs) asks every target plugin for nine
+hooks: ``expkit_target_types`` and eight *firstresult* target hooks, each
+starting with "is this type mine?".
 That check and the forwarding are the same in every plugin, so they live
 here, once::
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from expkit.errors import InfrastructureError
+from expkit.testing import RecordingProgress
 from expkit_docker import buildprotocol as protocol
 from expkit_docker.builder import BuildFailed, build_layer
 from expkit_docker.buildscripts import LayerBuild
@@ -127,21 +128,6 @@ def test_rattler_install_prints_the_protocols_markers():
 # ---------------------------------------------------------------------- build_layer
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.steps: list[str] = []
-        self.lines: list[str] = []
-
-    def step(self, message: str) -> None:
-        self.steps.append(message)
-
-    def line(self, text: str) -> None:
-        self.lines.append(text)
-
-    def advance(self, done: float, total: float | None = None) -> None:
-        pass
-
-
 PARENT = {
     "Id": "sha256:parent",
     "Config": {
@@ -185,7 +171,7 @@ def test_build_layer_runs_the_script_and_commits_what_it_printed(fake_engine, tm
         frame(1, b"##[expkit-freeze-begin]\nsix==1.16.0\n##[expkit-freeze-end]\n"),
         frame(2, b"\n"),
     ])  # fmt: skip
-    progress = Recorder()
+    progress = RecordingProgress()
     image_id, log = _build(engine, tmp_path, progress)
 
     assert image_id == "sha256:new"
@@ -224,9 +210,11 @@ def test_build_layer_runs_the_script_and_commits_what_it_printed(fake_engine, tm
     }  # fmt: skip
 
     assert log.packages == ["six==1.16.0"]
-    assert progress.steps[0] == "building the pip layer expkit-env:abc123"
-    assert progress.steps[-1].startswith("saved expkit-env:abc123")
-    assert progress.lines == ["» install the pip requirements: six", "Collecting six", ""]
+    steps = [text for kind, text in progress.events if kind == "step"]
+    assert steps[0] == "building the pip layer expkit-env:abc123"
+    assert steps[-1].startswith("saved expkit-env:abc123")
+    lines = [text for kind, text in progress.events if kind == "line"]
+    assert lines == ["» install the pip requirements: six", "Collecting six", ""]
     assert (tmp_path / "logs" / "abc123-pip.log").read_text().startswith("##[expkit-step] install")
 
 
@@ -283,10 +271,10 @@ def test_start_attached_names_the_container_and_reads_both_streams(fake_engine):
 
 def test_engine_over_any_stream_opener(fake_engine, tmp_path):
     fake, _engine = fake_engine
-    opened: list[float] = []
+    opened: list[float | None] = []
     socket_path = urlsplit(fake.url).path
 
-    def opener(timeout: float):
+    def opener(timeout: float | None):
         opened.append(timeout)
         return unix_socket(socket_path)(timeout)
 

@@ -16,8 +16,12 @@ would go.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from expkit.model import ComputeTarget, EnvironmentInfo
 
 env_app = typer.Typer(
     name="env", help="List, inspect and prune cached execution environments.",
@@ -48,7 +52,7 @@ def _targets(runconfig: str | None):
     return registry, [(t.name, ComputeTarget(name=t.name, type=t.name)) for t in types], False
 
 
-def _collect(runconfig: str | None) -> list[tuple[str, object, object]]:
+def _collect(runconfig: str | None) -> list[tuple[str, ComputeTarget, EnvironmentInfo]]:
     """``[(target label, compute, EnvironmentInfo)]``; unreachable targets are noted
     (an error when the target was asked for with ``-c``)."""
     from expkit.cli.output import note
@@ -81,7 +85,7 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if n is None:
         return ""
     for unit in ("B", "KB", "MB", "GB"):

@@ -20,10 +20,10 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     for row in text_rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
-    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
     typer.echo(line.rstrip())
     for row in text_rows:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def note(message: str) -> None:

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
-_TYPER = {"no_args_is_help": True, "add_completion": False, "rich_markup_mode": None}
+_TYPER: dict[str, Any] = {
+    "no_args_is_help": True,
+    "add_completion": False,
+    "rich_markup_mode": None,
+}
 target_app = typer.Typer(help="Attach, list, show and detach compute targets.", **_TYPER)
 runconfig_app = typer.Typer(help="Create, list and show run configurations.", **_TYPER)
 
@@ -75,9 +80,11 @@ def target_attach(
     key_file: str | None = typer.Option(None, "--key-file", help="SSH private key file."),
     base_image: str | None = typer.Option(None, "--base-image", help="Base Docker image."),
     trust_host_key: str | None = typer.Option(
-        None, "--trust-host-key", metavar="SHA256:...",
+        None,
+        "--trust-host-key",
+        metavar="SHA256:...",
         help="Trust this host key fingerprint for a host not yet in known_hosts (SSH targets).",
-    ),  # fmt: skip
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing target of that name."),
 ) -> None:
     """Attach a compute target: write aml_config/NAME.compute and a matching NAME.runconfig."""

@@ -9,7 +9,6 @@ accepted besides the standard ones and kept in ``ComputeTarget.options``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 from expkit.config.fields import Fields, check_name
@@ -57,6 +56,8 @@ def resolve_type(registry: Registry, type_name: str, doc: YamlDoc | None) -> Tar
     except ConfigError as err:
         if doc is not None:
             err.line = doc.line("type")
+        from difflib import get_close_matches  # only for a message: not at start-up
+
         close = get_close_matches(type_name, sorted({*registry.types, *KNOWN_PROVIDERS}), n=1)
         if close and close[0] != type_name:
             err.hint = (err.hint or "") + f"\n  did you mean {close[0]!r}?"

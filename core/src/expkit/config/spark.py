@@ -76,7 +76,8 @@ def _packages(fields: Fields) -> tuple[SparkPackage, ...]:
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise fields.doc.error(
-                f"each package must be a mapping with group, artifact and version, got {describe(item)}",
+                "each package must be a mapping with group, artifact and version, "
+                f"got {describe(item)}",
                 "packages",
                 i,
                 hint='e.g.  - group: "com.microsoft.ml.spark"\n'

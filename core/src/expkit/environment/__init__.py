@@ -54,7 +54,7 @@ def _layers(
     base_id = _digest(base)
     # Sorting again here keeps hand-built specs (tests, plugins) order-independent too;
     # channels keep their order because it is conda's priority.
-    system = {
+    system: dict[str, Any] = {
         "schema": SCHEMA,
         "layer": "system",
         "parent": base_id,
@@ -66,7 +66,7 @@ def _layers(
         # What a target adds to the system layer (Java + pyspark for Framework: PySpark).
         system["extra"] = dict(system_extra)
     system_id = _digest(system)
-    pip = {
+    pip: dict[str, Any] = {
         "schema": SCHEMA,
         "layer": "pip",
         "parent": system_id,

@@ -84,7 +84,8 @@ def parse_conda_data(doc: YamlDoc, project: Path | None = None) -> EnvironmentSp
 
 
 def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", str: "string"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "mapping", list: "list", str: "string"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _project_root(path: Path) -> Path:

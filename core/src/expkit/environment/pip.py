@@ -10,6 +10,10 @@ Local files (``./wheels/x.whl``, ``file:`` URLs, ``name @ file:...``) become
 ``./<path relative to the project root>`` (or an absolute path outside the
 project) and their content is hashed, so replacing a wheel changes the id.
 Remote URLs are kept verbatim: their content cannot be known without a download.
+
+The canonical form of a requirement string is cached by its text in expkit's
+cache (``environment/pip-requirements.json``), so a run whose pip list did not
+change does not import packaging at all.
 """
 
 from __future__ import annotations
@@ -65,6 +69,68 @@ def canonical_pip_entry(
 
 
 def _requirement(
+    text: str, root: Path, error: ErrorFactory, conda_dir: Path | None
+) -> tuple[str, tuple[str, str] | None]:
+    known = _known().get(text)
+    if known is not None:
+        return known, None
+    canonical, local = _parse_requirement(text, root, error, conda_dir)
+    if local is None:  # a pure function of the text: worth remembering
+        _remember(text, canonical)
+    return canonical, local
+
+
+# Canonical forms of requirement strings, cached by their text: parsing needs
+# packaging, whose import (~30 ms) would be a third of a tracked run's budget,
+# while a project's pip list rarely changes between runs.
+_CACHE_SCHEMA = 1
+_CACHE_LIMIT = 2000
+_cache: dict[str, str] | None = None
+
+
+def _cache_path() -> Path:
+    from expkit.paths import cache_dir
+
+    return cache_dir() / "environment" / "pip-requirements.json"
+
+
+def _known() -> dict[str, str]:
+    global _cache
+    if _cache is None:
+        import json
+
+        from expkit import __version__
+
+        try:
+            stored = json.loads(_cache_path().read_text(encoding="utf-8"))
+            valid = stored.get("schema") == _CACHE_SCHEMA and stored.get("expkit") == __version__
+            entries = stored.get("entries") if valid else None
+            _cache = dict(entries) if isinstance(entries, dict) else {}
+        except (OSError, ValueError, AttributeError, TypeError):
+            _cache = {}
+    return _cache
+
+
+def _remember(text: str, canonical: str) -> None:
+    import json
+
+    from expkit import __version__
+    from expkit.fsutil import atomic_write_text
+
+    entries = _known()
+    entries[text] = canonical
+    while len(entries) > _CACHE_LIMIT:  # the oldest first
+        del entries[next(iter(entries))]
+    data = {"schema": _CACHE_SCHEMA, "expkit": __version__, "entries": entries}
+    path = _cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(data), durable=False)
+    except OSError:
+        pass  # an unwritable cache only costs speed
+
+
+def _parse_requirement(
     text: str, root: Path, error: ErrorFactory, conda_dir: Path | None
 ) -> tuple[str, tuple[str, str] | None]:
     from packaging.requirements import InvalidRequirement, Requirement

@@ -41,6 +41,10 @@ class GitProbe:
             proc = subprocess.Popen(
                 [
                     git,
+                    # Counting commits ahead of the upstream can take long and is not
+                    # recorded (a key older gits ignore, unlike --no-ahead-behind).
+                    "-c",
+                    "status.aheadBehind=false",
                     "-C",
                     str(root),
                     "status",

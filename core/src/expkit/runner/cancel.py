@@ -52,6 +52,7 @@ def cancel(
             cleanup = reaped.get(record.id) or stop_orphan(history, record)
             return describe(cleanup), False
         return f"run {record.number} is not active: it {record.status}.", True
+    assert owner is not None  # an active run without one was marked lost above
     if owner.host != os.uname().nodename:
         raise UsageError(
             f"run {record.number} is run by `exp` on host {owner.host!r} (pid {owner.pid}); "

@@ -37,6 +37,11 @@ from expkit.model import RunContext, RunRecord, frozen_map
 MARKER = "detached.json"
 #: Left by `exp runs cancel` for the process that finishes the run.
 CANCELED = "cancel-requested"
+#: Touched when settle looked at the run: it looks again CHECK_EVERY seconds later.
+CHECKED = "detached.checked"
+CHECK_EVERY = 5.0
+#: Seconds settle waits for one run's target before going on without it.
+SETTLE_WAIT = 10.0
 
 
 def mark(run_dir: Path, target: str) -> None:
@@ -123,23 +128,27 @@ def _execution(registry, context: RunContext):
     return registry.reattach(context)
 
 
-def _finish(
-    history, registry, context: RunContext, record: RunRecord, execution, code: int | None,
-    *, canceled: bool = False, error: str | None = None,
-) -> RunRecord:  # fmt: skip
-    """Collect and write the final record, as expkit.runner.lifecycle does for a live run."""
-    from expkit.history import list_outputs, read_metrics
-
+def _collect(registry, context: RunContext, execution) -> str | None:
+    """Collect a detached run's outputs and notes; the error text when that failed."""
     try:
         collected = registry.collect(context, execution)
     except Exception as exc:  # the run's own outcome is still recorded
         detail = str(exc) if isinstance(exc, ExpkitError) else f"{type(exc).__name__}: {exc}"
-        error = error or f"collecting outputs failed: {detail}"
-    else:
-        if collected.notes:
-            with open(context.run_dir / "log.txt", "ab") as log:
-                for message in collected.notes:
-                    log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+        return f"collecting outputs failed: {detail}"
+    if collected.notes:
+        with open(context.run_dir / "log.txt", "ab") as log:
+            for message in collected.notes:
+                log.write(f"exp: note: {message}\n".encode("utf-8", "surrogateescape"))
+    return None
+
+
+def _record(
+    history, registry, context: RunContext, record: RunRecord, code: int | None,
+    *, canceled: bool = False, error: str | None = None,
+) -> RunRecord:  # fmt: skip
+    """Write the final record of a collected run, as expkit.runner.lifecycle does."""
+    from expkit.history import list_outputs, read_metrics
+
     metrics, series = read_metrics(context.run_dir / "metrics.jsonl")
     if canceled or (context.run_dir / CANCELED).exists():
         status = "canceled"
@@ -157,38 +166,86 @@ def _finish(
             error=error,
         )
     )  # fmt: skip
-    (context.run_dir / MARKER).unlink(missing_ok=True)
-    (context.run_dir / CANCELED).unlink(missing_ok=True)
+    for name in (MARKER, CANCELED, CHECKED):
+        (context.run_dir / name).unlink(missing_ok=True)
     registry.run_finished(final, lambda _message: None)
     return final
+
+
+def _finish(
+    history, registry, context: RunContext, record: RunRecord, execution, code: int | None,
+    *, canceled: bool = False,
+) -> RunRecord:  # fmt: skip
+    error = _collect(registry, context, execution)
+    return _record(history, registry, context, record, code, canceled=canceled, error=error)
 
 
 def settle(history, note: Callable[[str], None]) -> list[RunRecord]:
     """Collect the detached runs that have ended; leave the others running.
 
-    Never raises (it runs inside every ``exp runs`` command): a target that
-    cannot be reached now is tried again by the next command.
+    Never raises and never holds a command up for long (it runs inside every
+    ``exp runs`` command): each run is looked at most every CHECK_EVERY
+    seconds, and a target that does not answer within SETTLE_WAIT seconds (a
+    closed laptop's lost network) is tried again by a later command. The
+    target is asked in a thread; the history is written here, under the
+    run's lock.
     """
-    done = []
+    import threading
+
+    done: list[RunRecord] = []
     for record in pending(history):
         run_dir = history.run_dir(record.id)
+        checked = run_dir / CHECKED
+        try:
+            if time.time() - checked.stat().st_mtime < CHECK_EVERY:
+                continue
+        except OSError:
+            pass
         with claim(run_dir) as mine:
             if not mine:
+                continue  # `logs -f` or another command is finishing it
+            checked.touch()
+            state: dict[str, object] = {}
+            polled = threading.Event()
+            worker = threading.Thread(target=_ask_target, args=(history, record, state, polled),
+                                      daemon=True)  # fmt: skip
+            worker.start()
+            if not polled.wait(SETTLE_WAIT):
+                note(f"run {record.number} is detached; its target did not answer in time.")
                 continue
-            try:
-                registry, context = _context(history, record)
-                execution = _execution(registry, context)
-                code = execution.poll()
-                if code is None:
-                    continue
-                final = _finish(history, registry, context, record, execution, code)
-            except Exception as exc:  # noqa: BLE001 - `exp runs` must keep working
-                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                note(f"run {record.number} is detached and could not be checked now: {detail}")
+            if "code" in state and state["code"] is not None:
+                worker.join()  # collecting: let it finish, however long it takes
+            if "problem" in state:
+                note(f"run {record.number} is detached and could not be checked now: "
+                     f"{state['problem']}")  # fmt: skip
                 continue
-            note(f"run {record.number} (detached) ended: {final.status}, collected.")
-            done.append(final)
+            if state.get("code") is None:
+                continue
+            context = state["context"]
+            assert isinstance(context, RunContext) and isinstance(state["code"], int)
+            error = state.get("error")
+            final = _record(history, state["registry"], context, record, state["code"],
+                            error=error if isinstance(error, str) else None)  # fmt: skip
+        note(f"run {record.number} (detached) ended: {final.status}, collected.")
+        done.append(final)
     return done
+
+
+def _ask_target(history, record: RunRecord, state: dict, polled) -> None:
+    """settle's remote half: poll the run; when it has ended, collect it."""
+    try:
+        registry, context = _context(history, record)
+        state["registry"], state["context"] = registry, context
+        execution = _execution(registry, context)
+        state["code"] = execution.poll()
+        polled.set()
+        if state["code"] is not None:
+            state["error"] = _collect(registry, context, execution)
+    except Exception as exc:  # noqa: BLE001 - `exp runs` must keep working
+        state.pop("code", None)
+        state["problem"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    finally:
+        polled.set()
 
 
 def follow(history, record: RunRecord, on_output: Callable[[str], None]) -> RunRecord | None:

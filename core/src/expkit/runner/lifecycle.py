@@ -13,9 +13,13 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from expkit.errors import ExpkitError, UsageError
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
+
+if TYPE_CHECKING:
+    from expkit.history.gitinfo import GitProbe
 
 
 class Output:
@@ -77,7 +81,7 @@ class Lifecycle:
         self.execution = None
         self.workdir: Path | None = None
         self.output: Output | None = None
-        self.git = None
+        self.git: GitProbe | None = None
         self.snapshot_id: str | None = None
         #: The connection to a detachable run dropped; it goes on (expkit.runner.detached).
         self.detached = False
@@ -151,7 +155,7 @@ class Lifecycle:
             run_id=record.id,
             number=record.number,
             project=Path(resolved.project),
-            snapshot=self.workdir,
+            snapshot=self._workdir(),
             run_dir=self.history.run_dir(record.id),
             script=script,
             argv=build_argv(runconfig.argument_vector, script, args),
@@ -164,6 +168,11 @@ class Lifecycle:
             spark=resolved.spark,
         )
         return self.context
+
+    def _workdir(self) -> Path:
+        if self.workdir is None:  # pragma: no cover - _snapshot() always runs first
+            raise RuntimeError("the run's working copy was not made")
+        return self.workdir
 
     def _prepare(self, progress, force: bool):
         from expkit.progress import close_progress

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 CANCEL_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -34,7 +35,7 @@ class CancelSignals:
         self.execution = None
         #: True while abandoning the current step is safe (snapshot, prepare); see arm().
         self.raising = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}  # what signal.signal() returned
 
     def __enter__(self) -> CancelSignals:
         if threading.current_thread() is threading.main_thread():

@@ -85,21 +85,22 @@ def _hash_and_store(store: Path, source: Path) -> str:
     """Hash ``source`` and store its content as an object unless already present."""
     with open(source, "rb") as handle:
         data = handle.read(_SMALL + 1)
+        small: bytes | None = data  # kept in memory, else copied from the file
         if len(data) <= _SMALL:
             sha = hashlib.sha256(data).hexdigest()
         else:
             digest = hashlib.sha256(data)
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
-            sha, data = digest.hexdigest(), None
+            sha, small = digest.hexdigest(), None
     target = _object_path(store, sha)
     if target.exists():
         return sha
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{sha}.{os.getpid()}.tmp")
     try:
-        if data is not None:
-            tmp.write_bytes(data)
+        if small is not None:
+            tmp.write_bytes(small)
         else:
             shutil.copyfile(source, tmp)
         # Renaming makes the object appear whole or not at all, also with concurrent runs.

@@ -17,7 +17,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILES = (".gitignore", ".amlignore")
 EXCLUDED_ANYWHERE = frozenset({".git", "__pycache__"})
@@ -74,7 +77,7 @@ class _Rules:
 
     def __init__(self, parent: _Rules | None, base: str, lines: list[str], key: str) -> None:
         self.parent, self.base, self.lines, self.key = parent, base, lines, key
-        self._spec = None
+        self._spec: GitIgnoreSpec | None = None
 
     def _check(self, relpath: str) -> bool | None:
         if not self.lines:

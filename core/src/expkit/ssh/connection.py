@@ -281,7 +281,7 @@ def _pump(local: socket.socket, channel: Any) -> None:
 # ---------------------------------------------------------------------- connecting
 
 _connections: dict[tuple, Connection] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered: a ProxyJump hop connects inside a connect
 
 
 def shared_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:

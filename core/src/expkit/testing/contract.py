@@ -25,7 +25,8 @@ class TargetContract(PluginChecks, RunChecks):
     target_type: ClassVar[str] = ""
     #: The entry-point name in the ``expkit`` group.
     entry_point: ClassVar[str] = ""
-    #: ``.compute`` contents of a working target (Workbench keys); default ``{"type": target_type}``.
+    #: ``.compute`` contents of a working target (Workbench keys);
+    #: default ``{"type": target_type}``.
     #: Override the ``compute_data`` fixture when it needs paths or a running service.
     compute: ClassVar[Mapping[str, Any] | None] = None
     #: AttachRequest fields for a valid ``exp target attach`` (address, username, ...).

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -85,7 +85,7 @@ class PluginChecks:
     def test_foreign_types_are_ignored(self, contract_registry: Registry, tmp_path: Path) -> None:
         foreign = ComputeTarget(name="foreign", type=FOREIGN_TYPE)
         run = make_run_context(tmp_path, foreign, "print('never run')\n")
-        calls = {
+        calls: dict[str, dict[str, Any]] = {
             "expkit_attach": {
                 "request": AttachRequest(name="foreign", type=FOREIGN_TYPE, project=run.project)
             },

@@ -193,7 +193,8 @@ class RunChecks:
     ) -> None:
         listed = contract_registry.hook.expkit_list_environments(compute=contract_compute)
         assert isinstance(listed, list), (
-            "expkit_list_environments must return a list for its own type (empty when it keeps no cache)"
+            "expkit_list_environments must return a list for its own type "
+            "(empty when it keeps no cache)"
         )
         assert all(isinstance(info, EnvironmentInfo) for info in listed)
         removed = contract_registry.hook.expkit_remove_environment(

@@ -149,7 +149,7 @@ def _build(
         LABEL: "1", label("base"): ids.base, label("system"): ids.system,
         label("base-image"): base_ref, label("python"): ENV_PYTHON,
     }  # fmt: skip
-    options = {
+    options: dict[str, Any] = {
         "progress": request.progress,
         "log_dir": usage.state_dir() / "logs",
         "default_cmd": [ENV_PYTHON],

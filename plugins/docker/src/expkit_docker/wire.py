@@ -17,12 +17,12 @@ from typing import Protocol
 
 from expkit.errors import InfrastructureError
 
-#: Opens a connected stream to the engine within the given seconds. What it
+#: Opens a connected stream to the engine within the given seconds (None: no limit). What it
 #: returns needs what http.client and :class:`Reply` use of a socket:
 #: ``sendall``, ``recv``, ``makefile``, ``settimeout``, ``setblocking``,
 #: ``fileno`` (readable when bytes wait) and ``close`` -- a socket, or e.g. an
 #: SSH channel running ``docker system dial-stdio`` on the engine's host.
-SocketOpener = Callable[[float], socket.socket]
+SocketOpener = Callable[[float | None], socket.socket]
 
 
 class SocketConnection(http.client.HTTPConnection):
@@ -39,7 +39,7 @@ class SocketConnection(http.client.HTTPConnection):
 def unix_socket(path: str) -> SocketOpener:
     """An opener of connections to the unix socket at ``path``."""
 
-    def open_unix(timeout: float) -> socket.socket:
+    def open_unix(timeout: float | None) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout)

@@ -50,6 +50,8 @@ def collect(run: RunContext, execution: RemoteExecution) -> Collected:
                             source=CONTAINER_OUTPUTS, note=notes.append)  # fmt: skip
         elif b"No such file" not in result.stderr:
             notes.append(f"could not read the run's outputs on the VM: {result.error_text()}")
-    execution.remove()
-    ssh.run(["rm", "-rf", "--", folder])
+    # The container and the run's folder (cleanup policy: target.py), in the background
+    # on the VM: removing a big working copy must not hold up `exp`.
+    ssh.script('setsid sh -c \'docker rm -f "$1"; rm -rf -- "$2"\' sh "$1" "$2" '
+               '>/dev/null 2>&1 </dev/null &', execution.run.container, folder)  # fmt: skip
     return Collected(outputs=tuple(found), notes=tuple(notes))

@@ -25,7 +25,7 @@ class RemoteEngine(Engine):
     """expkit_docker's Engine whose connections are SSH channels to the VM's engine."""
 
     def __init__(self, ssh: Connection, *, build_network: str | None = None) -> None:
-        def dial(timeout: float) -> socket.socket:
+        def dial(timeout: float | None) -> socket.socket:
             sock = ssh.open_socket(DIAL)
             sock.settimeout(timeout)
             return sock
@@ -38,6 +38,29 @@ class RemoteEngine(Engine):
         )  # fmt: skip
         self.ssh = ssh
         self.build_network = build_network
+        #: Image inspects already made by this process (each costs a round trip and a
+        #: docker CLI start on the VM); forgotten when images change.
+        self._images: dict[str, dict[str, Any]] = {}
+
+    def image(self, ref: str) -> dict[str, Any] | None:
+        found = self._images.get(ref)
+        if found is None:
+            found = super().image(ref)
+            if found is not None:
+                self._images[ref] = found
+        return found
+
+    def tag(self, image: str, repo: str, tag: str) -> None:
+        self._images.clear()
+        super().tag(image, repo, tag)
+
+    def remove_image(self, ref: str) -> bool:
+        self._images.clear()
+        return super().remove_image(ref)
+
+    def commit(self, *args: Any, **kwargs: Any) -> str:
+        self._images.clear()
+        return super().commit(*args, **kwargs)
 
     def create_container(
         self, config: Mapping[str, Any], what: str, *, name: str | None = None

@@ -72,7 +72,7 @@ class RemoteExecution:
         self.canceled = False
         self.followed = False
         self._on_missing = on_missing
-        self._last_state = 0.0
+        self._last_state = time.monotonic()  # the exit code file says more, and sooner
 
     # ------------------------------------------------------------------ state
 

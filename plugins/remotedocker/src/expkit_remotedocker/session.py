@@ -14,9 +14,13 @@ copy, ``log.txt``, ``exit_code``, ``metrics.jsonl``; removed once collected).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import posixpath
 import re
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from cachetools import TTLCache
 from expkit.errors import ConfigError, InfrastructureError
@@ -43,6 +47,8 @@ _PRUNE = (
     'find . -maxdepth 1 -type f ! -name ".*" -mtime +"$2" -delete'
 )
 _facts: TTLCache = TTLCache(maxsize=16, ttl=300)
+#: Seconds the VM's facts are kept in the user cache.
+FACTS_TTL = 3600
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,33 @@ class Session:
 
     @property
     def facts(self) -> Facts:
+        """The VM's facts: read once per process, and kept for an hour in the user cache
+        (a run needs the home and ids; the engine check is for attach and errors)."""
         key = self.ssh.label
         found = _facts.get(key)
         if found is None:
-            found = _facts[key] = read_facts(self.ssh)
+            found = _facts[key] = self._cached_facts()
         return found
+
+    def _state_dir(self) -> Path:
+        from expkit.paths import cache_dir
+
+        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", self.ssh.label)
+        return cache_dir() / "remotedocker" / safe
+
+    def _cached_facts(self) -> Facts:
+        path = self._state_dir() / "facts.json"
+        try:
+            if time.time() - path.stat().st_mtime < FACTS_TTL:
+                return Facts(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            pass
+        facts = read_facts(self.ssh)
+        from expkit.fsutil import atomic_write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(dataclasses.asdict(facts)))
+        return facts
 
     @property
     def store(self) -> str:
@@ -89,10 +117,8 @@ class Session:
         return posixpath.join(self.store, "runs", run_id)
 
     def known(self) -> KnownObjects:
-        from expkit.paths import cache_dir
-
-        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", f"{self.ssh.label}{self.store}")
-        return KnownObjects(cache_dir() / "remotedocker" / safe / "objects.known")
+        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", self.store)
+        return KnownObjects(self._state_dir() / f"objects{safe}.known")
 
     def prune_objects(self, known: KnownObjects) -> None:
         """Once a day, delete objects uploaded more than PRUNE_DAYS ago.
@@ -100,8 +126,16 @@ class Session:
         An object still in use is then sent again: the pruning forgets what this
         machine knew of the store, so the next send asks the VM about everything.
         """
+        stamp = self._state_dir() / "pruned"
+        try:
+            if time.time() - stamp.stat().st_mtime < 86400:
+                return  # checked today: no round trip
+        except OSError:
+            pass
         if self.ssh.script(_PRUNE, self.objects, str(PRUNE_DAYS)).text().strip():
             known.forget()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
 
 
 def ssh_target(compute: ComputeTarget) -> SshTarget:

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from expkit.errors import InfrastructureError
+from expkit.errors import ExpkitError, InfrastructureError
 from expkit.fsutil import atomic_write_text
 from expkit.model import PreparedEnvironment, RunContext
 from expkit.runenv import runtime_dir
@@ -34,7 +34,7 @@ from expkit_docker.runspec import GPU_REQUEST, command, config_hint, variables
 
 from expkit_remotedocker.execution import RemoteExecution, RemoteRun
 from expkit_remotedocker.session import Session
-from expkit_remotedocker.store import Objects, add_blob, add_tree, send
+from expkit_remotedocker.store import Objects, add_blob, add_entries, add_tree, send
 
 OBJECTS_DIR = "/expkit/objects"
 RUN_DIR = "/expkit/run"
@@ -70,6 +70,28 @@ def _target_file(path: str) -> bool:
     return path.startswith("aml_config/") and path.endswith(".compute") and path.count("/") == 1
 
 
+def _project_tree(run: RunContext, objects: Objects) -> str:
+    """The working copy's tree: from the run's snapshot manifest when it has one (its
+    files are hashed already), else by hashing the working copy."""
+    try:
+        record = json.loads((run.run_dir / "record.json").read_text(encoding="utf-8"))
+        snapshot_id = record.get("snapshot_id")
+        if snapshot_id:
+            from expkit.snapshot import load_snapshot
+
+            store = run.run_dir.parent.parent  # <project>/.exp: the history's store
+            snapshot = load_snapshot(store, snapshot_id)
+            blobs = store / "objects"
+            entries = [(e.path, e.sha, e.mode, e.link) for e in snapshot.entries]
+            if all(e.link is not None or (blobs / e.sha[:2] / e.sha).is_file()
+                   for e in snapshot.entries if e.sha):  # fmt: skip
+                return add_entries(entries, objects, lambda sha: blobs / sha[:2] / sha,
+                                   skip=_target_file)  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, ExpkitError):
+        pass
+    return add_tree(run.snapshot, objects, skip=_target_file)
+
+
 def start(remote: Session, run: RunContext, environment: PreparedEnvironment) -> RemoteExecution:
     if not (run.snapshot / run.script).is_file():
         from expkit.errors import UsageError
@@ -81,7 +103,7 @@ def start(remote: Session, run: RunContext, environment: PreparedEnvironment) ->
         )
     facts = remote.facts
     objects = Objects()
-    project = add_tree(run.snapshot, objects, skip=_target_file)
+    project = _project_tree(run, objects)
     lib = add_tree(runtime_dir(), objects)
     launcher = add_blob(resources.files("expkit_remotedocker.incontainer")
                         .joinpath("launch.py").read_bytes(), objects)  # fmt: skip

@@ -8,7 +8,7 @@ InfrastructureError; ``block``: wait until cancelled, after writing the file
 named by ``FAKE_PREPARE_MARKER``).
 
 Run as a script, this module is ``exp`` with FakePlugin registered and no
-entry points loaded: ``python test_runner_fake.py run -c fake x.py``. Only
+entry points loaded: ``python fake_target.py run -c fake x.py``. Only
 tests use it; the product reads no test-only variables.
 """
 
