@@ -178,18 +178,34 @@ def _exp_ssh_ports(pid: int, address: str) -> list[int]:
     return ports
 
 
+def _start_droppy(project, cluster):
+    """`exp run` of DROPPY, started and past its first half (the application is running)."""
+    write_job(project, pip=[])
+    project.write("droppy.py", DROPPY)
+    project.write("aml_config/myhdi.runconfig", _runconfig(cluster))
+    proc = project.popen("run", "-c", "myhdi", "droppy.py")
+    for line in proc.stdout:
+        if "first half" in line:
+            return proc
+    proc.kill()
+    pytest.fail("the run ended before its first half: " + proc.communicate()[1])
+
+
+def _check_droppy_collected(project) -> None:
+    record = _record(project)
+    assert record["status"] == "completed" and record["exit_code"] == 0
+    assert record["metrics"] == {"sum": 9900}
+    # Nothing shown twice: the log continues from the byte it had reached.
+    log = project.exp("runs", "logs", "1").stdout
+    assert log.count("first half") == 1 and log.count("second half") == 1
+
+
 def test_dropped_connection_is_reattached_and_the_run_goes_on(cluster_project, spark_cluster):
     import remotehost
 
     project = cluster_project
-    write_job(project, pip=[])
-    project.write("droppy.py", DROPPY)
-    project.write("aml_config/myhdi.runconfig", _runconfig(spark_cluster))
-    proc = project.popen("run", "-c", "myhdi", "droppy.py")
+    proc = _start_droppy(project, spark_cluster)
     try:
-        for line in proc.stdout:
-            if "first half" in line:
-                break
         ports = _exp_ssh_ports(proc.pid, spark_cluster.remote.address)
         assert ports, "exp holds no SSH connection to the head node"
         for port in ports:
@@ -204,23 +220,13 @@ def test_dropped_connection_is_reattached_and_the_run_goes_on(cluster_project, s
     assert proc.returncode == 0, out + err
     assert "reconnected" in err
     assert "second half 9900" in out
-    record = _record(project)
-    assert record["status"] == "completed" and record["metrics"] == {"sum": 9900}
-    # Nothing shown twice: the log continues from the byte it had reached.
-    log = project.exp("runs", "logs", record["id"]).stdout
-    assert log.count("first half") == 1 and log.count("second half") == 1
+    _check_droppy_collected(project)
 
 
 def test_exp_killed_then_runs_logs_follow_reattaches_and_collects(cluster_project, spark_cluster):
     project = cluster_project
-    write_job(project, pip=[])
-    project.write("droppy.py", DROPPY)
-    project.write("aml_config/myhdi.runconfig", _runconfig(spark_cluster))
-    proc = project.popen("run", "-c", "myhdi", "droppy.py")
+    proc = _start_droppy(project, spark_cluster)
     try:
-        for line in proc.stdout:
-            if "first half" in line:
-                break
         proc.kill()  # the terminal closed: nothing of exp is left to follow the run
         proc.wait(timeout=30)
     finally:
@@ -234,8 +240,4 @@ def test_exp_killed_then_runs_logs_follow_reattaches_and_collects(cluster_projec
 
     assert follow.returncode == 0, follow.output
     assert "second half 9900" in follow.stdout
-    record = _record(project)
-    assert record["status"] == "completed" and record["exit_code"] == 0
-    assert record["metrics"] == {"sum": 9900}
-    log = project.exp("runs", "logs", "1").stdout
-    assert log.count("first half") == 1 and log.count("second half") == 1
+    _check_droppy_collected(project)
