@@ -22,6 +22,7 @@ engines:
 	scripts/docker/build-base-image.sh
 	scripts/ui/ensure-browser.sh
 	scripts/remote/up.sh
+	scripts/spark/up.sh
 
 # Style and types first: seconds, where the suite takes minutes.
 lint: dev

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from expkit.errors import ConfigError, TargetNotAvailableError
 from expkit.model import (
     AttachRequest,
     AttachResult,
@@ -21,7 +20,7 @@ from expkit.model import (
     TargetType,
 )
 from expkit.plugins import Registry, make_plugin_manager
-from expkit.target import PlaceholderTarget, Target, TargetPlugin, workbench_runconfig
+from expkit.target import Target, TargetPlugin, workbench_runconfig
 from expkit.testing import make_run_context
 
 
@@ -58,16 +57,10 @@ class EchoTarget(Target):
         return Collected(outputs=("a.txt",))
 
 
-class LaterTarget(PlaceholderTarget):
-    target_type = TargetType(name="later", package="expkit-later", available=False)
-    framework = "PySpark"
-    cannot = "reach the moon"
-    instead = "use `-c local`."
+class LaterTarget(EchoTarget):
+    """A type its plugin declares but marks unavailable (``TargetType.available`` False)."""
 
-    def attach_files(self, request: AttachRequest) -> dict[str, object]:
-        if request.address is None:
-            raise ConfigError("a later target needs --address", key="--address")
-        return {"address": request.address}
+    target_type = TargetType(name="later", package="expkit-later", available=False)
 
 
 def registry_with(*plugins: TargetPlugin) -> Registry:
@@ -131,42 +124,6 @@ def test_a_target_must_declare_its_type_and_implement_the_steps() -> None:
 
     with pytest.raises(TypeError, match="abstract"):
         Incomplete()  # type: ignore[abstract]
-
-
-def test_placeholder_attach_writes_type_entries_and_runconfig(tmp_path: Path) -> None:
-    (tmp_path / "aml_config").mkdir()
-    (tmp_path / "aml_config" / "spark_dependencies.yml").write_text("configuration: {}\n")
-    plugin = TargetPlugin(LaterTarget())
-    request = AttachRequest(name="moon", type="later", project=tmp_path, address="h")
-    result = plugin.expkit_attach(request)
-    assert dict(result.compute) == {"type": "later", "address": "h"}
-    assert result.runconfig == {
-        "ArgumentVector": ["$file"], "Target": "moon", "Framework": "PySpark",
-        "EnvironmentVariables": {}, "SparkDependenciesFile": "aml_config/spark_dependencies.yml",
-        "PrepareEnvironment": True, "TrackedRun": True,
-    }  # fmt: skip
-    with pytest.raises(ConfigError, match="needs --address"):
-        plugin.expkit_attach(AttachRequest(name="moon", type="later", project=tmp_path))
-
-
-def test_placeholder_refuses_every_run_step_saying_what_to_use(tmp_path: Path) -> None:
-    plugin = TargetPlugin(LaterTarget())
-    compute = ComputeTarget(name="moon", type="later")
-    run = make_run_context(tmp_path, compute, "print(1)\n")
-    steps = {
-        "prepare": lambda: plugin.expkit_prepare(prepare_request(tmp_path, compute)),
-        "submit": lambda: plugin.expkit_submit(run, PreparedEnvironment(None, "x", "python3")),
-        "collect": lambda: plugin.expkit_collect(run, Execution()),
-    }
-    for step, call in steps.items():
-        with pytest.raises(TargetNotAvailableError) as info:
-            call()
-        assert str(info.value) == (
-            "target 'moon' (type later, expkit-later) is not available yet: this version "
-            "validates its configuration but cannot reach the moon.\n  Instead: use `-c local`."
-        ), step
-    assert plugin.expkit_list_environments(compute) == []
-    assert not any(run.run_dir.iterdir())
 
 
 def test_workbench_runconfig_names_only_existing_dependency_files(tmp_path: Path) -> None:

@@ -153,21 +153,40 @@ def test_missing_base_image_says_how_to_get_one(docker_project):
     assert "Traceback" not in result.output
 
 
-def test_pyspark_without_pyspark_in_the_environment_is_a_clear_error(docker_project):
-    docker_project.write(
-        "aml_config/docker.runconfig",
-        """
-        ArgumentVector: ["$file"]
-        Target: docker
-        Framework: PySpark
-        CondaDependenciesFile: aml_config/conda_dependencies.yml
-    """,
-    )
-    docker_project.write("spark.py", "print('spark')\n")
-    result = docker_project.exp("run", "-c", "docker", "spark.py")
-    assert result.returncode == 2, result.output
-    assert "PySpark" in result.stderr and "pyspark" in result.stderr
-    assert "Traceback" not in result.output
+def test_pyspark_on_an_image_without_java_or_apt_get_is_a_clear_error(docker_project):
+    """Framework: PySpark puts Java (from the image's apt-get) and pyspark in the system
+    layer; an image with neither java nor apt-get is a configuration error naming the key."""
+    import uuid
+
+    from docker_helpers import BASE_IMAGE
+
+    image = f"expkit-test-noapt:{uuid.uuid4().hex[:10]}"
+    maker = f"expkit-test-noapt-{uuid.uuid4().hex[:10]}"
+    subprocess.run(["docker", "run", "--name", maker, BASE_IMAGE, "rm", "/usr/bin/apt-get"],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    try:
+        subprocess.run(["docker", "commit", maker, image], check=True, capture_output=True,
+                       timeout=120)  # fmt: skip
+        docker_project.write(
+            "aml_config/docker.compute", f'type: docker\nbaseDockerImage: "{image}"\n'
+        )
+        docker_project.write(
+            "aml_config/docker.runconfig",
+            """
+            ArgumentVector: ["$file"]
+            Target: docker
+            Framework: PySpark
+            CondaDependenciesFile: aml_config/conda_dependencies.yml
+        """,
+        )
+        docker_project.write("spark.py", "print('spark')\n")
+        result = docker_project.exp("run", "-c", "docker", "spark.py")
+        assert result.returncode == 2, result.output
+        assert "needs Java" in result.stderr and "baseDockerImage" in result.stderr
+        assert "Traceback" not in result.output
+    finally:
+        subprocess.run(["docker", "rm", "-f", maker], capture_output=True, timeout=60)
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
 
 
 def test_conda_package_from_a_local_channel_is_installed_and_importable(docker_project, tmp_path):

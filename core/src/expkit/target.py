@@ -30,11 +30,10 @@ library and expkit's light modules only.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from expkit.errors import ConfigError, TargetNotAvailableError
+from expkit.errors import ConfigError
 from expkit.hookspecs import hookimpl
 from expkit.model import AttachResult, TargetType
 
@@ -208,55 +207,4 @@ class TargetPlugin:
         return self.target.reattach(run) if self.target.owns(run.compute.type) else None
 
 
-class PlaceholderTarget(Target):
-    """A declared-but-not-yet-runnable target (``TargetType.available`` False).
-
-    It is honest about it: ``exp target attach`` is fully validated and
-    writes the files Workbench wrote (the subclass checks the options in
-    :meth:`attach_files`), and prepare, submit and collect raise
-    TargetNotAvailableError saying what to use instead. It never fakes a
-    success; having built nothing, it lists no environments.
-    """
-
-    #: The ``Framework`` of the run configuration written on attach.
-    framework: ClassVar[str] = "Python"
-    #: Completes "this version validates its configuration but cannot ...".
-    cannot: ClassVar[str] = "run scripts on it"
-    #: What to use instead, for the error's "Instead:" line.
-    instead: ClassVar[str]
-
-    @abstractmethod
-    def attach_files(self, request: AttachRequest) -> Mapping[str, Any]:
-        """Validate the attach options; return the ``.compute`` keys besides ``type``.
-
-        Raise ConfigError for an option the type rejects. Never return a secret:
-        the result is written to the project folder.
-        """
-
-    def attach(self, request: AttachRequest) -> AttachResult:
-        compute = {"type": self.target_type.name, **self.attach_files(request)}
-        runconfig = workbench_runconfig(request, framework=self.framework)
-        return AttachResult(compute=compute, runconfig=runconfig)
-
-    def not_available_message(self, compute: ComputeTarget) -> str:
-        ttype = self.target_type
-        return (
-            f"target {compute.name!r} (type {ttype.name}, {ttype.package}) is not available "
-            f"yet: this version validates its configuration but cannot {self.cannot}.\n"
-            f"  Instead: {self.instead}"
-        )
-
-    def _not_available(self, compute: ComputeTarget) -> NoReturn:
-        raise TargetNotAvailableError(self.not_available_message(compute))
-
-    def prepare(self, request: PrepareRequest) -> NoReturn:
-        self._not_available(request.compute)
-
-    def submit(self, run: RunContext, environment: PreparedEnvironment) -> NoReturn:
-        self._not_available(run.compute)
-
-    def collect(self, run: RunContext, execution: Execution) -> NoReturn:
-        self._not_available(run.compute)
-
-
-__all__ = ["PlaceholderTarget", "Target", "TargetPlugin", "workbench_runconfig"]
+__all__ = ["Target", "TargetPlugin", "workbench_runconfig"]

@@ -78,7 +78,7 @@ def test_container_config_command_env_labels_and_mounts(tmp_path):
     assert shared.is_dir()
 
 
-def test_pyspark_command_and_missing_pyspark(tmp_path):
+def test_pyspark_command_runs_the_environments_spark_submit(tmp_path):
     run = _run(tmp_path)
     spark_run = RunContext(
         **{
@@ -97,10 +97,38 @@ def test_pyspark_command_and_missing_pyspark(tmp_path):
         "--lr",
         "0.1",
     ]
-    with pytest.raises(ConfigError, match="does not provide pyspark"):
-        runspec.require_pyspark("PySpark", ENV, None)
-    with_spark = PreparedEnvironment(**{**ENV.__dict__, "packages": ("pyspark==3.5.1",)})
-    runspec.require_pyspark("PySpark", with_spark, None)
+    env = runspec.variables(spark_run, ENV, None)
+    assert env["PYSPARK_PYTHON"] == env["PYSPARK_DRIVER_PYTHON"] == "/opt/expkit/env/bin/python"
+
+
+def test_pyspark_goes_into_the_system_layer(tmp_path):
+    from expkit.environment import environment_id
+    from expkit.model import EnvironmentSpec
+    from expkit_docker import sparklayer
+    from expkit_docker.buildscripts import pip_layer, system_layer
+    from expkit_docker.pipconfig import BuildNetwork
+
+    spec = EnvironmentSpec(python="3.11", pip=("pyspark==3.5.1", "requests>=2"))
+    assert sparklayer.spark_system("Python", spec) is None
+    spark = sparklayer.spark_system("PySpark", spec)
+    assert spark is not None and spark.pyspark == "pyspark==3.5.1"
+    assert sparklayer.spark_system("PySpark", None) == sparklayer.SparkSystem("pyspark")
+    # Same file, other framework: another system layer, so another environment.
+    python_ids = environment_id(spec, "sha256:b")
+    spark_ids = environment_id(spec, "sha256:b", sparklayer.system_extra(spark))
+    assert python_ids.base == spark_ids.base and python_ids.system != spark_ids.system
+    network = BuildNetwork()
+    system = system_layer(spec, network, tmp_path, spark=spark).script
+    assert "openjdk-17-jre-headless" in system and "pip install pyspark==3.5.1" in system
+    pip = pip_layer(spec, network, tmp_path, spark=spark)
+    requirements = dict((n, d) for n, d, _m in pip.files)["requirements.txt"].decode()
+    assert requirements.split() == ["requests>=2"]
+    for entry, found in [
+        ("pyspark", True), ("PySpark[sql]>=3.5", True), ("pyspark @ https://x/y.whl", True),
+        ("./wheels/pyspark-4.3.0-py2.py3-none-any.whl", True), ("pyspark-stubs", False),
+        ("mypyspark==1", False), ("./wheels/pyspark_utils-1.0-py3-none-any.whl", False),
+    ]:  # fmt: skip
+        assert sparklayer.is_pyspark_entry(entry) is found, entry
 
 
 def test_relative_native_shared_directory_is_rejected(tmp_path):

@@ -112,10 +112,16 @@ def _dependency_file(fields: Fields, key: str, project: Path, check: bool) -> st
 
 def runconfig_notes(runconfig: RunConfig) -> list[str]:
     where = runconfig.source or f"{runconfig.name}.runconfig"
-    return [
+    notes = [
         f"{where}: {key} is accepted for compatibility with Azure ML Workbench and ignored."
         for key in runconfig.ignored_keys
     ]
+    if runconfig.spark_dependencies_file and runconfig.framework != "PySpark":
+        notes.append(
+            f"{where}: SparkDependenciesFile is ignored with Framework: {runconfig.framework} "
+            "(only spark-submit uses it); set Framework: PySpark to run the script with Spark."
+        )
+    return notes
 
 
 def runconfig_data(runconfig: RunConfig) -> dict[str, Any]:

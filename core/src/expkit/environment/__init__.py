@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def _digest(payload: dict[str, Any]) -> str:
 
 
 def _layers(
-    spec: EnvironmentSpec | None, base_identity: str
+    spec: EnvironmentSpec | None, base_identity: str, system_extra: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, dict[str, Any]], EnvironmentId]:
     if not isinstance(base_identity, str) or not base_identity:
         raise ValueError(
@@ -61,6 +62,9 @@ def _layers(
         "channels": list(spec.channels),
         "conda": sorted(set(spec.conda)),
     }
+    if system_extra:
+        # What a target adds to the system layer (Java + pyspark for Framework: PySpark).
+        system["extra"] = dict(system_extra)
     system_id = _digest(system)
     pip: dict[str, Any] = {
         "schema": SCHEMA,
@@ -73,25 +77,35 @@ def _layers(
     return inputs, EnvironmentId(base=base_id, system=system_id, pip=_digest(pip))
 
 
-def layer_inputs(spec: EnvironmentSpec | None, base_identity: str) -> dict[str, dict[str, Any]]:
+def layer_inputs(
+    spec: EnvironmentSpec | None,
+    base_identity: str,
+    system_extra: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The exact JSON objects hashed for each layer: ``{"base": ..., "system": ..., "pip": ...}``.
 
     For ``exp env show`` and the docs. Each layer's id is the first 16 hex
     characters of sha256 over its object as compact JSON with sorted keys; each
     object names its parent layer's id, so a change below changes every id above.
     """
-    return _layers(spec, base_identity)[0]
+    return _layers(spec, base_identity, system_extra)[0]
 
 
-def environment_id(spec: EnvironmentSpec | None, base_identity: str) -> EnvironmentId:
+def environment_id(
+    spec: EnvironmentSpec | None,
+    base_identity: str,
+    system_extra: Mapping[str, Any] | None = None,
+) -> EnvironmentId:
     """The layered id of ``spec`` built on ``base_identity``.
 
     ``base_identity`` names what the environment is built on: a docker base
     image id (``sha256:...``) or a local interpreter identity (realpath plus
     full version). A spec of None (no conda file) still has an id: the layers
-    then depend on the base alone.
+    then depend on the base alone. ``system_extra`` (JSON-able) is what a
+    target installs into the system layer besides the spec, e.g. Java and
+    pyspark for ``Framework: PySpark``; None or empty leaves every id unchanged.
     """
-    return _layers(spec, base_identity)[1]
+    return _layers(spec, base_identity, system_extra)[1]
 
 
 def python_version(spec: EnvironmentSpec | None) -> str | None:

@@ -46,6 +46,8 @@ EXIT_PYTHON_MISMATCH = 98
 #: prints one ``UNSOLVABLE`` line per package that fails on its own).
 EXIT_UNSOLVABLE = 95
 UNSOLVABLE = "##[expkit-unsolvable] "
+#: Framework: PySpark, and the image has no java and no apt-get to install it (sparklayer.py).
+EXIT_NO_JAVA = 94
 
 #: Lines of output kept to show with a failure (those of the failing step).
 TAIL_LINES = 25

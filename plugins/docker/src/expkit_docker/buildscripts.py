@@ -25,6 +25,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from expkit.errors import ConfigError
@@ -44,6 +45,9 @@ from expkit_docker.buildprotocol import (
 )
 from expkit_docker.names import ENV_PREFIX, ENV_PYTHON
 from expkit_docker.pipconfig import BuildNetwork
+
+if TYPE_CHECKING:
+    from expkit_docker.sparklayer import SparkSystem
 
 _INCONTAINER = Path(__file__).with_name("incontainer")
 
@@ -132,10 +136,26 @@ def _footer(files: list[tuple[str, bytes, int]], freeze: bool) -> str:
     return _FREEZE + _CLEANUP
 
 
+def _spark_steps(spark: SparkSystem | None, project: Path, files: list) -> str:
+    if spark is None:
+        return ""
+    from expkit_docker.sparklayer import script
+
+    text, more = script(spark, project, BUILD_DIR, CACHE_MOUNT)
+    files += more
+    return text
+
+
 def system_layer(
-    spec: EnvironmentSpec | None, network: BuildNetwork, project: Path, *, freeze: bool = True
+    spec: EnvironmentSpec | None,
+    network: BuildNetwork,
+    project: Path,
+    *,
+    freeze: bool = True,
+    spark: SparkSystem | None = None,
 ) -> LayerBuild:
-    """The python (+ conda) layer; ``freeze`` lists its packages (when no pip layer follows)."""
+    """The python (+ conda) layer, plus Java and pyspark for a PySpark environment
+    (sparklayer.py); ``freeze`` lists its packages (when no pip layer follows)."""
     spec = spec or EnvironmentSpec()
     files = network.files(BUILD_DIR)
     if not spec.conda:
@@ -150,6 +170,7 @@ step {shlex.quote("check the base image's python against python=" + (spec.python
 step "create the environment: $PY -m venv {ENV_PREFIX}"
 "$PY" -m venv {ENV_PREFIX}
 """
+            + _spark_steps(spark, project, files)
             + _footer(files, freeze)
         )
         return LayerBuild("system", script, files)
@@ -194,16 +215,29 @@ fi
 step "make sure the environment has pip"
 {ENV_PYTHON} -m pip --version >/dev/null 2>&1 || {ENV_PYTHON} -m ensurepip --default-pip
 """
+        + _spark_steps(spark, project, files)
         + _footer(files, freeze)
     )
     return LayerBuild("system", script, files)
 
 
-def pip_layer(spec: EnvironmentSpec | None, network: BuildNetwork, project: Path) -> LayerBuild:
-    """The ``pip:`` requirements on top of the system layer, then the package list."""
+def pip_layer(
+    spec: EnvironmentSpec | None,
+    network: BuildNetwork,
+    project: Path,
+    *,
+    spark: SparkSystem | None = None,
+) -> LayerBuild:
+    """The ``pip:`` requirements on top of the system layer, then the package list
+    (a PySpark environment's pyspark entry is in the system layer already)."""
+    from dataclasses import replace
+
     from expkit.environment import local_file_paths
 
+    from expkit_docker.sparklayer import pip_entries
+
     spec = spec or EnvironmentSpec()
+    spec = replace(spec, pip=pip_entries(spec, spark))
     files = network.files(BUILD_DIR)
     local = local_file_paths(spec, project)
     by_entry = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import EnvironmentId, PreparedEnvironment, PrepareRequest
@@ -26,6 +26,9 @@ from expkit.model import EnvironmentId, PreparedEnvironment, PrepareRequest
 from expkit_docker import usage
 from expkit_docker.engine import Engine
 from expkit_docker.names import ENV_PYTHON, LABEL, REPO, env_tag, label, system_tag
+
+if TYPE_CHECKING:
+    from expkit_docker.sparklayer import SparkSystem
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
@@ -92,7 +95,10 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
         )
     from expkit.environment import environment_id
 
-    ids = environment_id(request.environment, base["Id"])
+    from expkit_docker.sparklayer import spark_system, system_extra
+
+    spark = spark_system(request.runconfig.framework, request.environment)
+    ids = environment_id(request.environment, base["Id"], system_extra(spark))
     if not request.force:
         found = engine.image(env_tag(ids.id))
         if found is not None:
@@ -103,7 +109,7 @@ def prepare(request: PrepareRequest, engine: Engine) -> PreparedEnvironment:
 
         raise not_prepared(request, f"image {env_tag(ids.id)} is not built")
     replaced = _image_ids(engine, ids) if request.force else []
-    image = _build(request, engine, base, base_ref, ids)
+    image = _build(request, engine, base, base_ref, ids, spark)
     current = _image_ids(engine, ids)
     for old in replaced:  # the environment first: the system image is its parent
         if old not in current:
@@ -134,18 +140,20 @@ def _build(
     base: Mapping[str, Any],
     base_ref: str,
     ids: EnvironmentId,
+    spark: SparkSystem | None = None,
 ) -> dict[str, Any]:
     from expkit.environment import layer_inputs
 
     from expkit_docker.builder import BuildFailed, build_layer
     from expkit_docker.buildscripts import pip_layer, system_layer
     from expkit_docker.pipconfig import host_build_network
+    from expkit_docker.sparklayer import system_extra
 
     network = host_build_network()
     if request.progress is not None:
         for note in network.notes:
             request.progress.line(f"note: {note}")
-    inputs = layer_inputs(request.environment, base["Id"])
+    inputs = layer_inputs(request.environment, base["Id"], system_extra(spark))
     common = {
         LABEL: "1", label("base"): ids.base, label("system"): ids.system,
         label("base-image"): base_ref, label("python"): ENV_PYTHON,
@@ -158,7 +166,9 @@ def _build(
     }
     spec = request.environment
     try:
-        has_pip = bool(spec and spec.pip)
+        from expkit_docker.sparklayer import pip_entries
+
+        has_pip = bool(spec and pip_entries(spec, spark))
         system = None if request.force else engine.image(system_tag(ids.system))
         if system is None:
             labels = {
@@ -168,7 +178,7 @@ def _build(
                 label("frozen"): "0" if has_pip else "1",
                 label("inputs"): json.dumps({k: inputs[k] for k in ("base", "system")}),
             }
-            build = system_layer(spec, network, request.project, freeze=not has_pip)
+            build = system_layer(spec, network, request.project, freeze=not has_pip, spark=spark)
             image_id, _log = build_layer(
                 engine, base, build, repo=REPO, tag=f"sys-{ids.system}", labels=labels, **options
             )
@@ -185,7 +195,7 @@ def _build(
             label("pip"): ids.pip,
             label("inputs"): json.dumps(inputs),
         }
-        build = pip_layer(spec, network, request.project)
+        build = pip_layer(spec, network, request.project, spark=spark)
         image_id, _log = build_layer(
             engine, system, build, repo=REPO, tag=ids.id, labels=labels, **options
         )
@@ -205,6 +215,7 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
     """Problems of configuration (no python, wrong python) as ConfigError; the rest as is."""
     from expkit_docker.buildprotocol import (
         EXIT_NO_INSTALLER,
+        EXIT_NO_JAVA,
         EXIT_NO_PYTHON,
         EXIT_PYTHON_MISMATCH,
         EXIT_UNSOLVABLE,
@@ -234,6 +245,15 @@ def _user_error(exc, request: PrepareRequest, base_ref: str) -> Exception:
         )
     if exc.code == EXIT_UNSOLVABLE:
         return _unsolvable(exc, spec, base_ref)
+    if exc.code == EXIT_NO_JAVA:
+        return ConfigError(
+            f"Framework: PySpark needs Java, but base image {base_ref} has no java and no "
+            "apt-get to install it",
+            file=compute_file,
+            key="baseDockerImage",
+            hint="use a Debian/Ubuntu based image (e.g. python:3.11-slim or "
+            "expkit-base:bookworm) or one with Java 17+ on its PATH, or set Framework: Python.",
+        )
     if exc.code == EXIT_NO_INSTALLER:
         return ConfigError(
             f"the environment lists conda packages, but base image {base_ref} has no conda, "

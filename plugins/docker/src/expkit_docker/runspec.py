@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from expkit import runenv
-from expkit.errors import ConfigError
 from expkit.model import ComputeTarget, PreparedEnvironment, RunContext
 
 from expkit_docker.names import (
@@ -50,10 +49,13 @@ def _image_env(environment: PreparedEnvironment) -> dict[str, str]:
 def command(run: RunContext, environment: PreparedEnvironment) -> list[str]:
     """What the container runs: the interpreter with the run's argv, or spark-submit."""
     if run.runconfig.framework == "PySpark":
+        from expkit.sparksubmit import SparkSubmit, submit_command
+
+        # A managed environment has pyspark in its system layer (sparklayer.py);
+        # a user-managed image brings its own spark-submit on PATH.
         managed = environment.env_id is not None
         spark_submit = f"{ENV_PREFIX}/bin/spark-submit" if managed else "spark-submit"
-        spark_args = run.spark.submit_args() if run.spark is not None else []
-        return [spark_submit, "--master", "local[*]", *spark_args, *run.argv]
+        return submit_command(SparkSubmit(spark_submit, spark=run.spark), run.argv)
     return [environment.python, *run.argv]
 
 
@@ -73,7 +75,9 @@ def variables(
             env.get("PATH") or image_env.get("PATH") or DEFAULT_PATH
         )
     if run.runconfig.framework == "PySpark":
-        env.setdefault("PYSPARK_PYTHON", environment.python)
+        from expkit.sparksubmit import driver_environment
+
+        env = driver_environment(env, environment.python)
     return runenv.with_pythonpath(env, CONTAINER_LIB, image_env.get("PYTHONPATH"))
 
 
@@ -117,19 +121,3 @@ def container_config(run: RunContext, environment: PreparedEnvironment) -> dict[
 
 def config_hint(compute: ComputeTarget) -> str:
     return str(compute.source) if compute.source else f"aml_config/{compute.name}.compute"
-
-
-def require_pyspark(run_framework: str, environment: PreparedEnvironment, spec_source: Any) -> None:
-    """``Framework: PySpark`` needs spark-submit, which the pyspark package brings."""
-    if run_framework != "PySpark" or environment.env_id is None:
-        return
-    names = {p.split("==")[0].split(" ")[0].lower() for p in environment.packages}
-    if "pyspark" not in names:
-        raise ConfigError(
-            "Framework: PySpark runs spark-submit inside the container, but the environment "
-            "does not provide pyspark",
-            file=spec_source,
-            key="pip",
-            hint="add pyspark to the pip: list of the environment file (and use a base image "
-            "with Java, which Spark needs), or set Framework: Python.",
-        )

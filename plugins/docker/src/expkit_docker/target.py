@@ -101,13 +101,9 @@ class DockerTarget(Target):
 
     def prepare(self, request: PrepareRequest) -> PreparedEnvironment:
         from expkit_docker.layers import prepare
-        from expkit_docker.runspec import require_pyspark
 
         self._check_compute(request.compute)
-        prepared = prepare(request, self.engine(request.compute))
-        spec_source = request.environment.source if request.environment else None
-        require_pyspark(request.runconfig.framework, prepared, spec_source)
-        return prepared
+        return prepare(request, self.engine(request.compute))
 
     # ------------------------------------------------------------------ submit
 

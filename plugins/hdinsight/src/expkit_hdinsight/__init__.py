@@ -1,8 +1,9 @@
-"""expkit-hdinsight: spark-submit on a Spark cluster over SSH (placeholder).
+"""expkit-hdinsight: PySpark scripts on a Spark cluster (YARN or standalone) over SSH.
 
-This version validates ``exp target attach --type cluster`` options and
-writes the target's files, so Workbench projects keep working unchanged; it
-cannot submit to a cluster yet and says so clearly instead of pretending.
+``type: cluster`` (alias ``hdinsight``, as Azure ML Workbench wrote it): the
+head node is reached with expkit.ssh; the run's Python environment is built
+there once per environment id and shipped to the executors; spark-submit
+runs detached, so a dropped connection does not stop it. docs/spark-cluster.md.
 """
 
 from __future__ import annotations

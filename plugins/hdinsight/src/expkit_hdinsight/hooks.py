@@ -1,5 +1,5 @@
-"""Entry point ``hdinsight = "expkit_hdinsight.hooks:plugin"``: the
-placeholder ``cluster`` target (alias ``hdinsight``), see expkit_hdinsight.target.
+"""Entry point ``hdinsight = "expkit_hdinsight.hooks:plugin"``: the ``cluster`` target
+(alias ``hdinsight``), see expkit_hdinsight.target.
 """
 
 from __future__ import annotations

@@ -1,22 +1,27 @@
-"""``Framework: PySpark`` on the local target: spark-submit in local mode."""
+"""``Framework: PySpark`` on the local target: which spark-submit runs the script.
+
+The command line itself is expkit.sparksubmit's, shared with every target.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
 
 from expkit.errors import ConfigError
-from expkit.model import ComputeTarget, SparkSpec
+from expkit.model import ComputeTarget
 
 DEFAULT_SPARK_SUBMIT = "spark-submit"
-LOCAL_MASTER = "local[*]"
 
 
-def find_spark_submit(compute: ComputeTarget) -> str:
-    """Resolve ``sparkSubmitLocation`` (default ``spark-submit`` on PATH)."""
+def find_spark_submit(compute: ComputeTarget, env_bin: str | None = None) -> str:
+    """Resolve ``sparkSubmitLocation`` (default: the managed environment's own
+    spark-submit when it has pyspark, else ``spark-submit`` on PATH)."""
     wanted = compute.spark_submit_location or DEFAULT_SPARK_SUBMIT
-    found = shutil.which(os.path.expanduser(wanted))
+    path = None
+    if compute.spark_submit_location is None and env_bin is not None:
+        path = env_bin + os.pathsep + os.environ.get("PATH", os.defpath)
+    found = shutil.which(os.path.expanduser(wanted), path=path)
     if found is None:
         origin = "the default" if compute.spark_submit_location is None else "set"
         raise ConfigError(
@@ -29,26 +34,3 @@ def find_spark_submit(compute: ComputeTarget) -> str:
             "sparkSubmitLocation in this .compute file to your spark-submit.",
         )
     return os.path.abspath(found)
-
-
-def submit_command(spark_submit: str, spark: SparkSpec | None, argv: Sequence[str]) -> list[str]:
-    """``spark-submit --master local[*] <spark_dependencies args> script args...``.
-
-    A ``spark.master`` set in spark_dependencies.yml's configuration wins over
-    the local default.
-    """
-    args = spark.submit_args() if spark is not None else []
-    master = (
-        []
-        if spark is not None and "spark.master" in spark.configuration
-        else ["--master", LOCAL_MASTER]
-    )
-    return [spark_submit, *master, *args, *argv]
-
-
-def spark_environment(env: Mapping[str, str], python: str) -> dict[str, str]:
-    """Driver and executors use the run's interpreter unless the user chose one."""
-    out = dict(env)
-    out.setdefault("PYSPARK_PYTHON", python)
-    out.setdefault("PYSPARK_DRIVER_PYTHON", python)
-    return out

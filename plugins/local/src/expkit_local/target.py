@@ -81,14 +81,24 @@ class LocalTarget(Target):
 
         python = find_python(request.compute)
         details: dict[str, Any] = {}
-        if request.runconfig.framework == "PySpark":
+        pyspark = request.runconfig.framework == "PySpark"
+        if request.compute.user_managed_environment is False:
+            from dataclasses import replace
+
+            from expkit_local.managed import prepare_managed
+
+            prepared = prepare_managed(request, python, details)
+            if not pyspark:
+                return prepared
+            from expkit_local.spark import find_spark_submit
+
+            # The environment's own spark-submit when its pip list brings pyspark.
+            spark = find_spark_submit(request.compute, env_bin=str(Path(prepared.python).parent))
+            return replace(prepared, details={**prepared.details, "spark_submit": spark})
+        if pyspark:
             from expkit_local.spark import find_spark_submit
 
             details["spark_submit"] = find_spark_submit(request.compute)
-        if request.compute.user_managed_environment is False:
-            from expkit_local.managed import prepare_managed
-
-            return prepare_managed(request, python, details)
         return self._prepare_user_managed(request, python, details)
 
     def _prepare_user_managed(
@@ -164,11 +174,13 @@ class LocalTarget(Target):
             env.update(shared_dir_variables(str(shared), os.sep))
         env = with_pythonpath(env, str(runtime_dir()), None)
         if run.runconfig.framework == "PySpark":
-            from expkit_local.spark import find_spark_submit, spark_environment, submit_command
+            from expkit.sparksubmit import SparkSubmit, driver_environment, submit_command
+
+            from expkit_local.spark import find_spark_submit
 
             spark_submit = environment.details.get("spark_submit") or find_spark_submit(run.compute)
-            argv = submit_command(str(spark_submit), run.spark, run.argv)
-            env = spark_environment(env, environment.python)
+            argv = submit_command(SparkSubmit(str(spark_submit), spark=run.spark), run.argv)
+            env = driver_environment(env, environment.python)
         else:
             argv = [environment.python, *run.argv]
         try:
