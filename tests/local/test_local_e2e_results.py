@@ -310,7 +310,7 @@ def test_ui_warns_before_listening_beyond_loopback(local_project):
     assert "cannot listen on 192.0.2.1:0" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_a_damaged_index_row_is_left_out_of_the_table_with_a_warning(local_project):
+def test_a_damaged_index_row_is_read_from_its_record_with_a_warning(local_project):
     import sqlite3
 
     local_project.write("quick.py", "from expkit import log\nlog('x', 1)\n")
@@ -323,8 +323,11 @@ def test_a_damaged_index_row_is_left_out_of_the_table_with_a_warning(local_proje
     conn.close()
     listed = local_project.exp("runs", "list")
     assert listed.returncode == 0, listed.output
-    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["2"]
-    assert "1 run(s) have a damaged index row" in listed.stderr
+    # The records are the truth (docs/history.md): the row is read back and repaired.
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["2", "1"]
+    assert "index row is unreadable" in listed.stderr and "repaired" in listed.stderr
+    again = local_project.exp("runs", "list")
+    assert again.returncode == 0 and "unreadable" not in again.stderr
     assert local_project.exp("run", "-c", "local", "quick.py").returncode == 0
     numbers = local_project.exp("runs", "list", "--columns", "x").stdout.split()
     assert numbers[:1] == ["RUN"] and "3" in numbers

@@ -71,10 +71,25 @@ def parse_args(args: Iterable[str]) -> dict[str, Any]:
 
 
 def run_params(args: Iterable[str], environment: Mapping[str, str]) -> dict[str, Any]:
-    """Parameters known when a run starts: parsed arguments, then ``env.NAME`` variables."""
+    """Parameters known when a run starts: parsed arguments, then ``env.NAME`` variables.
+
+    A variable named like a secret (expkit.secrets) is listed without its value:
+    the record and the index must never hold one.
+    """
+    from expkit.secrets import is_secret_name
+
     params = parse_args(args)
-    params.update({f"env.{k}": typed(str(v)) for k, v in environment.items()})
+    params.update(
+        {
+            f"env.{k}": REDACTED if is_secret_name(k) else typed(str(v))
+            for k, v in environment.items()
+        }
+    )
     return params
+
+
+#: What a parameter named like a secret shows instead of its value.
+REDACTED = "(secret, not recorded)"
 
 
 @dataclass
