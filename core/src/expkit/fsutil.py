@@ -50,3 +50,15 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, durable: bool
 
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (links counted as themselves, never followed)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass  # removed meanwhile
+    return total

@@ -18,21 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from expkit.errors import UsageError
+from expkit.fsutil import tree_size
 from expkit.history.records import ACTIVE
 from expkit.model import RunRecord
 
 TRASH = "trash"
-
-
-def _size(path: Path) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def remove_runs(history, records: list[RunRecord]) -> int:
@@ -51,7 +41,7 @@ def remove_runs(history, records: list[RunRecord]) -> int:
         for record in records:
             folder = history.run_dir(record.id)
             if folder.is_dir():
-                freed += _size(folder)
+                freed += tree_size(folder)
                 os.replace(folder, trash / record.id)
             conn.execute("DELETE FROM runs WHERE id = ?", (record.id,))
     shutil.rmtree(trash, ignore_errors=True)
@@ -88,7 +78,7 @@ def collect_garbage(history, *, dry_run: bool = False) -> GcReport:
         if trash.is_dir():
             for entry in trash.iterdir():
                 report.trash += 1
-                report.bytes += _size(entry)
+                report.bytes += tree_size(entry)
                 if not dry_run:
                     shutil.rmtree(entry, ignore_errors=True)
         work = cache_dir() / "work"
@@ -97,7 +87,7 @@ def collect_garbage(history, *, dry_run: bool = False) -> GcReport:
                 # A run's working copy lives while it runs; an old one is left by a crash.
                 if entry.name in known and entry.name not in _active_ids(conn):
                     report.workdirs += 1
-                    report.bytes += _size(entry)
+                    report.bytes += tree_size(entry)
                     if not dry_run:
                         shutil.rmtree(entry, ignore_errors=True)
         if active:

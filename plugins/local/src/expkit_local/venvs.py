@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expkit.errors import UsageError
+from expkit.fsutil import tree_size
 from expkit.model import EnvironmentId, EnvironmentInfo
 
 MARKER = "expkit-env.json"
@@ -166,17 +167,6 @@ def env_lock(env_id: str, on_wait=None) -> Iterator[Path]:
         os.close(fd)  # closing releases the lock
 
 
-def _size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def list_envs() -> list[EnvironmentInfo]:
     """Every complete managed venv, newest first."""
     root = envs_root()
@@ -198,7 +188,7 @@ def list_envs() -> list[EnvironmentInfo]:
             EnvironmentInfo(
                 env_id=env.env_id,
                 location=str(child),
-                size_bytes=_size(child),
+                size_bytes=tree_size(child),
                 created=float(created) if isinstance(created, (int, float)) else None,
                 last_used=last_used,
                 layers=env.layers,
