@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from expkit.errors import DiskFullError, ExpkitError, UsageError, is_disk_full
+from expkit.errors import DiskFullError, ExpkitError, RunDetached, UsageError, is_disk_full
 from expkit.model import PrepareRequest, RunContext, RunRecord, frozen_map
 
 if TYPE_CHECKING:
@@ -134,6 +134,8 @@ class Lifecycle:
         self.signals.attach(execution)
         try:
             self.exit_code = _exit_status(int(execution.wait(self.output)))
+        except RunDetached:
+            raise  # the run goes on by design (expkit.runner.detached): never cancel it
         except BaseException:
             # Whatever broke the wait must not leave the script running unwatched.
             execution.cancel()
