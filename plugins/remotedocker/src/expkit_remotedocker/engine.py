@@ -16,15 +16,13 @@ attaches still get their own connection each.
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from expkit.errors import InfrastructureError
 from expkit.ssh.connection import Connection
-from expkit_docker.engine import CONNECT_TIMEOUT, Engine, Response, _check, _param
+from expkit_docker.engine import CONNECT_TIMEOUT, Engine, Response, _check, encode
 from expkit_docker.wire import Reply, SocketConnection
 
 DIAL = ("docker", "system", "dial-stdio")
@@ -65,12 +63,7 @@ class RemoteEngine(Engine):
         timeout: float | None = 120.0,
     ) -> Response:
         """Engine.request over a kept-alive connection (see the module docstring)."""
-        query = urlencode({k: _param(v) for k, v in (params or {}).items() if v is not None})
-        url = f"{path}?{query}" if query else path
-        all_headers = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode("utf-8")
-            all_headers.setdefault("Content-Type", "application/json")
+        url, body, all_headers = encode(path, params, body, headers or {})
         while True:
             conn = self._idle.pop() if self._idle else None
             reused = conn is not None
