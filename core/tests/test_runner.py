@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,41 @@ def test_untracked_run_keeps_a_minimal_record(project: Path, fake_registry, cach
     assert record.status == "completed" and record.snapshot_id is None and record.git_commit is None
     assert record.outputs and record.metrics
     assert not (project / ".exp" / "snapshots").exists()
+
+
+def test_target_without_a_local_working_copy(
+    project: Path, fake_registry, cache_env, monkeypatch
+) -> None:
+    """TargetType.local_working_copy=False: a tracked run gets none (the target reads
+    the stored snapshot); an untracked one, which has no stored snapshot, still does."""
+    import dataclasses
+
+    import fake_target
+
+    registry, plugin = fake_registry
+    seen: list[bool] = []
+    submit = plugin.expkit_submit
+
+    def spy(run, environment):
+        seen.append(run.snapshot.exists())
+        run.snapshot.mkdir(parents=True, exist_ok=True)  # the fake runs locally anyway
+        shutil.copy(project / "train.py", run.snapshot / "train.py")
+        return submit(run, environment)
+
+    for impl in registry.pm.hook.expkit_submit.get_hookimpls():
+        monkeypatch.setattr(impl, "function", spy)
+    plain = fake_target.resolved_run
+
+    def no_copy(root, **runconfig):
+        resolved = plain(root, **runconfig)
+        ttype = dataclasses.replace(resolved.target_type, local_working_copy=False)
+        return dataclasses.replace(resolved, target_type=ttype)
+
+    monkeypatch.setattr(sys.modules[__name__], "resolved_run", no_copy)
+    tracked, _, _ = run(project)
+    untracked, _, _ = run(project, runconfig={"tracked_run": False})
+    assert tracked.status == untracked.status == "completed"
+    assert seen == [False, True]
 
 
 def test_forced_prepare_reports_progress(project: Path, fake_registry, cache_env) -> None:

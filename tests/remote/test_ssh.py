@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -203,3 +204,31 @@ def test_proxy_jump_through_a_checked_host(remote, ssh_home) -> None:
     assert connection.run(["true"]).ok
     # Carried by a channel of the jump host's connection, not a TCP socket of its own.
     assert type(connection.transport.sock).__name__ == "Channel"
+
+
+def test_engine_requests_share_one_kept_alive_channel(remote, ssh_home, monkeypatch) -> None:
+    """Each channel starts a docker CLI on the VM: plain requests reuse one; a kept
+    connection the VM closed meanwhile is replaced without an error."""
+    from expkit_docker.engine import NotFound
+    from expkit_remotedocker.engine import RemoteEngine
+
+    connection = connect(target(remote))
+    opened = []
+    real = connection.open_socket
+
+    def counted(argv):
+        opened.append(argv)
+        return real(argv)
+
+    monkeypatch.setattr(connection, "open_socket", counted)
+    engine = RemoteEngine(connection)
+    engine.ping()
+    assert engine.request("GET", "/version").json()["ApiVersion"]
+    with pytest.raises(NotFound):  # an error answer drops its connection
+        engine.request("GET", "/containers/expkit-no-such-container/json")
+    engine.ping()
+    engine.ping()
+    assert len(opened) == 2
+    engine._idle[0].sock.shutdown(socket.SHUT_RD)  # reads end: as if the VM had closed it
+    engine.ping()
+    assert len(opened) == 3

@@ -36,6 +36,10 @@ class TargetType:
     compute_keys: frozenset[str] = frozenset()
     #: False for placeholders that validate configuration but cannot run yet.
     available: bool = True
+    #: False for a target that runs the code elsewhere from the stored snapshot's
+    #: objects (``.exp/objects``): a tracked run then gets no local working copy
+    #: (``RunContext.snapshot`` does not exist), which saves copying every file.
+    local_working_copy: bool = True
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ class RunContext:
     number: int
     project: Path
     #: Isolated copy of the code snapshot; the script's working directory (locally).
+    #: Not created for a tracked run on a type with ``local_working_copy=False``.
     snapshot: Path
     #: The run's folder in the history (``.exp/runs/<run_id>``).
     run_dir: Path

@@ -164,7 +164,9 @@ class Lifecycle:
         from expkit.paths import work_dir
 
         self.workdir = work_dir(self.record.id)
-        if snapshot.id is not None:
+        if snapshot.id is not None and not self.resolved.target_type.local_working_copy:
+            pass  # the target reads the stored snapshot itself
+        elif snapshot.id is not None:
             materialize(self.history.store, snapshot.id, self.workdir)
         else:
             copy_snapshot(root, snapshot, self.workdir)

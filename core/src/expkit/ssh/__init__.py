@@ -103,3 +103,21 @@ def close_all() -> None:
     from expkit.ssh import connection
 
     connection.close_all()
+
+
+def defer_invoke() -> None:
+    """Call before ``import paramiko``: paramiko.config imports ``invoke`` (0.2-0.4 s)
+    only for ``Match exec`` lines of an ssh config; it is then loaded on first use."""
+    import sys
+
+    if "invoke" in sys.modules:
+        return
+    import importlib.util
+
+    spec = importlib.util.find_spec("invoke")
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["invoke"] = module
+    spec.loader.exec_module(module)

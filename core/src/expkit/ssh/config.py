@@ -51,6 +51,9 @@ def _lookup(alias: str) -> dict:
     path = ssh_dir() / "config"
     if not path.is_file():
         return {}
+    from expkit.ssh import defer_invoke
+
+    defer_invoke()
     import paramiko
 
     try:

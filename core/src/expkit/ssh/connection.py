@@ -308,6 +308,9 @@ def close_all() -> None:
 
 def open_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:
     """A new connection (no reuse): TCP or ProxyJump, host key check, authentication."""
+    from expkit.ssh import defer_invoke
+
+    defer_invoke()
     import paramiko
 
     from expkit.ssh import hostkeys
@@ -379,6 +382,9 @@ def _tcp(resolved: Resolved, timeout: float) -> socket.socket:
 
 
 def _authenticate(transport: Any, resolved: Resolved, password: str | None) -> None:
+    from expkit.ssh import defer_invoke
+
+    defer_invoke()
     import paramiko
 
     user = resolved.username
@@ -432,6 +438,9 @@ def _authenticate(transport: Any, resolved: Resolved, password: str | None) -> N
 
 
 def _load_key(path: str, *, explicit: bool, notes: list[str]) -> Any:
+    from expkit.ssh import defer_invoke
+
+    defer_invoke()
     import paramiko
 
     try:

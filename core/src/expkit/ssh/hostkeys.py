@@ -31,6 +31,9 @@ def fingerprint(key: Any) -> str:
 
 
 def _load(files: tuple[Path, ...]):
+    from expkit.ssh import defer_invoke
+
+    defer_invoke()
     import paramiko
 
     keys = paramiko.HostKeys()

@@ -207,14 +207,11 @@ class Engine:
         ``timeout`` bounds each wait for the engine once connected (None: no
         limit, for builds and waits); connecting itself gives up after CONNECT_TIMEOUT.
         """
-        query = urlencode({k: _param(v) for k, v in (params or {}).items() if v is not None})
-        url = f"{path}?{query}" if query else path
         # Connection: close makes http.client hand the socket to the response, which
         # Reply.close() closes; a hijack overrides it with Connection: Upgrade.
-        all_headers = {"Connection": "close", **(headers or {})}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode("utf-8")
-            all_headers.setdefault("Content-Type", "application/json")
+        url, body, all_headers = encode(
+            path, params, body, {"Connection": "close", **(headers or {})}
+        )
         conn = self._connect()
         try:
             conn.connect()
@@ -405,6 +402,18 @@ class Engine:
         except NotFound:
             return False
         return True
+
+
+def encode(
+    path: str, params: Mapping[str, Any] | None, body: Any, headers: Mapping[str, str]
+) -> tuple[str, Any, dict[str, str]]:
+    """A request's URL (``path`` and its query), body (a dict or list as JSON) and headers."""
+    query = urlencode({k: _param(v) for k, v in (params or {}).items() if v is not None})
+    all_headers = dict(headers)
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode("utf-8")
+        all_headers.setdefault("Content-Type", "application/json")
+    return (f"{path}?{query}" if query else path), body, all_headers
 
 
 def _param(value: Any) -> str:

@@ -5,18 +5,25 @@ running ``docker system dial-stdio`` on the VM (what the docker CLI and SDK
 do for ``ssh://`` hosts), bridged to a local socket: the same client,
 layers and builder as ``-c docker``, images keyed by the same environment
 ids, on the VM's engine. All channels share the target's one SSH connection.
+
+Each channel starts a docker CLI process on the VM (~0.1 s), so plain
+requests (``request``) keep their connection alive and the next one reuses
+it; a connection is used by one request at a time (a request made from a
+signal handler, e.g. cancel's kill, opens its own). Streams, builds and
+attaches still get their own connection each.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Mapping
 from typing import Any
 
 from expkit.errors import InfrastructureError
 from expkit.ssh.connection import Connection
-from expkit_docker.engine import CONNECT_TIMEOUT, Engine
-from expkit_docker.wire import SocketConnection
+from expkit_docker.engine import CONNECT_TIMEOUT, Engine, Response, _check, encode
+from expkit_docker.wire import Reply, SocketConnection
 
 DIAL = ("docker", "system", "dial-stdio")
 
@@ -41,6 +48,52 @@ class RemoteEngine(Engine):
         #: Image inspects already made by this process (each costs a round trip and a
         #: docker CLI start on the VM); forgotten when images change.
         self._images: dict[str, dict[str, Any]] = {}
+        #: Kept-alive connections not in use (list.pop/append: safe from a signal handler).
+        self._idle: list[http.client.HTTPConnection] = []
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        what: str | None = None,
+        timeout: float | None = 120.0,
+    ) -> Response:
+        """Engine.request over a kept-alive connection (see the module docstring)."""
+        url, body, all_headers = encode(path, params, body, headers or {})
+        while True:
+            conn = self._idle.pop() if self._idle else None
+            reused = conn is not None
+            sent = False
+            try:
+                if conn is None:
+                    conn = self._connect()
+                    conn.connect()
+                conn.sock.settimeout(timeout)
+                conn.request(method, url, body=body, headers=all_headers)
+                sent = True
+                response = conn.getresponse()
+                if response.status >= 400:
+                    _check(Reply(conn, response, self._failure), what or f"{method} {path}")
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                if conn is not None:
+                    conn.close()
+                # A kept connection the VM closed meanwhile: the request never reached
+                # the engine (or it only reads), so a fresh connection may send it again.
+                stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError,
+                                         ConnectionResetError))  # fmt: skip
+                if reused and stale and (not sent or method == "GET"):
+                    continue
+                raise self._failure(exc) from None
+            if response.will_close:
+                conn.close()
+            else:
+                self._idle.append(conn)
+            return Response(response.status, data)
 
     def image(self, ref: str) -> dict[str, Any] | None:
         found = self._images.get(ref)

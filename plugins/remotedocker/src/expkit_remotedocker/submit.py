@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from expkit.errors import ExpkitError, InfrastructureError
+from expkit.errors import ExpkitError, InfrastructureError, UsageError
 from expkit.fsutil import atomic_write_text
 from expkit.model import PreparedEnvironment, RunContext
 from expkit.runenv import runtime_dir
@@ -72,7 +72,10 @@ def _target_file(path: str) -> bool:
 
 def _project_tree(run: RunContext, objects: Objects) -> str:
     """The working copy's tree: from the run's snapshot manifest when it has one (its
-    files are hashed already), else by hashing the working copy."""
+    files are hashed and stored already; the core then makes no working copy,
+    TargetType.local_working_copy), else by hashing the working copy."""
+    if run.snapshot.is_dir():
+        _check_script(run.snapshot / run.script, run)
     try:
         record = json.loads((run.run_dir / "record.json").read_text(encoding="utf-8"))
         snapshot_id = record.get("snapshot_id")
@@ -85,25 +88,37 @@ def _project_tree(run: RunContext, objects: Objects) -> str:
             entries = [(e.path, e.sha, e.mode, e.link) for e in snapshot.entries]
             if all(e.link is not None or (blobs / e.sha[:2] / e.sha).is_file()
                    for e in snapshot.entries if e.sha):  # fmt: skip
-                return add_entries(entries, objects, lambda sha: blobs / sha[:2] / sha,
+                tree = add_entries(entries, objects, lambda sha: blobs / sha[:2] / sha,
                                    skip=_target_file)  # fmt: skip
+                if not any(e.path == run.script for e in snapshot.entries):
+                    _check_script(None, run)
+                return tree
+    except UsageError:
+        raise
     except (OSError, ValueError, KeyError, TypeError, ExpkitError):
-        pass
+        pass  # an unreadable manifest: the working copy, when there is one
+    if not run.snapshot.is_dir():
+        raise InfrastructureError(
+            f"the run's snapshot is unreadable in {run.run_dir.parent.parent} and it has no "
+            "working copy: run it again (`exp runs list` shows the failed run)."
+        )
     return add_tree(run.snapshot, objects, skip=_target_file)
 
 
-def start(remote: Session, run: RunContext, environment: PreparedEnvironment) -> RemoteExecution:
-    if not (run.snapshot / run.script).is_file():
-        from expkit.errors import UsageError
+def _check_script(path: Path | None, run: RunContext) -> None:
+    if path is not None and path.is_file():
+        return
+    raise UsageError(
+        f"script {run.script!r} is not in the run's snapshot of {run.project}: check the "
+        "path (relative to the project root) and that no .gitignore/.amlignore rule "
+        "excludes it."
+    )
 
-        raise UsageError(
-            f"script {run.script!r} is not in the run's snapshot of {run.project}: check the "
-            "path (relative to the project root) and that no .gitignore/.amlignore rule "
-            "excludes it."
-        )
-    facts = remote.facts
+
+def start(remote: Session, run: RunContext, environment: PreparedEnvironment) -> RemoteExecution:
     objects = Objects()
     project = _project_tree(run, objects)
+    facts = remote.facts
     lib = add_tree(runtime_dir(), objects)
     launcher = add_blob(resources.files("expkit_remotedocker.incontainer")
                         .joinpath("launch.py").read_bytes(), objects)  # fmt: skip

@@ -56,7 +56,7 @@ class RemoteDockerTarget(DockerTarget):
 
     target_type = TargetType(
         name="remotedocker", package="expkit-remotedocker", aliases=("remote",),
-        description="Docker on a remote Linux machine over SSH",
+        description="Docker on a remote Linux machine over SSH", local_working_copy=False,
         compute_keys=frozenset({"address", "port", "username", "keyFile", "baseDockerImage",
                                 "sharedVolumes", "nvidiaDocker", "nativeSharedDirectory",
                                 "userManagedEnvironment", "buildNetwork"}),

@@ -5,7 +5,7 @@ Run by the environment's own interpreter (any Python 3), standard library only:
 
 1. Rebuild the working copy and the ``expkit`` shim from their tree objects
    (expkit_remotedocker.store) under /expkit/project and /expkit/lib: names
-   are checked (no ``/``, ``..``), files are copied (never linked: a script
+   are checked (no ``/``, ``..``), files are copied (never linked, each its own inode: a script
    that rewrites its own files must not change the store).
 2. Run the command with stdout and stderr appended to /expkit/run/log.txt,
    which ``exp`` follows over SSH; SIGTERM and SIGINT are passed on.
@@ -14,6 +14,7 @@ Run by the environment's own interpreter (any Python 3), standard library only:
 A missing object ends the run with code 97 and a line saying so.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -50,8 +51,32 @@ def materialise(tree, dest):
         elif kind == "l":
             os.symlink(ref, path)
         else:
-            shutil.copyfile(_object(ref), path)
-            os.chmod(path, mode)
+            copy(_object(ref), path, mode)
+
+
+def copy(source, dest, mode):
+    """A private copy of an object (its own inode: the store never changes with it).
+
+    Plain descriptors and sendfile: shutil.copyfile's checks and buffered files cost
+    more than the copy for thousands of small files on a busy VM.
+    """
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            try:
+                while os.sendfile(dst, src, None, 1 << 30):
+                    pass
+            except OSError as exc:  # a file system without sendfile between files
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                    raise
+                with open(source, "rb") as inp, open(dest, "wb") as out:
+                    shutil.copyfileobj(inp, out)
+            os.fchmod(dst, mode)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 def write_exit(code):
