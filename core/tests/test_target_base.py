@@ -137,3 +137,53 @@ def test_workbench_runconfig_names_only_existing_dependency_files(tmp_path: Path
     named = workbench_runconfig(request)
     assert named["CondaDependenciesFile"] == "aml_config/conda_dependencies.yml"
     assert "SparkDependenciesFile" not in named and named["PrepareEnvironment"] is True
+
+
+# A module the deferred plugin names; imported only when a hook needs the target.
+DEFERRED_TYPE = EchoTarget.target_type
+
+
+def test_a_deferred_plugin_loads_its_target_only_for_its_own_type(tmp_path: Path) -> None:
+    plugin = TargetPlugin.deferred(DEFERRED_TYPE, f"{__name__}:EchoTarget")
+    other = ComputeTarget(name="o", type="other")
+    assert plugin.expkit_target_types() == [DEFERRED_TYPE]
+    assert plugin.expkit_prepare(prepare_request(tmp_path, other)) is None
+    assert plugin.expkit_list_environments(other) is None
+    assert plugin._target is None, "a foreign type or the type list loaded the target"
+    mine = ComputeTarget(name="e", type="echo2")  # an alias owns it too
+    assert plugin.expkit_prepare(prepare_request(tmp_path, mine)).location == "here"
+    assert isinstance(plugin.target, EchoTarget) and plugin.target.calls == ["prepare"]
+
+
+def test_a_deferred_plugin_through_pluggy_and_the_registry(tmp_path: Path) -> None:
+    plugin = TargetPlugin.deferred(DEFERRED_TYPE, f"{__name__}:EchoTarget")
+    registry = registry_with(plugin)
+    assert plugin._target is None, "registering looked at the target"
+    compute = ComputeTarget(name="e", type="echo")
+    registry.prepare(prepare_request(tmp_path, compute))
+    assert plugin.target.calls == ["prepare"]
+
+
+def test_a_deferred_target_must_declare_the_same_type() -> None:
+    declared = TargetType(name="echo", package="expkit-other")
+    plugin = TargetPlugin.deferred(declared, f"{__name__}:EchoTarget")
+    with pytest.raises(TypeError, match="declares"):
+        plugin.target
+    with pytest.raises(TypeError, match="must be an expkit.model.TargetType"):
+        TargetPlugin.deferred("echo", f"{__name__}:EchoTarget")  # type: ignore[arg-type]
+
+
+def test_first_party_plugins_import_no_target_module_at_start_up() -> None:
+    """`exp` registers every installed plugin at each start; their target modules
+    (and what those import) wait for a command that uses the type."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from expkit.plugins import make_plugin_manager\n"
+        "make_plugin_manager()\n"
+        "print(sorted(m for m in sys.modules if m.endswith('.target') and m != 'expkit.target'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

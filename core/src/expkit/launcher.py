@@ -62,7 +62,18 @@ def parse_fast_run(argv: list[str]) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    from expkit import codecache
+    from expkit.paths import cache_dir
+
+    # Before the first dataclass is defined: expkit.errors, expkit.model, ...
+    codecache.install(str(cache_dir()))
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    finally:
+        codecache.save()
+
+
+def _main(args: list[str]) -> int:
     opts = parse_fast_run(args)
     if opts is None:
         from expkit.cli import main as full_main

@@ -18,6 +18,12 @@ here, once::
     # expkit_slurm/hooks.py   -- entry point: slurm = "expkit_slurm.hooks:plugin"
     plugin = TargetPlugin(SlurmTarget())
 
+A plugin whose target module is heavy declares its type in ``hooks.py`` and
+names the class, so ``exp`` imports it only for a command that uses it::
+
+    TARGET_TYPE = TargetType(name="slurm", package="expkit-slurm")
+    plugin = TargetPlugin.deferred(TARGET_TYPE, "expkit_slurm.target:SlurmTarget")
+
 :class:`TargetPlugin` is the object pluggy registers: its methods carry the
 ``hookimpl`` markers, answer for the target's name and aliases, and return
 None for every other type. The raw hooks stay the contract; a plugin may
@@ -151,60 +157,102 @@ class Target(ABC):
 class TargetPlugin:
     """The pluggy plugin object for one Target: each hook answers for the
     target's type (name or alias) and returns None for every other type, as
-    the firstresult contract requires."""
+    the firstresult contract requires.
+
+    ``TargetPlugin(MyTarget())`` holds a ready target. :meth:`deferred` holds
+    only the target's type and where its class is: ``exp`` loads every
+    installed plugin at each start, and a target's module (with what it
+    imports) is then imported only by a command that uses that type.
+    """
 
     def __init__(self, target: Target) -> None:
-        ttype = getattr(target, "target_type", None)
-        if not isinstance(ttype, TargetType):
-            # Caught when the plugin module is imported, not at the first run.
-            raise TypeError(
-                f"{type(target).__name__}.target_type must be an expkit.model.TargetType, "
-                f"got {ttype!r}"
-            )
-        self.target = target
+        self._target: Target | None = target
+        self._where = f"{type(target).__module__}:{type(target).__qualname__}"
+        self.target_type = _declared_type(target, self._where)
+
+    @classmethod
+    def deferred(cls, target_type: TargetType, where: str) -> TargetPlugin:
+        """A plugin for ``target_type`` whose ``Target`` subclass, named ``module:Class``
+        by ``where``, is imported and created on the first hook call for that type.
+
+        The class must declare the same ``target_type`` (checked when it loads).
+        """
+        if not isinstance(target_type, TargetType):
+            raise TypeError(f"target_type must be an expkit.model.TargetType, got {target_type!r}")
+        plugin = cls.__new__(cls)
+        plugin._target, plugin._where, plugin.target_type = None, where, target_type
+        return plugin
+
+    @property
+    def target(self) -> Target:
+        """The target, created on first use for a deferred plugin."""
+        if self._target is None:
+            import importlib
+
+            module, _, name = self._where.partition(":")
+            target = getattr(importlib.import_module(module), name)()
+            if _declared_type(target, self._where) != self.target_type:
+                raise TypeError(
+                    f"{self._where}.target_type is {target.target_type!r}, but its plugin "
+                    f"declares {self.target_type!r}: declare one TargetType and use it in both"
+                )
+            self._target = target
+        return self._target
+
+    def owns(self, type_name: str) -> bool:
+        """Whether ``type_name`` is this plugin's type (name or alias), without loading it."""
+        return type_name == self.target_type.name or type_name in self.target_type.aliases
 
     def __repr__(self) -> str:
-        return f"TargetPlugin({self.target!r})"
+        return f"TargetPlugin({self._target!r})" if self._target else f"TargetPlugin({self._where})"
 
     @hookimpl
     def expkit_target_types(self) -> list[TargetType]:
-        return [self.target.target_type]
+        return [self.target_type]
 
     @hookimpl
     def expkit_attach(self, request: AttachRequest) -> AttachResult | None:
-        return self.target.attach(request) if self.target.owns(request.type) else None
+        return self.target.attach(request) if self.owns(request.type) else None
 
     @hookimpl
     def expkit_prepare(self, request: PrepareRequest) -> PreparedEnvironment | None:
-        return self.target.prepare(request) if self.target.owns(request.compute.type) else None
+        return self.target.prepare(request) if self.owns(request.compute.type) else None
 
     @hookimpl
     def expkit_submit(self, run: RunContext, environment: PreparedEnvironment) -> Execution | None:
-        return self.target.submit(run, environment) if self.target.owns(run.compute.type) else None
+        return self.target.submit(run, environment) if self.owns(run.compute.type) else None
 
     @hookimpl
     def expkit_collect(self, run: RunContext, execution: Execution) -> Collected | None:
-        return self.target.collect(run, execution) if self.target.owns(run.compute.type) else None
+        return self.target.collect(run, execution) if self.owns(run.compute.type) else None
 
     @hookimpl
     def expkit_list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo] | None:
-        return self.target.list_environments(compute) if self.target.owns(compute.type) else None
+        return self.target.list_environments(compute) if self.owns(compute.type) else None
 
     @hookimpl
     def expkit_remove_environment(self, compute: ComputeTarget, env_id: str) -> bool | None:
-        if not self.target.owns(compute.type):
+        if not self.owns(compute.type):
             return None
         return self.target.remove_environment(compute, env_id)
 
     @hookimpl
     def expkit_stop_orphan(self, compute: ComputeTarget, run_id: str, run_dir: Path) -> bool | None:
-        if not self.target.owns(compute.type):
+        if not self.owns(compute.type):
             return None
         return self.target.stop_orphan(compute, run_id, run_dir)
 
     @hookimpl
     def expkit_reattach(self, run: RunContext) -> Execution | None:
-        return self.target.reattach(run) if self.target.owns(run.compute.type) else None
+        return self.target.reattach(run) if self.owns(run.compute.type) else None
+
+
+def _declared_type(target: object, where: str) -> TargetType:
+    ttype = getattr(target, "target_type", None)
+    if not isinstance(ttype, TargetType):
+        # Caught when the plugin module is imported (or a deferred target loads).
+        raise TypeError(f"{where}.target_type must be an expkit.model.TargetType, got {ttype!r}")
+    return ttype
 
 
 __all__ = ["Target", "TargetPlugin", "workbench_runconfig"]

@@ -25,18 +25,15 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
     RunContext,
-    TargetType,
 )
 from expkit.target import Target, workbench_runconfig
 
+from expkit_docker.hooks import TARGET_TYPE
 from expkit_docker.names import REPO
 
 if TYPE_CHECKING:
     from expkit_docker.engine import Engine
 
-NAME = "docker"
-ALIASES = ("localdocker",)
-PACKAGE = "expkit-docker"
 _REMOTE_KEYS = (
     ("address", "--address", "address"),
     ("username", "--username", "username"),
@@ -49,10 +46,7 @@ _ENV_TAG = re.compile(rf"^{re.escape(REPO)}:([0-9a-f]{{8,64}})$")
 class DockerTarget(Target):
     """The ``docker`` target; expkit.target.TargetPlugin calls it for its type and alias only."""
 
-    target_type = TargetType(
-        name=NAME, package=PACKAGE, aliases=ALIASES,
-        description="a container on this machine's Docker engine, built from your environment",
-    )  # fmt: skip
+    target_type = TARGET_TYPE
 
     def engine(self, compute: ComputeTarget) -> Engine:
         """The engine ``compute``'s runs use: this machine's (``DOCKER_HOST``).
@@ -79,7 +73,7 @@ class DockerTarget(Target):
 
         runconfig = workbench_runconfig(request)
         compute = {
-            "type": NAME,
+            "type": TARGET_TYPE.name,
             "baseDockerImage": request.base_image or DEFAULT_BASE_IMAGE,
             "sharedVolumes": False,
             "nvidiaDocker": False,

@@ -27,9 +27,10 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
     RunContext,
-    TargetType,
 )
 from expkit.target import Target, workbench_runconfig
+
+from expkit_hdinsight.hooks import TARGET_TYPE
 
 HDINSIGHT_DOMAIN = ".azurehdinsight.net"
 
@@ -37,13 +38,7 @@ HDINSIGHT_DOMAIN = ".azurehdinsight.net"
 class ClusterTarget(Target):
     """Spark on a cluster whose head node is reachable over SSH (YARN or standalone)."""
 
-    target_type = TargetType(
-        name="cluster", package="expkit-hdinsight", aliases=("hdinsight",),
-        description="spark-submit on a Spark cluster (YARN or standalone) over SSH",
-        compute_keys=frozenset({"address", "port", "username", "keyFile", "sparkSubmitLocation",
-                                "userManagedEnvironment", "pythonLocation", "master",
-                                "deployMode"}),
-    )  # fmt: skip
+    target_type = TARGET_TYPE
 
     # ------------------------------------------------------------------ attach
 

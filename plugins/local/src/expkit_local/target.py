@@ -30,15 +30,12 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
     RunContext,
-    TargetType,
 )
 from expkit.target import Target, workbench_runconfig
 
 from expkit_local.execution import LocalExecution
+from expkit_local.hooks import TARGET_TYPE
 
-NAME = "local"
-PACKAGE = "expkit-local"
-COMPUTE_KEYS = frozenset({"pythonLocation", "userManagedEnvironment", "sparkSubmitLocation"})
 _REMOTE_OPTIONS = (
     ("address", "--address", "address is for remote targets"),
     ("username", "--username", "username is for remote targets"),
@@ -51,12 +48,7 @@ _REMOTE_OPTIONS = (
 class LocalTarget(Target):
     """The ``local`` target; expkit.target.TargetPlugin calls it for ``type: local`` only."""
 
-    target_type = TargetType(
-        name=NAME,
-        package=PACKAGE,
-        description="this machine: your own Python, or a cached venv built from your environment",
-        compute_keys=COMPUTE_KEYS,
-    )
+    target_type = TARGET_TYPE
 
     # ------------------------------------------------------------------ attach
 
@@ -72,7 +64,9 @@ class LocalTarget(Target):
         # User-managed by default, as Workbench: nothing to prepare. PrepareEnvironment
         # still says what a run does once userManagedEnvironment: false builds a venv.
         runconfig = workbench_runconfig(request)
-        return AttachResult(compute={"type": NAME, "pythonLocation": "python"}, runconfig=runconfig)
+        return AttachResult(
+            compute={"type": TARGET_TYPE.name, "pythonLocation": "python"}, runconfig=runconfig
+        )
 
     # ------------------------------------------------------------------ prepare
 

@@ -31,10 +31,11 @@ from expkit.model import (
     PreparedEnvironment,
     PrepareRequest,
     RunContext,
-    TargetType,
 )
 from expkit.target import workbench_runconfig
 from expkit_docker.target import DockerTarget
+
+from expkit_remotedocker.hooks import TARGET_TYPE
 
 #: Workbench's default was a public image with Spark; a slim Python one is the honest default.
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
@@ -54,13 +55,7 @@ def _session(compute: ComputeTarget, trust: str | None = None):
 class RemoteDockerTarget(DockerTarget):
     """Docker on a VM over SSH; environments and images as DockerTarget, runs detached."""
 
-    target_type = TargetType(
-        name="remotedocker", package="expkit-remotedocker", aliases=("remote",),
-        description="Docker on a remote Linux machine over SSH", local_working_copy=False,
-        compute_keys=frozenset({"address", "port", "username", "keyFile", "baseDockerImage",
-                                "sharedVolumes", "nvidiaDocker", "nativeSharedDirectory",
-                                "userManagedEnvironment", "buildNetwork"}),
-    )  # fmt: skip
+    target_type = TARGET_TYPE
 
     def engine(self, compute: ComputeTarget):
         return _session(compute).engine
