@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import Case, Command, Target, Workspace, clean_env, exp_executable, python_executable
+from benchlib import (
+    Case,
+    Command,
+    Skip,
+    Target,
+    Workspace,
+    clean_env,
+    exp_executable,
+    python_executable,
+)
+
+#: Another revision's ``exp`` (``bench/before.sh REV`` installs one and prints its path).
+BEFORE_ENV = "EXPKIT_BENCH_BEFORE"
 
 TRIVIAL = 'print("trivial")\n'
 
@@ -145,3 +159,64 @@ CASES.append(
         target=Target(max_overhead_s=0.09),
     )
 )
+
+
+# --------------------------------------------------------------------------- before and after
+# "No slower than before" needs both builds measured side by side, on the same machine
+# at the same moment: a figure from an earlier session was taken on other hardware.
+
+
+def _before_exp() -> str:
+    path = os.environ.get(BEFORE_ENV, "")
+    if not path:
+        raise Skip(f"set {BEFORE_ENV} to another revision's exp (bench/before.sh REV prints one)")
+    if not os.access(path, os.X_OK):
+        raise Skip(f"{BEFORE_ENV}={path} is not an executable")
+    return path
+
+
+def _two_projects(make: Callable[[Path], Workspace]) -> Callable[[Path], Workspace]:
+    """The project made twice, one per build: their histories must not meet (an older
+    expkit refuses an index written by a newer one)."""
+
+    def setup(root: Path) -> Workspace:
+        before = _before_exp()
+        (root / "before").mkdir()
+        (root / "now").mkdir()
+        old, new = make(root / "before"), make(root / "now")
+        # And their caches: each build's entry-point cache is keyed by its own sys.path.
+        new.data.update(before=before, before_cwd=old.cwd, before_cache=root / "before-cache")
+        new.data.update(now_cwd=new.cwd, now_cache=root / "now-cache")
+        return new
+
+    return setup
+
+
+def _in(build: str, exe_key: str) -> Callable[[Workspace], list[str]]:
+    def argv(ws: Workspace) -> list[str]:
+        # env: both builds start the same way, each in its own project and cache.
+        folder, cache = ws.data[f"{build}_cwd"], ws.data[f"{build}_cache"]
+        exe = ws.data[exe_key]
+        return ["env", "-C", str(folder), f"EXPKIT_CACHE_DIR={cache}", exe, "run", "-c", "local",
+                "trivial.py"]  # fmt: skip
+
+    return argv
+
+
+for _name, _make, _what in (
+    ("local-run-before", _project, "the trivial project"),
+    ("local-real-project-before", _real_project, "the real project"),
+):
+    CASES.append(
+        Case(
+            name=_name,
+            description=f"`exp run -c local` in {_what}: this build vs ${BEFORE_ENV} "
+            "(another revision, bench/before.sh REV); target: no slower",
+            setup=_two_projects(_make),
+            commands=[
+                Command("exp run (before)", _in("before", "before")),
+                Command("exp run (this build)", _in("now", "exp")),
+            ],
+            target=Target(max_ratio=1.0),
+        )
+    )

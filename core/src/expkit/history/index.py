@@ -10,7 +10,6 @@ must not interleave (allocating a run number, reaping a lost run) use
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -66,7 +65,8 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
             conn.close()
             raise
         # Random, growing waits: 30 processes started together must not retry in step.
-        time.sleep(delay * (0.5 + random.random()))
+        # (os.urandom, not random: its import is a measurable part of every run.)
+        time.sleep(delay * (0.5 + int.from_bytes(os.urandom(2), 'big') / 65536))
         delay = min(delay * 2, 0.2)
 
 
