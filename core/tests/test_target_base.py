@@ -168,7 +168,7 @@ def test_a_deferred_target_must_declare_the_same_type() -> None:
     declared = TargetType(name="echo", package="expkit-other")
     plugin = TargetPlugin.deferred(declared, f"{__name__}:EchoTarget")
     with pytest.raises(TypeError, match="declares"):
-        plugin.target
+        _ = plugin.target
     with pytest.raises(TypeError, match="must be an expkit.model.TargetType"):
         TargetPlugin.deferred("echo", f"{__name__}:EchoTarget")  # type: ignore[arg-type]
 

@@ -66,7 +66,7 @@ def connect(path: Path) -> tuple[sqlite3.Connection, bool]:
             raise
         # Random, growing waits: 30 processes started together must not retry in step.
         # (os.urandom, not random: its import is a measurable part of every run.)
-        time.sleep(delay * (0.5 + int.from_bytes(os.urandom(2), 'big') / 65536))
+        time.sleep(delay * (0.5 + int.from_bytes(os.urandom(2), "big") / 65536))
         delay = min(delay * 2, 0.2)
 
 
