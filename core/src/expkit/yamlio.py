@@ -137,11 +137,10 @@ _FORMAT = "expkit-yaml/2"
 
 
 def _cache_file(stamp: tuple) -> Path:
-    import hashlib
-
+    from expkit.digest import sha1_hex
     from expkit.paths import cache_dir
 
-    digest = hashlib.sha1(stamp[0].encode("utf-8")).hexdigest()
+    digest = sha1_hex(stamp[0].encode("utf-8"))
     return cache_dir() / "yaml" / f"{digest}.marshal"
 
 

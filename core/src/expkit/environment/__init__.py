@@ -20,12 +20,12 @@ Public API::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from expkit.digest import sha256_hex
 from expkit.environment.conda import IGNORED_KEYS, load_conda_file, parse_conda_data
 from expkit.model import EnvironmentId, EnvironmentSpec
 
@@ -39,7 +39,7 @@ ID_LENGTH = 16
 
 def _digest(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
+    return sha256_hex(text.encode("utf-8"))[:ID_LENGTH]
 
 
 def _layers(

@@ -18,7 +18,6 @@ change does not import packaging at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -208,7 +207,9 @@ def _relative(path: Path, root: Path) -> str | None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    from expkit.digest import sha256_stream
+
+    digest = sha256_stream()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

@@ -19,7 +19,6 @@ limit) so a data folder is not copied on every run by mistake.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from expkit.digest import sha256_hex, sha256_stream
 from expkit.errors import ConfigError, InfrastructureError, UsageError
 from expkit.secrets import is_config_copy, redact_config_text
 from expkit.snapshot.walk import Entry, MemoryCache, ScanCache, save_cache, scan
@@ -97,9 +97,9 @@ def _hash_and_store(store: Path, source: Path, redacted: bool = False) -> str:
         data = redact_config_text(handle.read()) if redacted else handle.read(_SMALL + 1)
         small: bytes | None = data  # kept in memory, else copied from the file
         if redacted or len(data) <= _SMALL:
-            sha = hashlib.sha256(data).hexdigest()
+            sha = sha256_hex(data)
         else:
-            digest = hashlib.sha256(data)
+            digest = sha256_stream(data)
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
             sha, small = digest.hexdigest(), None
@@ -156,7 +156,7 @@ def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Sn
             entry = Entry(entry.path, entry.size, entry.mode, sha)
         done.append(entry)
     data = _manifest(done)
-    snapshot_id = hashlib.sha256(data).hexdigest()
+    snapshot_id = sha256_hex(data)
     path = store / "snapshots" / f"{snapshot_id}.json"
     if not path.exists():
         from expkit.fsutil import atomic_write_bytes

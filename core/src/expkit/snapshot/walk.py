@@ -16,7 +16,6 @@ path has no cached decision.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
+from expkit.digest import sha1_hex
 from expkit.secrets import is_config_copy
 
 IGNORE_FILES = (".gitignore", ".amlignore")
@@ -124,9 +124,7 @@ class _Rules:
         if text is None:
             return self
         # surrogateescape: names and rules need not be valid UTF-8 (see _read_text).
-        key = hashlib.sha1(
-            f"{self.key}\0{base}\0{prefix}\0{text}".encode("utf-8", "surrogateescape")
-        ).hexdigest()
+        key = sha1_hex(f"{self.key}\0{base}\0{prefix}\0{text}".encode("utf-8", "surrogateescape"))
         return _Rules(self, base, text.splitlines(), key, prefix, secret)
 
 

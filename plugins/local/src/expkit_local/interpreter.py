@@ -11,7 +11,6 @@ it should.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from expkit.digest import sha256_hex
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget
 
@@ -130,7 +130,7 @@ def _cache_file(path: str) -> Path | None:
     except OSError:
         return None
     key = f"{path}\0{real}\0{st.st_mtime_ns}\0{st.st_size}"
-    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    digest = sha256_hex(key.encode("utf-8", "surrogateescape"))[:24]
     return cache_dir() / "local" / "interpreters" / f"{digest}.json"
 
 
