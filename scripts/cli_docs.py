@@ -34,10 +34,17 @@ def root_command() -> Any:
 def walk(command: Any, path: tuple[str, ...] = ("exp",)) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every visible command and group under ``command``, depth first, sorted by name."""
     yield path, command
-    for name in sorted(getattr(command, "commands", {}) or {}):
-        sub = command.commands[name]
+    for name, sub in sorted(subcommands(command).items()):
         if not getattr(sub, "hidden", False):
             yield from walk(sub, (*path, name))
+
+
+def subcommands(command: Any) -> dict[str, Any]:
+    """A group's commands by name, through click's lookup (the root group loads its
+    commands' modules on demand; its ``commands`` holds only those loaded so far)."""
+    if not hasattr(command, "list_commands"):
+        return {}
+    return {name: command.get_command(None, name) for name in command.list_commands(None)}
 
 
 def command_paths() -> list[str]:
@@ -114,10 +121,10 @@ def render_command(path: tuple[str, ...], command: Any) -> str:
         rows.append(f"| {name} | {help_text}{required}{_default(param)} |")
     if rows:
         lines += ["| argument / option | meaning |", "|---|---|", *rows, ""]
-    subcommands = [n for n in sorted(getattr(command, "commands", {}) or {})
-                   if not getattr(command.commands[n], "hidden", False)]  # fmt: skip
-    if subcommands and len(path) > 1:
-        lines += ["Commands: " + ", ".join(f"`{n}`" for n in subcommands) + ".", ""]
+    found = sorted(subcommands(command).items())
+    visible = [name for name, sub in found if not getattr(sub, "hidden", False)]
+    if visible and len(path) > 1:
+        lines += ["Commands: " + ", ".join(f"`{n}`" for n in visible) + ".", ""]
     return "\n".join(lines)
 
 

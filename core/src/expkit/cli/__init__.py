@@ -1,20 +1,70 @@
 """The ``exp`` command line.
 
-Each command group lives in its own module with a ``register(app)`` function.
-Modules import heavy libraries inside the commands, never at module level:
-``exp``'s start-up time is part of every tracked run.
+Each command group lives in its own module with a ``register(app)`` function,
+imported only when one of its commands runs (or for ``exp --help``): Typer
+reads the signature of every command it is given, so giving it all of them
+made each ``exp runs list`` pay for ``exp target attach`` too. Modules import
+heavy libraries inside the commands, never at module level: ``exp``'s start-up
+time is part of every tracked run.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from functools import cache
 
 import typer
+from typer.core import TyperGroup
 
 from expkit import __version__
 
+#: Every top-level command and group, in ``exp --help`` order (Typer's: commands, then
+#: groups), and the expkit.cli module whose ``register(app)`` defines it.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("run", "run"),
+    ("prepare", "run"),
+    ("init", "target"),
+    ("plugins", "plugins"),
+    ("ui", "ui"),
+    ("experiment", "run"),
+    ("target", "target"),
+    ("runconfig", "target"),
+    ("runs", "runs"),
+    ("env", "env"),
+)
+_SETTINGS = {"add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None}
+
+
+@cache
+def module_commands(module: str) -> dict:
+    """The click commands ``expkit.cli.<module>``'s ``register(app)`` defines, by name."""
+    import importlib
+
+    import typer.main
+
+    holder = typer.Typer(**_SETTINGS)  # type: ignore[arg-type]
+    # A callback keeps a one-command app a group (Typer would return the command alone).
+    holder.callback()(lambda: None)
+    importlib.import_module(f"expkit.cli.{module}").register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: a command's module is imported when the command is looked up."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return [name for name, _ in COMMANDS]
+
+    def get_command(self, ctx, cmd_name: str):
+        module = dict(COMMANDS).get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            self.add_command(module_commands(module)[cmd_name], cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     name="exp",
     help="Run Python and PySpark experiments on pluggable compute targets, tracked.",
     no_args_is_help=True,
@@ -46,16 +96,6 @@ def _root(
 
 def debug_enabled() -> bool:
     return _state["debug"]
-
-
-def _register_all() -> None:
-    from expkit.cli import env, plugins, run, runs, target, ui
-
-    for module in (run, target, runs, env, plugins, ui):
-        module.register(app)
-
-
-_register_all()
 
 
 def main(argv: list[str] | None = None) -> int:
