@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 from expkit.errors import UsageError
+from expkit.history.columns import RunColumns
 from expkit.history.query import Summary
 
 #: Run fields a NAME in --filter, --sort and --columns can mean, with their spellings.
@@ -51,12 +53,11 @@ def value(summary: Summary, name: str) -> Any:
     return summary.metrics.get(name)
 
 
-def known_names(rows: Iterable[Summary]) -> set[str]:
+def known_names(runs: RunColumns) -> set[str]:
     names = set(FIELDS)
-    for r in rows:
-        names.update(r.params)
-        names.update(r.metrics)
-        names.update(f"tag.{k}" for k in r.tags)
+    names.update(chain.from_iterable(runs.params))
+    names.update(chain.from_iterable(runs.metrics))
+    names.update(f"tag.{k}" for k in set(chain.from_iterable(runs.tags)))
     return names
 
 
@@ -94,12 +95,12 @@ def sort_rows(rows: list[Summary], keys: Sequence[tuple[str, bool]]) -> list[Sum
     return out
 
 
-def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> None:
+def check_names(names: Iterable[str], runs: RunColumns, option: str) -> None:
     """A name no listed run has is probably a typo: say which names exist (exit 2)."""
     names = list(names)
-    if not rows or not names:
+    if not len(runs) or not names:
         return
-    known = known_names(rows)
+    known = known_names(runs)
     for name in names:
         head = name.partition(".")[0]
         if name in known or head in ("param", "metric", "tag", "env"):
@@ -110,35 +111,47 @@ def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> N
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise UsageError(
             f"{option}: no run field, parameter or metric named {name!r}{hint}\n"
-            f"  parameters: {', '.join(sorted({p for r in rows for p in r.params})) or '-'}\n"
-            f"  metrics: {', '.join(sorted({m for r in rows for m in r.metrics})) or '-'}"
+            f"  parameters: {', '.join(sorted(set(chain.from_iterable(runs.params)))) or '-'}\n"
+            f"  metrics: {', '.join(sorted(set(chain.from_iterable(runs.metrics)))) or '-'}"
         )
 
 
 def _same(values: list[Any]) -> bool:
     try:  # (type, value): 1, 1.0 and True are different parameter values
-        return len({(type(v), v) for v in values}) <= 1
+        return len(set(zip(map(type, values), values, strict=True))) <= 1
     except TypeError:  # a list or a map: compare them as text
-        return len({repr(v) for v in values}) <= 1
+        return len(set(map(repr, values))) <= 1
 
 
-def varying_params(rows: Sequence[Summary]) -> list[str]:
-    """Parameters whose value is not the same in every listed run, in first-seen order."""
-    names: dict[str, None] = {}
-    for r in rows:
-        for n in r.params:
-            names.setdefault(n)
-    return [n for n in names if not _same([r.params.get(n) for r in rows])]
+def _get(maps: Sequence[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
+    """``m.get(key, default)`` of each map, in one C loop."""
+    return list(map(dict.get, maps, repeat(key), repeat(default)))
 
 
-def metric_names(rows: Sequence[Summary]) -> list[str]:
-    """Scalar metrics of the listed runs, those logged by the most runs first."""
-    counts: dict[str, int] = {}
-    for r in rows:
-        for n, v in r.metrics.items():
-            if not isinstance(v, (list, dict)):
-                counts[n] = counts.get(n, 0) + 1
-    return sorted(counts, key=lambda n: -counts[n])
+def varying_params(runs: RunColumns) -> list[str]:
+    """Parameters whose value is not the same in every listed run, in first-seen order
+    (a run without the parameter counts as null)."""
+    params = runs.params
+    names = dict.fromkeys(chain.from_iterable(params))
+    return [n for n in names if not _same(_get(params, n))]
+
+
+_ABSENT = object()
+_NOT_SCALAR: frozenset[type] = frozenset({list, dict, type(_ABSENT)})
+
+
+def metric_names(runs: RunColumns) -> list[str]:
+    """Scalar metrics of the listed runs, those logged by the most runs first (ties in
+    the order first seen as a scalar: newest run first, in the run's order)."""
+    metrics = runs.metrics
+    order = []
+    for name in dict.fromkeys(chain.from_iterable(metrics)):
+        kinds: list[type] = list(map(type, _get(metrics, name, _ABSENT)))
+        count = len(kinds) - sum(map(kinds.count, _NOT_SCALAR))
+        if count:
+            first = next(i for i, k in enumerate(kinds) if k not in _NOT_SCALAR)
+            order.append((-count, first, list(metrics[first]).index(name), name))
+    return [name for *_, name in sorted(order)]
 
 
 @dataclass(frozen=True)
@@ -152,31 +165,31 @@ class Column:
     keep: bool = False
 
 
-def default_columns(rows: Sequence[Summary]) -> list[Column]:
+def default_columns(runs: RunColumns) -> list[Column]:
     cols = [Column("run", "run", "field", keep=True)]
-    if any(r.name for r in rows):
+    if any(runs.field("name")):
         cols.append(Column("name", "name", "field"))
     cols.append(Column("status", "status", "field"))
-    if len({r.target for r in rows}) > 1:
+    if len(set(runs.field("target"))) > 1:
         cols.append(Column("target", "target", "field"))
-    if len({r.script for r in rows}) > 1:
+    if len(set(runs.field("script"))) > 1:
         cols.append(Column("script", "script", "field"))
-    tags = sorted({k for r in rows for k in r.tags})
+    tags = sorted(set(chain.from_iterable(runs.tags)))
     cols += [Column(f"tag.{t}", f"tag.{t}", "tag") for t in tags]
-    cols += [Column(p, f"param.{p}", "param") for p in varying_params(rows)]
-    cols += [Column(m, f"metric.{m}", "metric") for m in metric_names(rows)]
+    cols += [Column(p, f"param.{p}", "param") for p in varying_params(runs)]
+    cols += [Column(m, f"metric.{m}", "metric") for m in metric_names(runs)]
     cols.append(Column("took", "took", "field"))
     return cols
 
 
-def chosen_columns(spec: str, rows: Sequence[Summary]) -> list[Column]:
+def chosen_columns(spec: str, runs: RunColumns) -> list[Column]:
     """``--columns acc,lr,took``: the run first, then these, in this order."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise UsageError("--columns: give names separated by commas (e.g. --columns lr,accuracy)")
-    check_names([n for n in names if n != "run"], rows, "--columns")
+    check_names([n for n in names if n != "run"], runs, "--columns")
     cols = [Column("run", "run", "field", keep=True)]
-    params = {p for r in rows for p in r.params}
+    params = set(chain.from_iterable(runs.params))
     for n in names:
         if n == "run":
             continue
@@ -191,3 +204,34 @@ def chosen_columns(spec: str, rows: Sequence[Summary]) -> list[Column]:
         else:
             cols.append(Column(n, f"metric.{n}", "metric"))
     return cols
+
+
+def fields_named(spec: str) -> set[str]:
+    """The run fields a ``--columns`` spec names (``started`` -> ``started``, ``took`` ->
+    ``duration_s``); the run number is always shown."""
+    names = {n.strip() for n in spec.split(",")} | {"run"}
+    return {FIELDS[n] for n in names if n in FIELDS}
+
+
+def column_values(col: Column, runs: RunColumns) -> list[Any]:
+    """Every listed run's value in ``col`` (as :func:`value` reads it; the script
+    column is the command line: the script and its arguments)."""
+    name = col.name
+    if name == "script":
+        return [
+            " ".join([s, *a]) for s, a in zip(runs.field("script"), runs.field("args"), strict=True)
+        ]
+    if name in FIELDS:
+        return list(runs.field(FIELDS[name]))
+    head, _, rest = name.partition(".")
+    if head == "tag":
+        return _get(runs.tags, rest)
+    if head == "param":
+        return _get(runs.params, rest)
+    if head == "metric":
+        return _get(runs.metrics, rest)
+    # A bare name: the parameter, or else the metric, of each run (as value() reads it).
+    return [
+        p[name] if name in p else m.get(name)
+        for p, m in zip(runs.params, runs.metrics, strict=True)
+    ]

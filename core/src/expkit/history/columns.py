@@ -1,0 +1,154 @@
+"""The listed runs column by column: what a runs table reads (``exp runs list``).
+
+A table of 10,000 runs looks at each field of every run: a list per field
+lets the work be done by C loops (``map``, ``set``, ``zip``, ``str.join``)
+instead of a Python call per run and field. :func:`table_columns` fills those
+lists straight from the index's summary rows, decoding only the fields a
+default table shows (see bench/cases_history.py); :meth:`RunColumns.of` turns
+already read :class:`~expkit.history.query.Summary` rows (after ``--filter``
+or ``--sort``) into the same shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from expkit.history.query import (
+    SUMMARY_TABLE,
+    TABLE_FIELDS,
+    Summary,
+    summarised,
+    where_clause,
+    with_logged,
+)
+from expkit.history.repair import recovering
+
+#: A field's values, or how to decode them when first asked for.
+_Values = Sequence[Any] | Callable[[], Sequence[Any]]
+
+
+class RunColumns:
+    """Runs (newest first, or as sorted) as one list per Summary field."""
+
+    def __init__(self, count: int, fields: dict[str, _Values]) -> None:
+        self.count = count
+        self._fields = fields
+
+    def __len__(self) -> int:
+        return self.count
+
+    def field(self, name: str) -> Sequence[Any]:
+        """Every run's value of the Summary field ``name`` (decoded on first use)."""
+        try:
+            values = self._fields[name]
+        except KeyError:
+            raise KeyError(f"runs table: field {name!r} was not read") from None
+        if callable(values):
+            values = self._fields[name] = values()
+        return values
+
+    @property
+    def params(self) -> Sequence[dict[str, Any]]:
+        return self.field("params")
+
+    @property
+    def metrics(self) -> Sequence[dict[str, Any]]:
+        return self.field("metrics")
+
+    @property
+    def tags(self) -> Sequence[dict[str, str]]:
+        return self.field("tags")
+
+    @classmethod
+    def of(cls, rows: Sequence[Summary]) -> RunColumns:
+        """The same runs, already read as Summary rows (every field is there)."""
+        if not rows:
+            return cls(0, dict.fromkeys(Summary._fields, ()))
+        return cls(len(rows), dict(zip(Summary._fields, zip(*rows, strict=True), strict=True)))
+
+
+#: The fields :func:`table_columns` reads (a table of other fields reads Summary rows).
+READ_FIELDS = frozenset({"number", "status", "target", "args", *TABLE_FIELDS})
+
+#: One aggregate row: the listed runs' fields, each as one JSON array (one decode each).
+_SELECT = (
+    "SELECT count(*), '[' || group_concat(number) || ']', json_group_array(status), "
+    "json_group_array(target), '[' || group_concat(brief) || ']', "
+    "'[' || group_concat(COALESCE(args, 'null')) || ']' "
+    "FROM (SELECT number, status, target, brief, args FROM {table}{where} "
+    "ORDER BY number DESC{limit})"
+)
+
+
+def _or_empty(values: list[Any], empty: Callable[[], Any]) -> list[Any]:
+    # Older records lack the newer fields: empty, as a new record has them.
+    if None in values:
+        return [empty() if v is None else v for v in values]
+    return values
+
+
+@recovering
+def table_columns(
+    history, *, status: str | None = None, target: str | None = None, limit: int | None = None
+) -> tuple[RunColumns, int]:
+    """The newest ``limit`` runs (optionally of one status or target) for a table,
+    and how many runs match in all.
+
+    Only number, status, target, args and :data:`TABLE_FIELDS` are read. Active
+    runs show the metrics and params logged so far (read from their metrics file).
+    """
+    if not summarised(history):
+        return RunColumns.of([]), 0
+    where, args = where_clause(status=status, target=target)
+    conn = history.conn
+    conn.execute("BEGIN")  # every query below sees the same runs
+    try:
+        sql = _SELECT.format(
+            table=SUMMARY_TABLE,
+            where=where,
+            limit="" if limit is None else f" LIMIT {int(limit)}",
+        )
+        count, numbers, statuses, targets, brief, args_text = conn.execute(sql, args).fetchone()
+        total = count
+        if limit is not None and count == limit:
+            (total,) = conn.execute(f"SELECT count(*) FROM {SUMMARY_TABLE}{where}", args).fetchone()
+        active = conn.execute(
+            "SELECT number, id FROM runs WHERE status IN ('preparing', 'running')"
+        ).fetchall()
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    if not count:
+        return RunColumns.of([]), total
+    fields: dict[str, _Values] = dict(
+        zip(TABLE_FIELDS, zip(*json.loads(brief), strict=True), strict=True)
+    )
+    for key, empty in (("tags", dict), ("params", dict), ("metrics", dict)):
+        fields[key] = _or_empty(list(fields[key]), empty)  # type: ignore[arg-type]
+    fields["number"] = json.loads(numbers)
+    fields["status"] = json.loads(statuses)
+    fields["target"] = json.loads(targets)
+    fields["args"] = lambda: _or_empty(json.loads(args_text), list)
+    runs = RunColumns(count, fields)
+    if active:
+        _merge_logged(history, runs, active)
+    return runs, total
+
+
+def _merge_logged(history, runs: RunColumns, active: list[tuple[int, str]]) -> None:
+    where = {n: i for i, n in enumerate(runs.field("number"))}
+    params, metrics = runs.params, runs.metrics
+    assert isinstance(params, list) and isinstance(metrics, list)
+    for number, run_id in active:
+        i = where.get(number)
+        if i is None:
+            continue
+        merged = with_logged(history, run_id, metrics[i], params[i])
+        if merged is not None:
+            metrics[i], params[i] = merged
