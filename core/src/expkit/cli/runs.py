@@ -155,15 +155,17 @@ def list_command(
     if limit is None and not (show_all or as_json or as_csv) and sys.stdout.isatty():
         limit = DEFAULT_LIMIT
     # The newest runs in stored order: read column by column, only the fields shown.
-    fast = compiled is None and not keys and not as_json
-    fast = fast and (columns is None or table.fields_named(columns) <= READ_FIELDS)
+    named = table.fields_named(columns) if columns else set()
+    fast = compiled is None and not keys and not as_json and named <= READ_FIELDS
     with _history() as history:
         if as_json and compiled is None and not keys:  # no need to look inside the records
             texts = newest_records(history, limit, status=status, target=target)
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
         if fast:
-            runs, total = table_columns(history, status=status, target=target, limit=limit)
+            runs, total = table_columns(
+                history, status=status, target=target, limit=limit, args="script" in named
+            )
             _warn_unlisted(history)
         else:
             rows = summaries(history, status=status, target=target)

@@ -27,14 +27,11 @@ from expkit.history.query import (
 )
 from expkit.history.repair import recovering
 
-#: A field's values, or how to decode them when first asked for.
-_Values = Sequence[Any] | Callable[[], Sequence[Any]]
-
 
 class RunColumns:
     """Runs (newest first, or as sorted) as one list per Summary field."""
 
-    def __init__(self, count: int, fields: dict[str, _Values]) -> None:
+    def __init__(self, count: int, fields: dict[str, Sequence[Any]]) -> None:
         self.count = count
         self._fields = fields
 
@@ -42,14 +39,11 @@ class RunColumns:
         return self.count
 
     def field(self, name: str) -> Sequence[Any]:
-        """Every run's value of the Summary field ``name`` (decoded on first use)."""
+        """Every run's value of the Summary field ``name``."""
         try:
-            values = self._fields[name]
+            return self._fields[name]
         except KeyError:
             raise KeyError(f"runs table: field {name!r} was not read") from None
-        if callable(values):
-            values = self._fields[name] = values()
-        return values
 
     @property
     def params(self) -> Sequence[dict[str, Any]]:
@@ -72,69 +66,75 @@ class RunColumns:
 
 
 #: The fields :func:`table_columns` reads (a table of other fields reads Summary rows).
-READ_FIELDS = frozenset({"number", "status", "target", "args", *TABLE_FIELDS})
+READ_FIELDS = frozenset({"number", "args", *TABLE_FIELDS})
 
-#: One aggregate row: the listed runs' fields, each as one JSON array (one decode each).
+#: The listed runs' numbers and table fields, each as one JSON array (one decode each).
 _SELECT = (
-    "SELECT count(*), '[' || group_concat(number) || ']', json_group_array(status), "
-    "json_group_array(target), '[' || group_concat(brief) || ']', "
-    "'[' || group_concat(COALESCE(args, 'null')) || ']' "
-    "FROM (SELECT number, status, target, brief, args FROM {table}{where} "
-    "ORDER BY number DESC{limit})"
+    "SELECT count(*), '[' || group_concat(number) || ']', '[' || group_concat(brief) || ']' "
+    "FROM (SELECT number, brief FROM {table}{where} ORDER BY number DESC{limit})"
+)
+_ARGS = (
+    "SELECT '[' || group_concat(COALESCE(args, 'null')) || ']' "
+    "FROM (SELECT args FROM {table}{where} ORDER BY number DESC{limit})"
 )
 
 
-def _or_empty(values: list[Any], empty: Callable[[], Any]) -> list[Any]:
+def _or_empty(values: Sequence[Any], empty: Callable[[], Any]) -> list[Any]:
     # Older records lack the newer fields: empty, as a new record has them.
     if None in values:
         return [empty() if v is None else v for v in values]
-    return values
+    return list(values)
 
 
 @recovering
 def table_columns(
-    history, *, status: str | None = None, target: str | None = None, limit: int | None = None
+    history,
+    *,
+    status: str | None = None,
+    target: str | None = None,
+    limit: int | None = None,
+    args: bool = False,
 ) -> tuple[RunColumns, int]:
     """The newest ``limit`` runs (optionally of one status or target) for a table,
     and how many runs match in all.
 
-    Only number, status, target, args and :data:`TABLE_FIELDS` are read. Active
-    runs show the metrics and params logged so far (read from their metrics file).
+    Only the run number and :data:`TABLE_FIELDS` are read, and the arguments
+    when ``args`` or when the runs ran more than one script (a default table
+    then shows the command lines). Active runs show the metrics and params
+    logged so far (read from their metrics file).
     """
     if not summarised(history):
         return RunColumns.of([]), 0
-    where, args = where_clause(status=status, target=target)
+    where, values = where_clause(status=status, target=target)
+    parts = {"table": SUMMARY_TABLE, "where": where, "limit": ""}
+    if limit is not None:
+        parts["limit"] = f" LIMIT {int(limit)}"
     conn = history.conn
     conn.execute("BEGIN")  # every query below sees the same runs
     try:
-        sql = _SELECT.format(
-            table=SUMMARY_TABLE,
-            where=where,
-            limit="" if limit is None else f" LIMIT {int(limit)}",
-        )
-        count, numbers, statuses, targets, brief, args_text = conn.execute(sql, args).fetchone()
+        count, numbers, brief = conn.execute(_SELECT.format(**parts), values).fetchone()
         total = count
         if limit is not None and count == limit:
-            (total,) = conn.execute(f"SELECT count(*) FROM {SUMMARY_TABLE}{where}", args).fetchone()
+            (total,) = conn.execute(
+                f"SELECT count(*) FROM {SUMMARY_TABLE}{where}", values
+            ).fetchone()
+        if not count:
+            return RunColumns.of([]), total
+        fields: dict[str, Sequence[Any]] = dict(
+            zip(TABLE_FIELDS, zip(*json.loads(brief), strict=True), strict=True)
+        )
+        if args or len(set(fields["script"])) > 1:
+            (text,) = conn.execute(_ARGS.format(**parts), values).fetchone()
+            fields["args"] = _or_empty(json.loads(text), list)
         active = conn.execute(
             "SELECT number, id FROM runs WHERE status IN ('preparing', 'running')"
         ).fetchall()
-    except BaseException:
+    finally:
         with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    if not count:
-        return RunColumns.of([]), total
-    fields: dict[str, _Values] = dict(
-        zip(TABLE_FIELDS, zip(*json.loads(brief), strict=True), strict=True)
-    )
-    for key, empty in (("tags", dict), ("params", dict), ("metrics", dict)):
-        fields[key] = _or_empty(list(fields[key]), empty)  # type: ignore[arg-type]
+            conn.execute("COMMIT")  # (a read: nothing to undo)
+    for key in ("tags", "params", "metrics"):
+        fields[key] = _or_empty(fields[key], dict)
     fields["number"] = json.loads(numbers)
-    fields["status"] = json.loads(statuses)
-    fields["target"] = json.loads(targets)
-    fields["args"] = lambda: _or_empty(json.loads(args_text), list)
     runs = RunColumns(count, fields)
     if active:
         _merge_logged(history, runs, active)

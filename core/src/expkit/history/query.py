@@ -46,15 +46,17 @@ _SUMMARY_SQL = (
     "json_array(new.id, new.number, new.status, new.target, json_extract(new.record, {}))"
 )
 _SUMMARY_SQL = _SUMMARY_SQL.format(", ".join(f"'$.{p}'" for p in FIELDS))
-#: What the default table shows of a run, apart from its number, status and target
-#: (expkit.history.columns reads these without decoding whole summaries). Taken
-#: with json_extract's many-paths form, which keeps numbers and strings as written.
-TABLE_FIELDS = ("script", "name", "duration_s", "tags", "params", "metrics")
-_TABLE_SQL = "json_extract(new.record, {}), json_extract(new.record, '$.args')".format(
-    ", ".join(f"'$.{p}'" for p in TABLE_FIELDS)
-)
+#: What the default table shows of a run, apart from its number (expkit.history.columns
+#: reads these as one JSON array per run, without decoding whole summaries). Built when
+#: the run is written: status and target from their columns, the rest with
+#: json_extract's many-paths form, which keeps numbers and strings as written.
+TABLE_FIELDS = ("status", "target", "script", "name", "duration_s", "tags", "params", "metrics")
+_TABLE_SQL = (
+    "'[' || json_quote(new.status) || ',' || json_quote(new.target) || ',' || "
+    "substr(json_extract(new.record, {}), 2), json_extract(new.record, '$.args')"
+).format(", ".join(f"'$.{p}'" for p in TABLE_FIELDS[2:]))
 #: Bumped when the summary's shape changes: the table and triggers are rebuilt.
-_VERSION = 5
+_VERSION = 6
 _TABLE_NAME = f"run_summary{_VERSION}"
 #: The summary table's name (expkit.history.columns reads it too).
 SUMMARY_TABLE = _TABLE_NAME
