@@ -115,12 +115,19 @@ def fit(
 def column_lines(headers: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
     """A table's lines from its columns: upper-case headers, left-aligned cells, two spaces
     between columns, no trailing blanks."""
-    widths = [_width(h, col) for h, col in zip(headers, columns, strict=True)]
-    padded = [list(map(str.ljust, col, repeat(w))) for col, w in zip(columns, widths, strict=True)]
-    head = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
-    if not padded or not padded[0]:
+    widths = [_width(h, col) + 2 for h, col in zip(headers, columns, strict=True)]
+    head = "".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    if not columns or not columns[0]:
         return [head]
-    return [head, *map(str.rstrip, map("  ".join, zip(*padded, strict=True)))]
+    # Each cell padded with its two spaces, the last column not at all: one C loop each.
+    padded = [
+        *(
+            list(map(str.ljust, c, repeat(w)))
+            for c, w in zip(columns[:-1], widths[:-1], strict=True)
+        ),
+        columns[-1],
+    ]
+    return [head, *map(str.rstrip, map("".join, zip(*padded, strict=True)))]
 
 
 def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
