@@ -132,6 +132,62 @@ def test_varying_params_and_metric_names_match_the_definition(history: History) 
     assert runs_table.metric_names(RunColumns.of(rows))[:3] == ["acc", "first", "later"]
 
 
+def _value(summary: Summary, name: str) -> Any:
+    """The definition: what a name in --filter, --sort or --columns means for one run."""
+    field = runs_table.FIELDS.get(name)
+    if field is not None:
+        return getattr(summary, field)
+    head, dot, rest = name.partition(".")
+    if dot and head in ("tag", "param", "metric"):
+        return getattr(summary, {"tag": "tags", "param": "params", "metric": "metrics"}[head]).get(
+            rest
+        )
+    return summary.params[name] if name in summary.params else summary.metrics.get(name)
+
+
+def _pick_one_run_at_a_time(rows: list[Summary], test, keys) -> list[Summary]:
+    """The definition: filter each run, then a stable sort per key (last key first),
+    runs without the value last in either direction."""
+    if test is not None:
+        rows = [r for r in rows if test.matches(lambda name, r=r: _value(r, name))]
+    for name, descending in reversed(keys):
+        present = [r for r in rows if _value(r, name) is not None]
+        missing = [r for r in rows if _value(r, name) is None]
+        present.sort(key=lambda r: runs_table._sort_key(_value(r, name)), reverse=descending)
+        rows = present + missing
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("expression", "sort"),
+    [
+        (None, "acc"),
+        (None, "-acc"),
+        (None, "a,-took"),
+        (None, "-status,param.h,name"),
+        ("acc > 0.55", None),
+        ('a == 1 or d ~ "x"', "-run"),
+        ("not acc", "tag.team,-acc"),
+        ('tag.team == "a" and took < 100', "-big"),
+        ("1 == 1", "e"),
+        ("metric.loss != null", "-loss,run"),
+    ],
+)
+def test_filter_and_sort_column_by_column_as_one_run_at_a_time(
+    history: History, expression: str | None, sort: str | None
+) -> None:
+    from expkit.history.filter import compile_filter
+
+    test = compile_filter(expression) if expression else None
+    keys = runs_table.parse_sort(sort) if sort else []
+    rows = summaries(history)
+    runs, _ = table_columns(history)
+    picked = runs_table.select(runs, test, keys)
+    want = _pick_one_run_at_a_time(rows, test, keys)
+    assert [runs.field("id")[i] for i in picked] == [r.id for r in want]
+    _same_fields(runs.take(picked), want)
+
+
 def test_default_and_chosen_columns(history: History) -> None:
     runs, _ = table_columns(history)
     names = [c.name for c in runs_table.default_columns(runs)]
@@ -147,8 +203,9 @@ def test_default_and_chosen_columns(history: History) -> None:
 
 
 def test_fields_a_table_needs_beyond_the_index_columns_are_named() -> None:
-    assert runs_table.fields_named("lr,acc,took,tag.team") <= READ_FIELDS
-    assert "started" in runs_table.fields_named("lr,started")
+    assert runs_table.fields_named(["lr", "acc", "took", "tag.team"]) <= READ_FIELDS
+    assert "started" in runs_table.fields_named(["lr", " started"])
+    assert {"script", "args"} <= runs_table.fields_named(["script"])
     with pytest.raises(KeyError, match="started"):
         RunColumns(1, {}).field("started")
 

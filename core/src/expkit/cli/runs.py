@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +140,9 @@ def list_command(
     gc.disable()
     from expkit.cli.runtable import print_runs
     from expkit.history import table
-    from expkit.history.columns import READ_FIELDS, RunColumns, table_columns
+    from expkit.history.columns import read_runs
     from expkit.history.filter import compile_filter
-    from expkit.history.query import any_runs, newest_records, raw_records, summaries
+    from expkit.history.query import any_runs, newest_records, raw_records
     from expkit.model import RUN_STATUSES
 
     if status is not None and status not in RUN_STATUSES:
@@ -154,35 +153,34 @@ def list_command(
     keys = table.parse_sort(sort) if sort else []
     if limit is None and not (show_all or as_json or as_csv) and sys.stdout.isatty():
         limit = DEFAULT_LIMIT
-    # The newest runs in stored order: read column by column, only the fields shown.
-    named = table.fields_named(columns) if columns else set()
-    fast = compiled is None and not keys and not as_json and named <= READ_FIELDS
+    picking = compiled is not None or bool(keys)
+    named = table.fields_named(
+        [
+            *(columns.split(",") if columns else ()),
+            *(compiled.names if compiled else ()),
+            *(k for k, _ in keys),
+        ]
+    )
     with _history() as history:
-        if as_json and compiled is None and not keys:  # no need to look inside the records
+        if as_json and not picking:  # no need to look inside the records
             texts = newest_records(history, limit, status=status, target=target)
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
-        if fast:
-            runs, total = table_columns(
-                history, status=status, target=target, limit=limit, args="script" in named
-            )
-            _warn_unlisted(history)
-        else:
-            rows = summaries(history, status=status, target=target)
-            _warn_unlisted(history)
-            every = RunColumns.of(rows)
-            table.check_names([k for k, _ in keys], every, "--sort")
+        runs, total = read_runs(
+            history, named, status=status, target=target, limit=None if picking else limit
+        )
+        _warn_unlisted(history)
+        if picking:
+            table.check_names([k for k, _ in keys], runs, "--sort")
             if compiled is not None:
-                table.check_names(compiled.names, every, "--filter")
-                rows = [r for r in rows if compiled.matches(partial(table.value, r))]
-            rows = table.sort_rows(rows, keys) if keys else rows
-            total = len(rows)
-            rows = rows if limit is None else rows[:limit]
-            if as_json:
-                texts = raw_records(history, [r.id for r in rows])
-                sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
-                return
-            runs = RunColumns.of(rows)
+                table.check_names(compiled.names, runs, "--filter")
+            picked = table.select(runs, compiled, keys)
+            total = len(picked)
+            runs = runs.take(picked if limit is None else picked[:limit])
+        if as_json:
+            texts = raw_records(history, list(runs.field("id")))
+            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
+            return
         empty = not len(runs) and not any_runs(history)
     if not len(runs):
         if empty:

@@ -21,6 +21,7 @@ from expkit.history.query import (
     SUMMARY_TABLE,
     TABLE_FIELDS,
     Summary,
+    summaries,
     summarised,
     where_clause,
     with_logged,
@@ -44,6 +45,13 @@ class RunColumns:
             return self._fields[name]
         except KeyError:
             raise KeyError(f"runs table: field {name!r} was not read") from None
+
+    def take(self, indices: Sequence[int]) -> RunColumns:
+        """These runs' rows at ``indices``, in that order."""
+        return RunColumns(
+            len(indices),
+            {k: list(map(v.__getitem__, indices)) for k, v in self._fields.items()},
+        )
 
     @property
     def params(self) -> Sequence[dict[str, Any]]:
@@ -152,3 +160,22 @@ def _merge_logged(history, runs: RunColumns, active: list[tuple[int, str]]) -> N
         merged = with_logged(history, run_id, metrics[i], params[i])
         if merged is not None:
             metrics[i], params[i] = merged
+
+
+def read_runs(
+    history,
+    fields: set[str],
+    *,
+    status: str | None = None,
+    target: str | None = None,
+    limit: int | None = None,
+) -> tuple[RunColumns, int]:
+    """The runs for a table that reads ``fields`` (Summary field names), and how many
+    match in all: :func:`table_columns` when it reads them all (the usual case), else
+    every Summary (then ``limit`` is applied here)."""
+    if fields <= READ_FIELDS:
+        return table_columns(
+            history, status=status, target=target, limit=limit, args="args" in fields
+        )
+    rows = summaries(history, status=status, target=target)
+    return RunColumns.of(rows if limit is None else rows[:limit]), len(rows)

@@ -46,17 +46,29 @@ _SUMMARY_SQL = (
     "json_array(new.id, new.number, new.status, new.target, json_extract(new.record, {}))"
 )
 _SUMMARY_SQL = _SUMMARY_SQL.format(", ".join(f"'$.{p}'" for p in FIELDS))
-#: What the default table shows of a run, apart from its number (expkit.history.columns
-#: reads these as one JSON array per run, without decoding whole summaries). Built when
-#: the run is written: status and target from their columns, the rest with
-#: json_extract's many-paths form, which keeps numbers and strings as written.
-TABLE_FIELDS = ("status", "target", "script", "name", "duration_s", "tags", "params", "metrics")
+#: What a table shows of a run, or filters and sorts on, apart from its number
+#: (expkit.history.columns reads these as one JSON array per run, without decoding
+#: whole summaries). Built when the run is written: id, status and target from their
+#: columns, the rest with json_extract's many-paths form, which keeps numbers and
+#: strings as written.
+TABLE_FIELDS = (
+    "id",
+    "status",
+    "target",
+    "script",
+    "name",
+    "duration_s",
+    "tags",
+    "params",
+    "metrics",
+)
 _TABLE_SQL = (
-    "'[' || json_quote(new.status) || ',' || json_quote(new.target) || ',' || "
-    "substr(json_extract(new.record, {}), 2), json_extract(new.record, '$.args')"
-).format(", ".join(f"'$.{p}'" for p in TABLE_FIELDS[2:]))
+    "'[' || json_quote(new.id) || ',' || json_quote(new.status) || ',' || "
+    "json_quote(new.target) || ',' || substr(json_extract(new.record, {}), 2), "
+    "json_extract(new.record, '$.args')"
+).format(", ".join(f"'$.{p}'" for p in TABLE_FIELDS[3:]))
 #: Bumped when the summary's shape changes: the table and triggers are rebuilt.
-_VERSION = 6
+_VERSION = 7
 _TABLE_NAME = f"run_summary{_VERSION}"
 #: The summary table's name (expkit.history.columns reads it too).
 SUMMARY_TABLE = _TABLE_NAME

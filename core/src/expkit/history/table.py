@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import UsageError
 from expkit.history.columns import RunColumns
-from expkit.history.query import Summary
+
+if TYPE_CHECKING:
+    from expkit.history.filter import Filter
 
 #: Run fields a NAME in --filter, --sort and --columns can mean, with their spellings.
 FIELDS: dict[str, str] = {
@@ -33,24 +35,6 @@ FIELDS: dict[str, str] = {
     "started": "started",
     "error": "error",
 }
-
-
-def value(summary: Summary, name: str) -> Any:
-    """The value ``name`` means for one run, or None (see expkit.history.filter)."""
-    field = FIELDS.get(name)
-    if field is not None:
-        return getattr(summary, field)
-    head, dot, rest = name.partition(".")
-    if dot:
-        if head == "tag":
-            return summary.tags.get(rest)
-        if head == "param":
-            return summary.params.get(rest)
-        if head == "metric":
-            return summary.metrics.get(rest)
-    if name in summary.params:
-        return summary.params[name]
-    return summary.metrics.get(name)
 
 
 def known_names(runs: RunColumns) -> set[str]:
@@ -84,15 +68,41 @@ def parse_sort(spec: str) -> list[tuple[str, bool]]:
     return keys
 
 
-def sort_rows(rows: list[Summary], keys: Sequence[tuple[str, bool]]) -> list[Summary]:
-    """Stable multi-key sort; runs without the value come last in either direction."""
-    out = list(rows)
+def values_of(runs: RunColumns, name: str) -> Sequence[Any]:
+    """What ``name`` (in --filter, --sort, --columns) means for each listed run, None
+    where a run has nothing: a run field (:data:`FIELDS`), ``tag.K``, ``param.K``,
+    ``metric.K``, or a bare name: the parameter, or else the metric, of that name."""
+    field = FIELDS.get(name)
+    if field is not None:
+        return runs.field(field)
+    head, dot, rest = name.partition(".")
+    if dot and head in ("tag", "param", "metric"):
+        return _get({"tag": runs.tags, "param": runs.params, "metric": runs.metrics}[head], rest)
+    return [
+        p[name] if name in p else m.get(name)
+        for p, m in zip(runs.params, runs.metrics, strict=True)
+    ]
+
+
+def select(runs: RunColumns, test: Filter | None, keys: Sequence[tuple[str, bool]]) -> list[int]:
+    """The positions of the runs ``test`` matches (all without one), sorted by ``keys``:
+    a stable multi-key sort where runs without the value come last in either direction."""
+    picked: list[int] = list(range(len(runs)))
+    if test is not None:
+        names = list(dict.fromkeys(test.names))
+        columns = [values_of(runs, n) for n in names]
+        rows = zip(*columns, strict=True) if columns else repeat((), len(runs))
+        matches = test.matches
+        picked = [
+            i for i, row in enumerate(rows) if matches(dict(zip(names, row, strict=True)).get)
+        ]
     for name, descending in reversed(keys):
-        present = [r for r in out if value(r, name) is not None]
-        missing = [r for r in out if value(r, name) is None]
-        present.sort(key=lambda r: _sort_key(value(r, name)), reverse=descending)
-        out = present + missing
-    return out
+        values = values_of(runs, name)
+        present = [i for i in picked if values[i] is not None]
+        missing = [i for i in picked if values[i] is None]
+        present.sort(key=lambda i: _sort_key(values[i]), reverse=descending)
+        picked = present + missing
+    return picked
 
 
 def check_names(names: Iterable[str], runs: RunColumns, option: str) -> None:
@@ -206,11 +216,12 @@ def chosen_columns(spec: str, runs: RunColumns) -> list[Column]:
     return cols
 
 
-def fields_named(spec: str) -> set[str]:
-    """The run fields a ``--columns`` spec names (``started`` -> ``started``, ``took`` ->
-    ``duration_s``); the run number is always shown."""
-    names = {n.strip() for n in spec.split(",")} | {"run"}
-    return {FIELDS[n] for n in names if n in FIELDS}
+def fields_named(names: Iterable[str]) -> set[str]:
+    """The run fields ``names`` (of --columns, --filter, --sort) mean (``took`` ->
+    ``duration_s``; the script column shows the arguments too), with the run number a
+    table always shows."""
+    fields = {FIELDS[n] for n in {*(n.strip() for n in names), "run"} if n in FIELDS}
+    return fields | {"args"} if "script" in fields else fields
 
 
 def column_values(col: Column, runs: RunColumns) -> list[Any]:
@@ -221,17 +232,4 @@ def column_values(col: Column, runs: RunColumns) -> list[Any]:
         return [
             " ".join([s, *a]) for s, a in zip(runs.field("script"), runs.field("args"), strict=True)
         ]
-    if name in FIELDS:
-        return list(runs.field(FIELDS[name]))
-    head, _, rest = name.partition(".")
-    if head == "tag":
-        return _get(runs.tags, rest)
-    if head == "param":
-        return _get(runs.params, rest)
-    if head == "metric":
-        return _get(runs.metrics, rest)
-    # A bare name: the parameter, or else the metric, of each run (as value() reads it).
-    return [
-        p[name] if name in p else m.get(name)
-        for p, m in zip(runs.params, runs.metrics, strict=True)
-    ]
+    return list(values_of(runs, name))
