@@ -379,3 +379,21 @@ def test_the_summary_table_is_kept_by_triggers(history: History) -> None:
     assert count == len(PARAMS) - 1
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(f"INSERT INTO {SUMMARY_TABLE} (id) VALUES ('x')")
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_csv_cells_of_a_column_are_each_values_exact_text(tty: bool) -> None:
+    from expkit.cli.runtable import _csv_cells, _plain
+    from expkit.cli.textview import shown
+
+    def one(v: Any) -> str:
+        if v is None:
+            return ""
+        text = v if isinstance(v, str) else _plain(v)
+        return shown(text) if tty else text
+
+    for size in (1, 2, len(AWKWARD)):
+        for start in range(len(AWKWARD)):
+            column = (AWKWARD[start:] + AWKWARD[:start])[:size]
+            assert _csv_cells(list(column), tty) == [one(v) for v in column], column
+    assert _csv_cells([0.1, 0.30000000000000004], tty) == ["0.1", "0.30000000000000004"]

@@ -141,7 +141,6 @@ def list_command(
     from expkit.cli.runtable import print_runs
     from expkit.history import table
     from expkit.history.columns import read_runs
-    from expkit.history.filter import compile_filter
     from expkit.history.query import any_runs, newest_records, raw_records
     from expkit.model import RUN_STATUSES
 
@@ -149,7 +148,11 @@ def list_command(
         from expkit.errors import ConfigError
 
         raise ConfigError("unknown run status", key="--status", allowed=RUN_STATUSES, got=status)
-    compiled = compile_filter(expression) if expression is not None else None
+    compiled = None
+    if expression is not None:
+        from expkit.history.filter import compile_filter
+
+        compiled = compile_filter(expression)
     keys = table.parse_sort(sort) if sort else []
     if limit is None and not (show_all or as_json or as_csv) and sys.stdout.isatty():
         limit = DEFAULT_LIMIT
