@@ -4,9 +4,10 @@ A table of 10,000 runs looks at each field of every run: a list per field
 lets the work be done by C loops (``map``, ``set``, ``zip``, ``str.join``)
 instead of a Python call per run and field. :func:`table_columns` fills those
 lists straight from the index's summary rows, decoding only the fields a
-default table shows (see bench/cases_history.py); :meth:`RunColumns.of` turns
-already read :class:`~expkit.history.query.Summary` rows (after ``--filter``
-or ``--sort``) into the same shape.
+table shows, filters or sorts on (see bench/cases_history.py); a table of
+other fields (``--columns started``) reads whole
+:class:`~expkit.history.query.Summary` rows, turned into the same shape by
+:meth:`RunColumns.of`.
 """
 
 from __future__ import annotations
@@ -140,26 +141,19 @@ def table_columns(
     finally:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("COMMIT")  # (a read: nothing to undo)
-    for key in ("tags", "params", "metrics"):
-        fields[key] = _or_empty(fields[key], dict)
+    fields["tags"] = _or_empty(fields["tags"], dict)
     fields["number"] = json.loads(numbers)
-    runs = RunColumns(count, fields)
+    fields["params"] = params = _or_empty(fields["params"], dict)
+    fields["metrics"] = metrics = _or_empty(fields["metrics"], dict)
     if active:
-        _merge_logged(history, runs, active)
-    return runs, total
-
-
-def _merge_logged(history, runs: RunColumns, active: list[tuple[int, str]]) -> None:
-    where = {n: i for i, n in enumerate(runs.field("number"))}
-    params, metrics = runs.params, runs.metrics
-    assert isinstance(params, list) and isinstance(metrics, list)
-    for number, run_id in active:
-        i = where.get(number)
-        if i is None:
-            continue
-        merged = with_logged(history, run_id, metrics[i], params[i])
-        if merged is not None:
-            metrics[i], params[i] = merged
+        position = {n: i for i, n in enumerate(fields["number"])}
+        for number, run_id in active:
+            i = position.get(number)
+            if i is not None:
+                merged = with_logged(history, run_id, metrics[i], params[i])
+                if merged is not None:
+                    metrics[i], params[i] = merged
+    return RunColumns(count, fields), total
 
 
 def read_runs(
