@@ -225,7 +225,7 @@ def fields_named(names: Iterable[str]) -> set[str]:
 
 
 def column_values(col: Column, runs: RunColumns) -> list[Any]:
-    """Every listed run's value in ``col`` (as :func:`value` reads it; the script
+    """Every listed run's value in ``col`` (as :func:`values_of` reads it; the script
     column is the command line: the script and its arguments)."""
     name = col.name
     if name == "script":
