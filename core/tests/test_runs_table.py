@@ -397,3 +397,20 @@ def test_csv_cells_of_a_column_are_each_values_exact_text(tty: bool) -> None:
             column = (AWKWARD[start:] + AWKWARD[:start])[:size]
             assert _csv_cells(list(column), tty) == [one(v) for v in column], column
     assert _csv_cells([0.1, 0.30000000000000004], tty) == ["0.1", "0.30000000000000004"]
+
+
+def test_same_value_is_same_type_and_equal_value() -> None:
+    import itertools
+
+    def definition(values: list[Any]) -> bool:
+        try:
+            return len({(type(v), v) for v in values}) <= 1
+        except TypeError:
+            return len({repr(v) for v in values}) <= 1
+
+    awkward = [*AWKWARD, 1, 1.0, [1, 2], [1.0, 2.0], {"k": 0.5}, "1"]
+    for size in (1, 2, 3):
+        for values in itertools.product(awkward, repeat=size):
+            assert runs_table._same(list(values)) == definition(list(values)), values
+    nan = math.nan
+    assert runs_table._same([nan, nan]) and not runs_table._same([nan, float("nan")])

@@ -127,10 +127,18 @@ def check_names(names: Iterable[str], runs: RunColumns, option: str) -> None:
 
 
 def _same(values: list[Any]) -> bool:
-    try:  # (type, value): 1, 1.0 and True are different parameter values
-        return len(set(zip(map(type, values), values, strict=True))) <= 1
-    except TypeError:  # a list or a map: compare them as text
+    """Whether every value has the same type and is equal (1, 1.0 and True differ; lists
+    and maps are compared as text)."""
+    if not values:
+        return True
+    first = values[0]
+    kind = type(first)
+    if kind is list or kind is dict:
         return len(set(map(repr, values))) <= 1
+    for v in values:  # (a varying parameter usually differs within a few runs)
+        if type(v) is not kind or (v is not first and v != first):
+            return False
+    return True
 
 
 def _get(maps: Sequence[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
