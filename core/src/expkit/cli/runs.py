@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,50 +140,52 @@ def list_command(
     gc.disable()
     from expkit.cli.runtable import print_runs
     from expkit.history import table
-    from expkit.history.filter import compile_filter
-    from expkit.history.query import (
-        any_runs,
-        newest_records,
-        raw_records,
-        summaries,
-        unlisted,
-    )
+    from expkit.history.columns import read_runs
+    from expkit.history.query import any_runs, newest_records, raw_records
     from expkit.model import RUN_STATUSES
 
     if status is not None and status not in RUN_STATUSES:
         from expkit.errors import ConfigError
 
         raise ConfigError("unknown run status", key="--status", allowed=RUN_STATUSES, got=status)
-    compiled = compile_filter(expression) if expression is not None else None
+    compiled = None
+    if expression is not None:
+        from expkit.history.filter import compile_filter
+
+        compiled = compile_filter(expression)
     keys = table.parse_sort(sort) if sort else []
+    if limit is None and not (show_all or as_json or as_csv) and sys.stdout.isatty():
+        limit = DEFAULT_LIMIT
+    picking = compiled is not None or bool(keys)
+    named = table.fields_named(
+        [
+            *(columns.split(",") if columns else ()),
+            *(compiled.names if compiled else ()),
+            *(k for k, _ in keys),
+        ]
+    )
     with _history() as history:
-        if as_json and compiled is None and not keys:  # no need to look inside the records
+        if as_json and not picking:  # no need to look inside the records
             texts = newest_records(history, limit, status=status, target=target)
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
-        rows = summaries(history, status=status, target=target)
-        damaged = unlisted(history)
-        if damaged:
-            _note(
-                f"warning: {damaged} run(s) have a damaged index row and are not listed; "
-                "their folders under .exp/runs/ keep their records."
-            )
-        table.check_names([k for k, _ in keys], rows, "--sort")
-        if compiled is not None:
-            table.check_names(compiled.names, rows, "--filter")
-            rows = [r for r in rows if compiled.matches(partial(table.value, r))]
-        rows = table.sort_rows(rows, keys) if keys else rows
-        total = len(rows)
-        if limit is not None:
-            rows = rows[:limit]
-        elif not (show_all or as_json or as_csv) and sys.stdout.isatty():
-            rows = rows[:DEFAULT_LIMIT]
+        runs, total = read_runs(
+            history, named, status=status, target=target, limit=None if picking else limit
+        )
+        _warn_unlisted(history)
+        if picking:
+            table.check_names([k for k, _ in keys], runs, "--sort")
+            if compiled is not None:
+                table.check_names(compiled.names, runs, "--filter")
+            picked = table.select(runs, compiled, keys)
+            total = len(picked)
+            runs = runs.take(picked if limit is None else picked[:limit])
         if as_json:
-            texts = raw_records(history, [r.id for r in rows])
+            texts = raw_records(history, list(runs.field("id")))
             sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
             return
-        empty = not any_runs(history)
-    if not rows:
+        empty = not len(runs) and not any_runs(history)
+    if not len(runs):
         if empty:
             typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
         else:
@@ -194,11 +195,22 @@ def list_command(
                 err=True,
             )
         if as_csv:
-            print_runs([], columns, as_csv=True)
+            print_runs(runs, columns, as_csv=True)
         return
-    print_runs(rows, columns, as_csv=as_csv)
-    if len(rows) < total and not as_csv:
-        typer.echo(f"({len(rows)} of {total} runs shown; --all or --limit N for more)", err=True)
+    print_runs(runs, columns, as_csv=as_csv)
+    if len(runs) < total and not as_csv:
+        typer.echo(f"({len(runs)} of {total} runs shown; --all or --limit N for more)", err=True)
+
+
+def _warn_unlisted(history) -> None:
+    from expkit.history.query import unlisted
+
+    damaged = unlisted(history)
+    if damaged:
+        _note(
+            f"warning: {damaged} run(s) have a damaged index row and are not listed; "
+            "their folders under .exp/runs/ keep their records."
+        )
 
 
 def _exit_text(record) -> str:

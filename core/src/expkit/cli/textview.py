@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -58,58 +59,80 @@ def terminal_width() -> int | None:
 
 def _information(values: Sequence[str]) -> float:
     """Shannon entropy of a column's cells: how much it tells one run from another."""
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
+    from collections import Counter
+
     total = len(values) or 1
-    return -sum(c / total * math.log2(c / total) for c in counts.values())
+    return -sum(c / total * math.log2(c / total) for c in Counter(values).values())
 
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
+def _width(header: str, column: Sequence[str]) -> int:
+    return max(len(header), max(map(len, column), default=0))
+
+
 def fit(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | None, keep: Sequence[bool]
+    headers: Sequence[str], columns: Sequence[list[str]], width: int | None, keep: Sequence[bool]
 ) -> tuple[list[str], list[list[str]], list[str]]:
-    """Cut the table to ``width`` columns of text: least informative column first.
+    """Cut a table, given column by column, to ``width`` characters: least informative
+    column first.
 
     A column is first narrowed (down to 8 characters or its header), then
-    dropped; columns in ``keep`` are never touched. Returns the headers, rows
-    and the names of dropped columns. ``width`` None leaves everything whole.
+    dropped; columns in ``keep`` are never touched. Returns the headers,
+    columns and the names of dropped columns. ``width`` None leaves everything whole.
     """
     if width is None:
-        return list(headers), [list(r) for r in rows], []
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+        return list(headers), list(columns), []
+    widths = [_width(h, col) for h, col in zip(headers, columns, strict=True)]
     alive = list(range(len(headers)))
     dropped: list[str] = []
-    if width is not None:
-        order = sorted(
-            (i for i in alive if not keep[i]),
-            key=lambda i: (_information([r[i] for r in rows]), -widths[i]),
-        )
-        for i in order:
-            excess = sum(widths[j] for j in alive) + 2 * (len(alive) - 1) - width
-            if excess <= 0:
-                break
-            floor = min(widths[i], max(len(headers[i]), 8))
-            if widths[i] - excess >= floor:
-                widths[i] -= excess
-            else:
-                alive.remove(i)
-                dropped.append(headers[i])
+    order = sorted(
+        (i for i in alive if not keep[i]),
+        key=lambda i: (_information(columns[i]), -widths[i]),
+    )
+    for i in order:
+        excess = sum(widths[j] for j in alive) + 2 * (len(alive) - 1) - width
+        if excess <= 0:
+            break
+        floor = min(widths[i], max(len(headers[i]), 8))
+        if widths[i] - excess >= floor:
+            widths[i] -= excess
+        else:
+            alive.remove(i)
+            dropped.append(headers[i])
     out_headers = [_cut(headers[i], widths[i]) for i in alive]
-    out_rows = [[_cut(r[i], widths[i]) for i in alive] for r in rows]
-    return out_headers, out_rows, dropped
+    out_columns = [
+        columns[i]
+        if _width("", columns[i]) <= widths[i]
+        else [_cut(c, widths[i]) for c in columns[i]]
+        for i in alive
+    ]
+    return out_headers, out_columns, dropped
+
+
+def column_lines(headers: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
+    """A table's lines from its columns: upper-case headers, left-aligned cells, two spaces
+    between columns, no trailing blanks."""
+    widths = [_width(h, col) + 2 for h, col in zip(headers, columns, strict=True)]
+    head = "".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    if not columns or not columns[0]:
+        return [head]
+    # Each cell padded with its two spaces, the last column not at all: one C loop each.
+    padded = [
+        *(
+            list(map(str.ljust, c, repeat(w)))
+            for c, w in zip(columns[:-1], widths[:-1], strict=True)
+        ),
+        columns[-1],
+    ]
+    return [head, *map(str.rstrip, map("".join, zip(*padded, strict=True)))]
 
 
 def table_lines(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
-    widths = [
-        max(len(h), max(map(len, col), default=0)) for h, col in zip(headers, columns, strict=True)
-    ]
-    line = "  ".join(f"{{:<{w}}}" for w in widths).format  # one call per row, not per cell
-    return [line(*(h.upper() for h in headers)).rstrip()] + [line(*r).rstrip() for r in rows]
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in headers]
+    return column_lines(headers, columns)
 
 
 def _float(v: float) -> str:
@@ -131,9 +154,25 @@ _FORMAT: dict[type, Callable[[Any], str]] = {
 
 
 def cells(values: Sequence[Any]) -> list[str]:
-    """:func:`cell` of each value, dispatched on the exact type (a column of 10,000 runs)."""
+    """:func:`cell` of each value (a column of 10,000 runs): a column of one type is
+    formatted in one C loop when it can be, else each value dispatched on its exact type."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if kind is str and "".join(values).isprintable():
+            return list(values)
+        if kind is int:
+            return list(map(str, values))
+        if kind is float and _plain_floats(values):
+            return list(map(format, values, repeat(".4g")))
     fmt = _FORMAT
     return [fmt.get(type(v), cell)(v) for v in values]
+
+
+def _plain_floats(values: Sequence[float]) -> bool:
+    """Whether every value is one :func:`_float` writes with ``.4g`` (1e-4 <= |v| < 1e4)."""
+    magnitudes = list(map(abs, values))
+    return 1e-4 <= min(magnitudes) and max(magnitudes) < 1e4
 
 
 def numbers(values: Sequence[Any]) -> list[float]:
@@ -169,7 +208,7 @@ def plot(
     height: int = 14,
 ) -> list[str]:
     """Overlaid scatter-line plot of (label, steps, values) series on a character grid."""
-    points = [(x, y) for _, xs, ys in series for x, y in zip(xs, ys, strict=False)]
+    points = [(x, y) for _, xs, ys in series for x, y in zip(xs, ys, strict=True)]
     if not points:
         return ["(no numeric values to plot)"]
     xs_all = [p[0] for p in points]
@@ -186,7 +225,7 @@ def plot(
     grid = [[" "] * cols for _ in range(height)]
     for k, (_, xs, ys) in enumerate(series):
         mark = MARKERS[k % len(MARKERS)]
-        for x, y in zip(xs, ys, strict=False):
+        for x, y in zip(xs, ys, strict=True):
             c = round((x - x0) / (x1 - x0) * (cols - 1))
             r = height - 1 - round((y - y0) / (y1 - y0) * (height - 1))
             grid[r][c] = mark

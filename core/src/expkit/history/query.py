@@ -46,19 +46,41 @@ _SUMMARY_SQL = (
     "json_array(new.id, new.number, new.status, new.target, json_extract(new.record, {}))"
 )
 _SUMMARY_SQL = _SUMMARY_SQL.format(", ".join(f"'$.{p}'" for p in FIELDS))
-#: Bumped when the summary's shape changes: the table and triggers are rebuilt.
-_VERSION = 4
-_TABLE_NAME = f"run_summary{_VERSION}"
-_INSERT = (
-    f"INSERT OR REPLACE INTO {_TABLE_NAME} VALUES "
-    f"(new.id, new.number, new.status, new.target, {_SUMMARY_SQL});"
+#: What a table shows of a run, or filters and sorts on, apart from its number
+#: (expkit.history.columns reads these as one JSON array per run, without decoding
+#: whole summaries). Built when the run is written: id, status and target from their
+#: columns, the rest with json_extract's many-paths form, which keeps numbers and
+#: strings as written.
+TABLE_FIELDS = (
+    "id",
+    "status",
+    "target",
+    "script",
+    "name",
+    "duration_s",
+    "tags",
+    "params",
+    "metrics",
 )
+_TABLE_SQL = (
+    "'[' || json_quote(new.id) || ',' || json_quote(new.status) || ',' || "
+    "json_quote(new.target) || ',' || substr(json_extract(new.record, {}), 2), "
+    "json_extract(new.record, '$.args')"
+).format(", ".join(f"'$.{p}'" for p in TABLE_FIELDS[3:]))
+#: Bumped when the summary's shape changes: the table and triggers are rebuilt.
+_VERSION = 7
+_TABLE_NAME = f"run_summary{_VERSION}"
+#: The summary table's name (expkit.history.columns reads it too).
+SUMMARY_TABLE = _TABLE_NAME
+_ROW_SQL = f"new.id, new.number, new.status, new.target, {_SUMMARY_SQL}, {_TABLE_SQL}"
+_INSERT = f"INSERT OR REPLACE INTO {_TABLE_NAME} VALUES ({_ROW_SQL});"
 #: A summary row per run, kept by triggers on every write of the ``runs`` table
 #: (whoever writes it: a run, a rebuild, a reap), so reading a table of runs
 #: never parses full records.
 _STATEMENTS = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE_NAME} (id TEXT PRIMARY KEY, number INTEGER NOT NULL, "
-    "status TEXT NOT NULL, target TEXT NOT NULL, summary TEXT NOT NULL)",
+    "status TEXT NOT NULL, target TEXT NOT NULL, summary TEXT NOT NULL, "
+    "brief TEXT NOT NULL, args TEXT)",
     f"CREATE INDEX IF NOT EXISTS {_TABLE_NAME}_number ON {_TABLE_NAME}(number)",
     # A row whose record is not JSON (a damaged index) gets no summary and never
     # makes a write fail: json_extract would raise on it.
@@ -66,14 +88,13 @@ _STATEMENTS = (
     f"WHEN {_valid('new.')} BEGIN {_INSERT} END",
     f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_update AFTER UPDATE ON runs BEGIN "
     f"DELETE FROM {_TABLE_NAME} WHERE id = old.id; "
-    f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT new.id, new.number, new.status, new.target, "
-    f"{_SUMMARY_SQL} WHERE {_valid('new.')}; END",
+    f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT {_ROW_SQL} WHERE {_valid('new.')}; END",
     f"CREATE TRIGGER IF NOT EXISTS {_TABLE_NAME}_delete AFTER DELETE ON runs BEGIN "
     f"DELETE FROM {_TABLE_NAME} WHERE id = old.id; END",
 )
 _BACKFILL = (
-    f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT id, number, status, target, "
-    + _SUMMARY_SQL.replace("new.", "")
+    f"INSERT OR REPLACE INTO {_TABLE_NAME} SELECT "
+    + _ROW_SQL.replace("new.", "")
     + f" FROM runs WHERE {_valid('')}"
 )
 _READY = f"{_TABLE_NAME}_delete"
@@ -128,30 +149,42 @@ def summaries_text(history, *, status: str | None = None, target: str | None = N
     Each item is ``[id, number, status, target, [FIELDS values...]]``. Active
     runs show what their record holds (:func:`live_metrics`: what they logged since).
     """
-    if history._empty():
+    if not summarised(history):
         return "[]"
+    where, args = where_clause(status=status, target=target)
+    sql = (
+        "SELECT '[' || COALESCE(group_concat(summary, ','), '') || ']' FROM "
+        f"(SELECT summary FROM {_TABLE_NAME}{where} ORDER BY number DESC)"
+    )
+    (text,) = history.conn.execute(sql, args).fetchone()
+    return text
+
+
+def summarised(history) -> bool:
+    """Make every run's summary row ready; False when the history has no index yet.
+
+    Called (and so protected) by the ``@recovering`` readers.
+    """
+    if history._empty():
+        return False
     ensure_summaries(history)
+    if not unlisted(history):  # (two counts: the usual case costs no scan)
+        return True
     # A row the triggers could not summarise (not a record): read from its record.json
     # and repaired (its summary follows), or skipped, with a warning either way.
     for run_id, text in history.conn.execute(
         f"SELECT id, record FROM runs WHERE id NOT IN (SELECT id FROM {_TABLE_NAME})"
     ).fetchall():
         history._from_row(run_id, text)
-    where, args = [], []
-    if status is not None:
-        where.append("status = ?")
-        args.append(status)
-    if target is not None:
-        where.append("target = ?")
-        args.append(target)
-    sql = (
-        "SELECT '[' || COALESCE(group_concat(summary, ','), '') || ']' FROM "
-        f"(SELECT summary FROM {_TABLE_NAME} "
-        + (("WHERE " + " AND ".join(where)) if where else "")
-        + " ORDER BY number DESC)"
-    )
-    (text,) = history.conn.execute(sql, args).fetchone()
-    return text
+    return True
+
+
+def where_clause(**equal: str | None) -> tuple[str, list[str]]:
+    """`` WHERE k = ? AND ...`` for the given columns that are not None, and its arguments."""
+    clauses = [(k, v) for k, v in equal.items() if v is not None]
+    if not clauses:
+        return "", []
+    return " WHERE " + " AND ".join(f"{k} = ?" for k, _ in clauses), [v for _, v in clauses]
 
 
 @recovering
@@ -214,15 +247,22 @@ def summaries(history, *, status: str | None = None, target: str | None = None) 
 
 
 def _live(history, summary: Summary) -> Summary:
+    merged = with_logged(history, summary.id, summary.metrics, summary.params)
+    if merged is None:
+        return summary
+    return summary._replace(metrics=merged[0], params=merged[1])
+
+
+def with_logged(
+    history, run_id: str, metrics: dict[str, Any], params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """An active run's metrics and params with what it logged since; None if nothing."""
     from expkit.history.params import read_metrics_file
 
-    logged = read_metrics_file(history.run_dir(summary.id) / "metrics.jsonl")
+    logged = read_metrics_file(history.run_dir(run_id) / "metrics.jsonl")
     if not logged.metrics and not logged.params:
-        return summary
-    return summary._replace(
-        metrics={**summary.metrics, **logged.metrics},
-        params={**summary.params, **logged.params},
-    )
+        return None
+    return {**metrics, **logged.metrics}, {**params, **logged.params}
 
 
 _VALID = _valid("")

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import UsageError
-from expkit.history.query import Summary
+from expkit.history.columns import RunColumns
+
+if TYPE_CHECKING:
+    from expkit.history.filter import Filter
 
 #: Run fields a NAME in --filter, --sort and --columns can mean, with their spellings.
 FIELDS: dict[str, str] = {
@@ -33,30 +37,11 @@ FIELDS: dict[str, str] = {
 }
 
 
-def value(summary: Summary, name: str) -> Any:
-    """The value ``name`` means for one run, or None (see expkit.history.filter)."""
-    field = FIELDS.get(name)
-    if field is not None:
-        return getattr(summary, field)
-    head, dot, rest = name.partition(".")
-    if dot:
-        if head == "tag":
-            return summary.tags.get(rest)
-        if head == "param":
-            return summary.params.get(rest)
-        if head == "metric":
-            return summary.metrics.get(rest)
-    if name in summary.params:
-        return summary.params[name]
-    return summary.metrics.get(name)
-
-
-def known_names(rows: Iterable[Summary]) -> set[str]:
+def known_names(runs: RunColumns) -> set[str]:
     names = set(FIELDS)
-    for r in rows:
-        names.update(r.params)
-        names.update(r.metrics)
-        names.update(f"tag.{k}" for k in r.tags)
+    names.update(chain.from_iterable(runs.params))
+    names.update(chain.from_iterable(runs.metrics))
+    names.update(f"tag.{k}" for k in set(chain.from_iterable(runs.tags)))
     return names
 
 
@@ -83,23 +68,49 @@ def parse_sort(spec: str) -> list[tuple[str, bool]]:
     return keys
 
 
-def sort_rows(rows: list[Summary], keys: Sequence[tuple[str, bool]]) -> list[Summary]:
-    """Stable multi-key sort; runs without the value come last in either direction."""
-    out = list(rows)
+def values_of(runs: RunColumns, name: str) -> Sequence[Any]:
+    """What ``name`` (in --filter, --sort, --columns) means for each listed run, None
+    where a run has nothing: a run field (:data:`FIELDS`), ``tag.K``, ``param.K``,
+    ``metric.K``, or a bare name: the parameter, or else the metric, of that name."""
+    field = FIELDS.get(name)
+    if field is not None:
+        return runs.field(field)
+    head, dot, rest = name.partition(".")
+    if dot and head in ("tag", "param", "metric"):
+        return _get({"tag": runs.tags, "param": runs.params, "metric": runs.metrics}[head], rest)
+    return [
+        p[name] if name in p else m.get(name)
+        for p, m in zip(runs.params, runs.metrics, strict=True)
+    ]
+
+
+def select(runs: RunColumns, test: Filter | None, keys: Sequence[tuple[str, bool]]) -> list[int]:
+    """The positions of the runs ``test`` matches (all without one), sorted by ``keys``:
+    a stable multi-key sort where runs without the value come last in either direction."""
+    picked: list[int] = list(range(len(runs)))
+    if test is not None:
+        names = list(dict.fromkeys(test.names))
+        columns = [values_of(runs, n) for n in names]
+        rows = zip(*columns, strict=True) if columns else repeat((), len(runs))
+        matches = test.matches
+        picked = [
+            i for i, row in enumerate(rows) if matches(dict(zip(names, row, strict=True)).get)
+        ]
     for name, descending in reversed(keys):
-        present = [r for r in out if value(r, name) is not None]
-        missing = [r for r in out if value(r, name) is None]
-        present.sort(key=lambda r: _sort_key(value(r, name)), reverse=descending)
-        out = present + missing
-    return out
+        values = values_of(runs, name)
+        present = [i for i in picked if values[i] is not None]
+        missing = [i for i in picked if values[i] is None]
+        present.sort(key=lambda i: _sort_key(values[i]), reverse=descending)
+        picked = present + missing
+    return picked
 
 
-def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> None:
+def check_names(names: Iterable[str], runs: RunColumns, option: str) -> None:
     """A name no listed run has is probably a typo: say which names exist (exit 2)."""
     names = list(names)
-    if not rows or not names:
+    if not len(runs) or not names:
         return
-    known = known_names(rows)
+    known = known_names(runs)
     for name in names:
         head = name.partition(".")[0]
         if name in known or head in ("param", "metric", "tag", "env"):
@@ -110,35 +121,55 @@ def check_names(names: Iterable[str], rows: Sequence[Summary], option: str) -> N
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise UsageError(
             f"{option}: no run field, parameter or metric named {name!r}{hint}\n"
-            f"  parameters: {', '.join(sorted({p for r in rows for p in r.params})) or '-'}\n"
-            f"  metrics: {', '.join(sorted({m for r in rows for m in r.metrics})) or '-'}"
+            f"  parameters: {', '.join(sorted(set(chain.from_iterable(runs.params)))) or '-'}\n"
+            f"  metrics: {', '.join(sorted(set(chain.from_iterable(runs.metrics)))) or '-'}"
         )
 
 
 def _same(values: list[Any]) -> bool:
-    try:  # (type, value): 1, 1.0 and True are different parameter values
-        return len({(type(v), v) for v in values}) <= 1
-    except TypeError:  # a list or a map: compare them as text
-        return len({repr(v) for v in values}) <= 1
+    """Whether every value has the same type and is equal (1, 1.0 and True differ; lists
+    and maps are compared as text)."""
+    if not values:
+        return True
+    first = values[0]
+    kind = type(first)
+    if kind is list or kind is dict:
+        return len(set(map(repr, values))) <= 1
+    for v in values:  # (a varying parameter usually differs within a few runs)
+        if type(v) is not kind or (v is not first and v != first):
+            return False
+    return True
 
 
-def varying_params(rows: Sequence[Summary]) -> list[str]:
-    """Parameters whose value is not the same in every listed run, in first-seen order."""
-    names: dict[str, None] = {}
-    for r in rows:
-        for n in r.params:
-            names.setdefault(n)
-    return [n for n in names if not _same([r.params.get(n) for r in rows])]
+def _get(maps: Sequence[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
+    """``m.get(key, default)`` of each map, in one C loop."""
+    return list(map(dict.get, maps, repeat(key), repeat(default)))
 
 
-def metric_names(rows: Sequence[Summary]) -> list[str]:
-    """Scalar metrics of the listed runs, those logged by the most runs first."""
-    counts: dict[str, int] = {}
-    for r in rows:
-        for n, v in r.metrics.items():
-            if not isinstance(v, (list, dict)):
-                counts[n] = counts.get(n, 0) + 1
-    return sorted(counts, key=lambda n: -counts[n])
+def varying_params(runs: RunColumns) -> list[str]:
+    """Parameters whose value is not the same in every listed run, in first-seen order
+    (a run without the parameter counts as null)."""
+    params = runs.params
+    names = dict.fromkeys(chain.from_iterable(params))
+    return [n for n in names if not _same(_get(params, n))]
+
+
+_ABSENT = object()
+_NOT_SCALAR: frozenset[type] = frozenset({list, dict, type(_ABSENT)})
+
+
+def metric_names(runs: RunColumns) -> list[str]:
+    """Scalar metrics of the listed runs, those logged by the most runs first (ties in
+    the order first seen as a scalar: newest run first, in the run's order)."""
+    metrics = runs.metrics
+    order = []
+    for name in dict.fromkeys(chain.from_iterable(metrics)):
+        kinds: list[type] = list(map(type, _get(metrics, name, _ABSENT)))
+        count = len(kinds) - sum(map(kinds.count, _NOT_SCALAR))
+        if count:
+            first = next(i for i, k in enumerate(kinds) if k not in _NOT_SCALAR)
+            order.append((-count, first, list(metrics[first]).index(name), name))
+    return [name for *_, name in sorted(order)]
 
 
 @dataclass(frozen=True)
@@ -152,31 +183,31 @@ class Column:
     keep: bool = False
 
 
-def default_columns(rows: Sequence[Summary]) -> list[Column]:
+def default_columns(runs: RunColumns) -> list[Column]:
     cols = [Column("run", "run", "field", keep=True)]
-    if any(r.name for r in rows):
+    if any(runs.field("name")):
         cols.append(Column("name", "name", "field"))
     cols.append(Column("status", "status", "field"))
-    if len({r.target for r in rows}) > 1:
+    if len(set(runs.field("target"))) > 1:
         cols.append(Column("target", "target", "field"))
-    if len({r.script for r in rows}) > 1:
+    if len(set(runs.field("script"))) > 1:
         cols.append(Column("script", "script", "field"))
-    tags = sorted({k for r in rows for k in r.tags})
+    tags = sorted(set(chain.from_iterable(runs.tags)))
     cols += [Column(f"tag.{t}", f"tag.{t}", "tag") for t in tags]
-    cols += [Column(p, f"param.{p}", "param") for p in varying_params(rows)]
-    cols += [Column(m, f"metric.{m}", "metric") for m in metric_names(rows)]
+    cols += [Column(p, f"param.{p}", "param") for p in varying_params(runs)]
+    cols += [Column(m, f"metric.{m}", "metric") for m in metric_names(runs)]
     cols.append(Column("took", "took", "field"))
     return cols
 
 
-def chosen_columns(spec: str, rows: Sequence[Summary]) -> list[Column]:
+def chosen_columns(spec: str, runs: RunColumns) -> list[Column]:
     """``--columns acc,lr,took``: the run first, then these, in this order."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise UsageError("--columns: give names separated by commas (e.g. --columns lr,accuracy)")
-    check_names([n for n in names if n != "run"], rows, "--columns")
+    check_names([n for n in names if n != "run"], runs, "--columns")
     cols = [Column("run", "run", "field", keep=True)]
-    params = {p for r in rows for p in r.params}
+    params = set(chain.from_iterable(runs.params))
     for n in names:
         if n == "run":
             continue
@@ -191,3 +222,22 @@ def chosen_columns(spec: str, rows: Sequence[Summary]) -> list[Column]:
         else:
             cols.append(Column(n, f"metric.{n}", "metric"))
     return cols
+
+
+def fields_named(names: Iterable[str]) -> set[str]:
+    """The run fields ``names`` (of --columns, --filter, --sort) mean (``took`` ->
+    ``duration_s``; the script column shows the arguments too), with the run number a
+    table always shows."""
+    fields = {FIELDS[n] for n in {*(n.strip() for n in names), "run"} if n in FIELDS}
+    return fields | {"args"} if "script" in fields else fields
+
+
+def column_values(col: Column, runs: RunColumns) -> list[Any]:
+    """Every listed run's value in ``col`` (as :func:`values_of` reads it; the script
+    column is the command line: the script and its arguments)."""
+    name = col.name
+    if name == "script":
+        return [
+            " ".join([s, *a]) for s, a in zip(runs.field("script"), runs.field("args"), strict=True)
+        ]
+    return list(values_of(runs, name))

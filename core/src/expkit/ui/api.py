@@ -6,14 +6,13 @@ layer is expkit.ui.server.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from expkit.errors import UsageError
 from expkit.history import ACTIVE, list_outputs, to_dict
 from expkit.history.params import read_lines, read_metrics_file
-from expkit.history.query import Summary, change_token, resolve, summaries
+from expkit.history.query import Summary, change_token, resolve
 
 #: The most log text one request returns; the page asks again for the rest.
 LOG_CHUNK = 256 * 1024
@@ -39,14 +38,16 @@ def runs_table_json(history) -> bytes:
 def matching(history, expression: str) -> dict[str, Any]:
     """Ids of the runs matching ``expression`` (the --filter language), or its error."""
     from expkit.history import table
+    from expkit.history.columns import read_runs
     from expkit.history.filter import FilterError, compile_filter
 
     try:
         compiled = compile_filter(expression)
     except FilterError as exc:
         return {"error": {"message": exc.reason, "position": exc.position}}
-    rows = summaries(history)
-    return {"matches": [r.id for r in rows if compiled.matches(partial(table.value, r))]}
+    runs, _ = read_runs(history, table.fields_named(compiled.names) | {"id"})
+    ids = runs.field("id")
+    return {"matches": [ids[i] for i in table.select(runs, compiled, [])]}
 
 
 def _points(run_dir: Path) -> tuple[dict[str, list[list[Any]]], dict[str, Any], int]:

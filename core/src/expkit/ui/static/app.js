@@ -82,7 +82,7 @@ function isNum(v) { return typeof v === "number" && Number.isFinite(v); }
 
 // ---------------------------------------------------------------- the runs table
 
-/* A NAME of the filter language, read from a run summary (as expkit.history.table.value). */
+/* A NAME of the filter language, read from a run summary (as expkit.history.table.values_of). */
 const FIELDS = { run: "number", number: "number", id: "id", status: "status", target: "target",
   name: "name", script: "script", note: "note", took: "duration_s", duration: "duration_s",
   exit: "exit_code", exit_code: "exit_code", started: "started" };
