@@ -165,14 +165,17 @@ def start_detached(project: Path, away: AwayPlugin, code: int = 0):
 
 
 def test_a_dropped_connection_leaves_the_run_running(project: Path, away) -> None:
-    record, notes, _gate = start_detached(project, away)
-    assert record.status == "running" and exit_code_of(record) == EXIT_DETACHED == 75
-    assert any("goes on" in n and f"exp runs logs -f {record.number}" in n for n in notes)
-    with History(project) as history:
-        run_dir = history.run_dir(record.id)
-        assert detached.is_detached(run_dir)
-        # Its exp is gone, yet it is not lost: nothing marks it failed.
-        assert history.reap_lost() == []
+    record, notes, gate = start_detached(project, away)
+    try:
+        assert record.status == "running" and exit_code_of(record) == EXIT_DETACHED == 75
+        assert any("goes on" in n and f"exp runs logs -f {record.number}" in n for n in notes)
+        with History(project) as history:
+            run_dir = history.run_dir(record.id)
+            assert detached.is_detached(run_dir)
+            # Its exp is gone, yet it is not lost: nothing marks it failed.
+            assert history.reap_lost() == []
+    finally:
+        gate.touch()  # the script waits for it: let it end rather than outlive the test
 
 
 def test_settle_collects_once_the_run_has_ended(project: Path, away, monkeypatch) -> None:
