@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -52,16 +53,21 @@ def _object(remote, text: str) -> Path:
     return _store(remote) / "objects" / hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_a_script_changing_its_files_leaves_the_store_and_the_next_run_alone(
-    project, remote, tmp_path
-) -> None:
+def _files(project, remote, tmp_path) -> None:
     setup_project(project, remote, tmp_path)
     project.write("mutate.py", MUTATE)
     project.write("data.txt", DATA)
     project.write("sub/keep.txt", KEEP)
     project.write("sub/other.txt", OTHER)
+    project.write("sub/token.txt", uuid.uuid4().hex)  # new trees on the VM, every time
     project.write("tool.sh", "#!/bin/sh\necho tool\n").chmod(0o755)
     (project.root / "link.txt").symlink_to("data.txt")
+
+
+def test_a_script_changing_its_files_leaves_the_store_and_the_next_run_alone(
+    project, remote, tmp_path
+) -> None:
+    _files(project, remote, tmp_path)
 
     first = project.exp("run", "-c", "gpuvm", "mutate.py")
     assert first.returncode == 0, first.output
@@ -93,11 +99,12 @@ def test_a_script_changing_its_files_leaves_the_store_and_the_next_run_alone(
     assert "sent" not in second.stderr  # nothing new to send
 
     # An edit and a deletion here: the next farm (derived from the last) has them.
-    project.write("data.txt", "edited\n")
+    edited = f"edited {uuid.uuid4().hex}\n"
+    project.write("data.txt", edited)
     (project.root / "sub" / "keep.txt").unlink()
     third = project.exp("run", "-c", "gpuvm", "mutate.py")
     assert third.returncode == 0, third.output
-    assert _seen(third.stdout) == {**expected, "data": "edited\n", "keep": False}
+    assert _seen(third.stdout) == {**expected, "data": edited, "keep": False}
     assert "sent 3 new file(s)" in third.stderr  # data.txt and two trees
     for number in ("2", "3"):
         ended = record(project, number)
@@ -112,13 +119,7 @@ def test_without_overlay_the_run_copies_its_files_and_still_leaves_the_store_alo
 ) -> None:
     """A VM whose engine cannot mount an overlay (a fact kept with the VM's facts):
     the launcher makes the working copy, outputs come from there."""
-    setup_project(project, remote, tmp_path)
-    project.write("mutate.py", MUTATE)
-    project.write("data.txt", DATA)
-    project.write("sub/keep.txt", KEEP)
-    project.write("sub/other.txt", OTHER)
-    project.write("tool.sh", "#!/bin/sh\necho tool\n").chmod(0o755)
-    (project.root / "link.txt").symlink_to("data.txt")
+    _files(project, remote, tmp_path)
     cache = Path(project.env["EXPKIT_CACHE_DIR"])
     facts_files = list(cache.glob("remotedocker/*/facts.json"))  # from attach
     assert facts_files
