@@ -42,9 +42,9 @@ def _submit(store: Path, project: Path, memory: farm.FarmMemory, run: str,
     )
     missing = sorted(objects.names() - have - known)
     with tempfile.TemporaryFile() as stream:
-        farm.pack(stream, "tok" + run, objects, missing, plan, f"runs/{run}", SPEC)
+        gzipped = farm.pack(stream, "tok" + run, objects, missing, plan, f"runs/{run}", SPEC)
         done = subprocess.run(["sh", "-c", farm.SCRIPT, "sh", str(store), plan.tree, plan.base,
-                               "tok" + run, f"runs/{run}", ""], stdin=stream,
+                               "tok" + run, f"runs/{run}", "", gzipped], stdin=stream,
                               capture_output=True)  # fmt: skip
     if done.returncode == 0:
         memory.save(tree, new)

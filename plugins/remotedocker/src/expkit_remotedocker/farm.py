@@ -23,6 +23,7 @@ unpacked by :data:`SCRIPT`.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -31,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from expkit_remotedocker.store import Objects
 
@@ -39,6 +40,8 @@ from expkit_remotedocker.store import Objects
 Listing = Mapping[str, tuple[str, str, int]]
 #: How many farms the VM keeps beyond those of runs that still have a folder there.
 KEEP_FARMS = 3
+#: Streams with less than this many bytes of objects are gzipped (pack).
+COMPRESS_BELOW = 4 << 20
 #: Exit codes of SCRIPT the caller acts on.
 NO_BASE, BAD_LINK = 5, 4
 
@@ -46,7 +49,8 @@ NO_BASE, BAD_LINK = 5, 4
 #: objects), ``farms/.new-$4/...`` (the farm, hard links to objects), ``farms/.new-$4.meta/``
 #: (NUL-separated lists ``delete`` and ``exec``) and the run's folder ``runs/<id>/...``.
 #: $2: the farm's tree ("" : no farm); $3: the farm it derives from ("" : none); $4: a
-#: unique token; $5: the run's folder (relative); $6: a shared folder to create ("" : none).
+#: unique token; $5: the run's folder (relative); $6: a shared folder to create ("" : none);
+#: $7: "z" when the stream is gzipped.
 #: A farm that exists already (another run of the same snapshot) is not unpacked again.
 SCRIPT = r"""
 set -u; mkdir -p "$1" && cd "$1" && mkdir -p objects farms runs || exit 3
@@ -56,7 +60,7 @@ if [ -n "$2" ] && [ ! -d "$farm" ] && [ -n "$3" ]; then
   if [ -d "farms/$3" ] && cp -al "farms/$3" "$new"; then :; else cat >/dev/null; exit 5; fi
 fi
 skip=.none; if [ -n "$2" ] && [ -d "$farm" ]; then skip="$new*"; fi
-tar -x -f - --exclude="$skip" || exit 4
+tar -x -f - ${7:+-z} --exclude="$skip" || exit 4
 if [ -d "$in" ]; then find "$in" -type f -exec mv -f -t objects {} + || exit 3; fi
 if [ -n "$2" ] && [ ! -d "$farm" ]; then
   if [ -s "$meta/delete" ]; then xargs -0 rm -rf -- < "$meta/delete"; fi
@@ -131,7 +135,8 @@ def plan(tree: str, new: Listing, base: str = "", old: Listing | None = None) ->
 
 def _member(name: str, kind: bytes, now: float, mode: int = 0o755) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
-    info.type, info.mode, info.mtime = kind, mode, now
+    # Whole seconds: a fractional mtime costs each member an extended (pax) header.
+    info.type, info.mode, info.mtime = kind, mode, int(now)
     return info
 
 
@@ -199,15 +204,27 @@ def pack(
     farm: Plan | None,
     folder: str,
     spec: Mapping[str, Any],
-) -> None:
+) -> str:
     """SCRIPT's stdin into ``stream`` (left at its start): the objects ``missing``, the
-    farm ``farm`` (if any) and the run's ``folder`` (relative to the store) with ``spec``."""
-    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    farm ``farm`` (if any) and the run's ``folder`` (relative to the store) with ``spec``.
+
+    Returns SCRIPT's $7: a small stream (a re-submit: tar headers, JSON trees) is
+    gzipped, a big one (a first upload, data files) is not: compressing it would cost
+    more time here than it saves on the wire.
+    """
+    small = objects.size(missing) <= COMPRESS_BELOW
+    out: IO[bytes] = (
+        cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="wb", mtime=0)) if small else stream
+    )
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         add_objects(tar, objects, missing, token)
         if farm is not None:
             add_farm(tar, farm, token, frozenset(missing))
         add_run(tar, folder, spec)
+    if small:
+        out.close()  # the gzip trailer; ``stream`` stays open
     stream.seek(0)
+    return "z" if small else ""
 
 
 def _nul(paths: Iterator[str] | list[str]) -> bytes:

@@ -9,7 +9,8 @@ object's name is the sha256 of its bytes. The VM keeps them flat under
 1. hash the working copy (blobs) and build its trees;
 2. drop what this machine already saw on that VM (a per-host list in the
    user cache, written after each successful upload);
-3. ask the VM which of the rest it lacks (their names on one exec's stdin);
+3. ask the VM which of the rest it lacks (their names on one exec's stdin),
+   unless they are few bytes (then they are simply sent);
 4. send those in one tar stream (farm.SCRIPT), unpacked into a fresh folder
    and moved in (so a cut transfer never leaves a truncated object under a
    real name).
@@ -168,14 +169,22 @@ class KnownObjects:
         atomic_write_text(self.path, "".join(f"{n}\n" for n in sorted(self.names)))
 
 
+#: Unknown objects totalling at most this many bytes are sent without asking the VM.
+ASK_ABOVE = 1 << 20
+
+
 def lacking(
     ssh: Connection, objects: Objects, store: str, known: KnownObjects
 ) -> tuple[list[str], list[str]]:
-    """The objects this machine does not know the VM has, and those of them it lacks
-    (asking the VM: one round trip, none when nothing is unknown)."""
+    """The objects this machine does not know the VM has, and those of them it lacks.
+
+    The VM is asked (one round trip) only when they are many bytes: after an edit they
+    are the few new objects, which the VM lacks anyway, and resending one it had is
+    cheaper than the question.
+    """
     candidates = sorted(objects.names() - known.names)
-    if not candidates:
-        return [], []
+    if not candidates or objects.size(candidates) <= ASK_ABOVE:
+        return candidates, candidates
     asked = ssh.script(_MISSING, store, input="".join(f"{n}\n" for n in candidates).encode(),
                        check=True, what="listing the objects the VM lacks")  # fmt: skip
     return candidates, asked.text().split()

@@ -148,10 +148,10 @@ def _upload(
         token = secrets.token_hex(8)
         plan = farm.plan(trees.project, new, base, old) if overlay else None
         with tempfile.TemporaryFile() as stream:
-            farm.pack(stream, token, objects, missing, plan, folder, spec)
+            gzipped = farm.pack(stream, token, objects, missing, plan, folder, spec)
             done = remote.ssh.script(farm.SCRIPT, remote.store, plan.tree if plan else "",
                                      plan.base if plan else "", token, folder, shared or "",
-                                     input=stream)  # fmt: skip
+                                     gzipped, input=stream)  # fmt: skip
         if done.code == 0:
             known.add(wanted)
             count, size = count + len(missing), size + objects.size(missing)
