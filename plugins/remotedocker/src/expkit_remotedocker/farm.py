@@ -71,10 +71,12 @@ if [ -n "$2" ] && [ ! -d "$farm" ]; then
   mv -T "$new" "$farm" 2>/dev/null || [ -d "$farm" ] || exit 3
   touch "$farm"
   printf '%s\n' "$2" > "$5/farm"
-  keep=$(cat runs/*/farm 2>/dev/null; echo)
-  ls -t farms | tail -n +$((KEEP + 1)) | while IFS= read -r old; do
-    case " $(echo $keep) " in *" $old "*) ;; *) rm -rf "farms/$old" ;; esac
-  done
+  # Old farms go in the background: removing thousands of links must not hold up the run.
+  setsid sh -c '
+    keep=$(cat runs/*/farm 2>/dev/null; echo)
+    ls -t farms | tail -n +$(($1 + 1)) | while IFS= read -r old; do
+      case " $(echo $keep) " in *" $old "*) ;; *) rm -rf "farms/$old" ;; esac
+    done' sh KEEP >/dev/null 2>&1 </dev/null &
 elif [ -n "$2" ]; then
   touch "$farm"; printf '%s\n' "$2" > "$5/farm"
 fi

@@ -94,15 +94,15 @@ def _project_tree(run: RunContext, objects: Objects) -> str:
 
             store = run.run_dir.parent.parent  # <project>/.exp: the history's store
             snapshot = load_snapshot(store, snapshot_id)
-            blobs = os.path.join(store, "objects")  # strings: 5,000 files, no Path objects
+            # Strings, not Paths: 5,000 files. A blob missing here is found when it is
+            # sent (farm.add_objects), the only time it is read.
+            blobs = os.path.join(store, "objects")
             entries = [(e.path, e.sha, e.mode, e.link) for e in snapshot.entries]
-            if all(e.link is not None or os.path.isfile(f"{blobs}/{e.sha[:2]}/{e.sha}")
-                   for e in snapshot.entries if e.sha):  # fmt: skip
-                tree = add_entries(entries, objects, lambda sha: f"{blobs}/{sha[:2]}/{sha}",
-                                   skip=_target_file)  # fmt: skip
-                if not any(e.path == run.script for e in snapshot.entries):
-                    _check_script(None, run)
-                return tree
+            tree = add_entries(entries, objects, lambda sha: f"{blobs}/{sha[:2]}/{sha}",
+                               skip=_target_file)  # fmt: skip
+            if not any(e.path == run.script for e in snapshot.entries):
+                _check_script(None, run)
+            return tree
     except UsageError:
         raise
     except (OSError, ValueError, KeyError, TypeError, ExpkitError):
@@ -148,7 +148,14 @@ def _upload(
         token = secrets.token_hex(8)
         plan = farm.plan(trees.project, new, base, old) if overlay else None
         with tempfile.TemporaryFile() as stream:
-            gzipped = farm.pack(stream, token, objects, missing, plan, folder, spec)
+            try:
+                gzipped = farm.pack(stream, token, objects, missing, plan, folder, spec)
+            except FileNotFoundError as exc:
+                raise InfrastructureError(
+                    f"a file of the run's snapshot is missing: {exc.filename} (the history's "
+                    "object store was changed outside expkit); run the script again: a new "
+                    "snapshot stores it again."
+                ) from None
             done = remote.ssh.script(farm.SCRIPT, remote.store, plan.tree if plan else "",
                                      plan.base if plan else "", token, folder, shared or "",
                                      gzipped, input=stream)  # fmt: skip
