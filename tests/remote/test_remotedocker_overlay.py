@@ -113,6 +113,18 @@ def test_a_script_changing_its_files_leaves_the_store_and_the_next_run_alone(
         assert not run_volumes(remote, ended["id"])
     assert _object(remote, DATA).read_text() == DATA
 
+    # A one-file edit more: that run mounts the last farm, the edit copied into its own
+    # upper layer; the script's in-place write goes to that copy, not the object.
+    again = f"again {uuid.uuid4().hex}\n"
+    project.write("data.txt", again)
+    fourth = project.exp("run", "-c", "gpuvm", "mutate.py")
+    assert fourth.returncode == 0, fourth.output
+    assert _seen(fourth.stdout) == {**expected, "data": again, "keep": False}
+    assert _object(remote, again).read_text() == again
+    assert (project.root / ".exp" / "runs" / record(project, "4")["id"] / "outputs" / "deep"
+            / "result.txt").read_text() == again  # fmt: skip
+    assert_cleaned_up(remote, record(project, "4")["id"])
+
 
 def test_without_overlay_the_run_copies_its_files_and_still_leaves_the_store_alone(
     project, remote, tmp_path

@@ -31,23 +31,25 @@ def _project(root: Path, files: dict[str, str], executable: tuple[str, ...] = ()
 
 
 def _submit(store: Path, project: Path, memory: farm.FarmMemory, run: str,
-            *, known: frozenset[str] = frozenset()) -> tuple[int, str, farm.Plan]:  # fmt: skip
+            *, known: frozenset[str] = frozenset(),
+            seed_max: int = farm.SEED_MAX) -> tuple[int, str, farm.Plan]:  # fmt: skip
     """What submit.py does for one run, with this store standing in for the VM's."""
     objects = Objects()
     tree = add_tree(project, objects)
     new = farm.listing(tree, objects)
     base, old = memory.load()
-    plan = farm.plan(tree, new, base, old)
+    plan = farm.plan(tree, new, base, old, seed_max)
     have = (
         {p.name for p in (store / "objects").iterdir()} if (store / "objects").exists() else set()
     )
     missing = sorted(objects.names() - have - known)
     with tempfile.TemporaryFile() as stream:
         gzipped = farm.pack(stream, "tok" + run, objects, missing, plan, f"runs/{run}", SPEC)
-        done = subprocess.run(["sh", "-c", farm.SCRIPT, "sh", str(store), plan.tree, plan.base,
+        derive = "" if plan.seed else plan.base
+        done = subprocess.run(["sh", "-c", farm.SCRIPT, "sh", str(store), plan.mounted, derive,
                                "tok" + run, f"runs/{run}", "", gzipped], stdin=stream,
                               capture_output=True)  # fmt: skip
-    if done.returncode == 0:
+    if done.returncode == 0 and not plan.seed:
         memory.save(tree, new)
     return done.returncode, done.stderr.decode(), plan
 
@@ -156,7 +158,7 @@ def test_old_farms_are_pruned_unless_a_run_still_uses_them(store, tmp_path) -> N
     trees = []
     for i in range(farm.KEEP_FARMS + 3):
         (project / "a.py").write_text(f"{i}\n")
-        code, err, plan = _submit(store, project, memory, f"r{i}")
+        code, err, plan = _submit(store, project, memory, f"r{i}", seed_max=0)
         assert code == 0, err
         trees.append(plan.tree)
         if i != 0:  # run r0 is never collected: its folder (and farm) stay
@@ -167,3 +169,37 @@ def test_old_farms_are_pruned_unless_a_run_still_uses_them(store, tmp_path) -> N
     while {p.name for p in (store / "farms").iterdir()} != wanted:
         assert time.monotonic() < deadline, sorted(p.name for p in (store / "farms").iterdir())
         time.sleep(0.05)
+
+
+def test_a_few_changes_are_copied_into_the_runs_upper_layer_over_the_last_farm(
+    store, tmp_path
+) -> None:
+    files = {f"src/m{i}.py": f"{i}\n" for i in range(20)}
+    project = _project(tmp_path / "p", files)
+    memory = farm.FarmMemory(tmp_path / "farm.json")
+    assert _submit(store, project, memory, "r1")[0] == 0
+    first = memory.load()[0]
+    (project / "src" / "m3.py").write_text("edited\n")
+    _project(project, {"new/tool.sh": "echo\n"}, executable=("new/tool.sh",))
+    code, err, plan = _submit(store, project, memory, "r2")
+    assert code == 0, err
+    assert plan.seed and plan.mounted == first and memory.load()[0] == first
+    upper = store / "runs" / "r2" / "upper"
+    for path, text in (("src/m3.py", "edited\n"), ("new/tool.sh", "echo\n")):
+        copy = upper / path
+        assert copy.read_text() == text
+        # A copy: the script writes it in place, and no object may change with it.
+        assert copy.stat().st_nlink == 1
+    assert (upper / "new" / "tool.sh").stat().st_mode & 0o777 == 0o755
+    assert sorted(str(p.relative_to(upper)) for p in upper.rglob("*") if p.is_file()) == [
+        "new/tool.sh", "src/m3.py"
+    ]  # fmt: skip
+    assert not (store / "runs" / "r2" / "seed").exists()
+    assert (store / "runs" / "r2" / "farm").read_text() == first + "\n"
+    assert (store / "farms" / first / "src" / "m3.py").read_text() == "3\n"
+    # The farm it seeds from is gone: NO_BASE, and the upper layer is left empty.
+    subprocess.run(["rm", "-rf", str(store / "farms" / first)], check=True)
+    (project / "src" / "m4.py").write_text("edited too\n")
+    code, _, plan = _submit(store, project, memory, "r3")
+    assert (code, plan.seed) == (farm.NO_BASE, True)
+    assert list((store / "runs" / "r3" / "upper").iterdir()) == []

@@ -40,6 +40,9 @@ from expkit_remotedocker.store import Objects
 Listing = Mapping[str, tuple[str, str, int]]
 #: How many farms the VM keeps beyond those of runs that still have a folder there.
 KEEP_FARMS = 3
+#: At most this many changed entries (and none deleted) since the last farm: the run
+#: mounts that farm with the changes copied into its upper layer (no new farm).
+SEED_MAX = 64
 #: Streams with less than this many bytes of objects are gzipped (pack).
 COMPRESS_BELOW = 4 << 20
 #: Exit codes of SCRIPT the caller acts on.
@@ -52,16 +55,28 @@ NO_BASE, BAD_LINK = 5, 4
 #: unique token; $5: the run's folder (relative); $6: a shared folder to create ("" : none);
 #: $7: "z" when the stream is gzipped.
 #: A farm that exists already (another run of the same snapshot) is not unpacked again.
+#: A seeded run (Plan.seed) brings its changes as links under ``runs/<id>/upper/`` and
+#: their list in ``runs/<id>/seed`` (``seedexec``: the executable ones): each becomes a
+#: copy. Whatever happens, the run's upper layer never keeps a link to an object: the
+#: script would write through it into the store. A failure empties it.
 SCRIPT = r"""
 set -u; mkdir -p "$1" && cd "$1" && mkdir -p objects farms runs || exit 3
-new="farms/.new-$4"; meta="$new.meta"; in="objects/.in-$4"; farm="farms/$2"
-trap 'rm -rf "$new" "$meta" "$in"' EXIT
+new="farms/.new-$4"; meta="$new.meta"; in="objects/.in-$4"; farm="farms/$2"; up="$5/upper"
+trap 'c=$?; rm -rf "$new" "$meta" "$in"; [ $c = 0 ] || { rm -rf "$up"; mkdir -p "$up"; }' EXIT
 if [ -n "$2" ] && [ ! -d "$farm" ] && [ -n "$3" ]; then
   if [ -d "farms/$3" ] && cp -al "farms/$3" "$new"; then :; else cat >/dev/null; exit 5; fi
 fi
 skip=.none; if [ -n "$2" ] && [ -d "$farm" ]; then skip="$new*"; fi
 tar -x -f - ${7:+-z} --exclude="$skip" || exit 4
 if [ -d "$in" ]; then find "$in" -type f -exec mv -f -t objects {} + || exit 3; fi
+if [ -e "$5/seed" ]; then
+  [ -d "$farm" ] || exit 5
+  xargs -0 -r sh -c 'for p do cp -P -- "$p" "$p.x~" && mv -f -- "$p.x~" "$p" || exit 4
+    done' sh < "$5/seed" || exit 4
+  xargs -0 -r chmod 755 -- < "$5/seedexec" || exit 4
+  rm -f "$5/seed" "$5/seedexec"
+fi
+[ -z "$(find "$up" -type f -links +1 2>/dev/null | head -n 1)" ] || exit 4
 if [ -n "$2" ] && [ ! -d "$farm" ]; then
   if [ -s "$meta/delete" ]; then xargs -0 rm -rf -- < "$meta/delete"; fi
   if [ -s "$meta/exec" ]; then
@@ -101,7 +116,8 @@ def listing(tree: str, objects: Objects) -> dict[str, tuple[str, str, int]]:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to send to make the farm of ``tree`` from the farm ``base`` ("": from nothing)."""
+    """What to send to make the farm of ``tree`` from the farm ``base`` ("": from nothing);
+    or, ``seed``, to run on the farm ``base`` with the changes in the run's upper layer."""
 
     tree: str
     base: str
@@ -109,13 +125,22 @@ class Plan:
     folders: tuple[str, ...]
     symlinks: tuple[tuple[str, str], ...]
     delete: tuple[str, ...]
+    seed: bool = False
+
+    @property
+    def mounted(self) -> str:
+        """The farm the run's overlay mounts."""
+        return self.base if self.seed else self.tree
 
 
-def plan(tree: str, new: Listing, base: str = "", old: Listing | None = None) -> Plan:
+def plan(
+    tree: str, new: Listing, base: str = "", old: Listing | None = None, seed_max: int = SEED_MAX
+) -> Plan:
     """The changes from ``old`` (the listing of the farm ``base``) to ``new``; all of
     ``new`` without a base. A path whose kind changed (a file became a folder) makes
     it a plan from nothing: SCRIPT deletes after unpacking, which only works for paths
-    that are gone."""
+    that are gone. At most ``seed_max`` changes and no deletion: a seeded plan (a
+    deletion would need a whiteout, which only root can make)."""
     old = old if base and old is not None else {}
     if any(path in new and new[path][0] != entry[0] for path, entry in old.items()):
         base, old = "", {}
@@ -131,8 +156,9 @@ def plan(tree: str, new: Listing, base: str = "", old: Listing | None = None) ->
         else:
             links.append((path, ref, mode))
     delete = sorted(path for path in old if path not in new)
+    seed = bool(base) and not delete and len(links) + len(folders) + len(symlinks) <= seed_max
     return Plan(tree, base, tuple(links), tuple(sorted(folders)), tuple(symlinks),
-                tuple(delete))  # fmt: skip
+                tuple(delete), seed)  # fmt: skip
 
 
 def _member(name: str, kind: bytes, now: float, mode: int = 0o755) -> tarfile.TarInfo:
@@ -162,11 +188,14 @@ def add_objects(tar: tarfile.TarFile, objects: Objects, names: list[str], token:
             tar.addfile(info, handle)
 
 
-def add_farm(tar: tarfile.TarFile, farm: Plan, token: str, new_objects: frozenset[str]) -> None:
-    """The farm's members (SCRIPT's layout); a link to an object sent in the same tar
-    points at its incoming name (the same inode once moved in)."""
+def add_farm(
+    tar: tarfile.TarFile, farm: Plan, token: str, new_objects: frozenset[str], folder: str
+) -> None:
+    """The farm's members (SCRIPT's layout), or a seeded plan's in the run's ``folder``;
+    a link to an object sent in the same tar points at its incoming name (the same
+    inode once moved in)."""
     now = time.time()
-    root = f"farms/.new-{token}"
+    root = f"{folder}/upper" if farm.seed else f"farms/.new-{token}"
     if not farm.base:
         tar.addfile(_member(root, tarfile.DIRTYPE, now))
     for path in farm.folders:
@@ -182,6 +211,10 @@ def add_farm(tar: tarfile.TarFile, farm: Plan, token: str, new_objects: frozense
         info = _member(f"{root}/{path}", tarfile.SYMTYPE, now, 0o777)
         info.linkname = target
         tar.addfile(info)
+    if farm.seed:
+        _add_bytes(tar, f"{folder}/seed", _nul([f"{root}/{p}" for p, _, _ in farm.links]), now)
+        _add_bytes(tar, f"{folder}/seedexec", _nul(executables), now)
+        return
     meta = f"{root}.meta"
     tar.addfile(_member(meta, tarfile.DIRTYPE, now))
     _add_bytes(tar, f"{meta}/delete", _nul(f"{root}/{p}" for p in farm.delete), now)
@@ -221,7 +254,7 @@ def pack(
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         add_objects(tar, objects, missing, token)
         if farm is not None:
-            add_farm(tar, farm, token, frozenset(missing))
+            add_farm(tar, farm, token, frozenset(missing), folder)
         add_run(tar, folder, spec)
     if small:
         out.close()  # the gzip trailer; ``stream`` stays open

@@ -127,11 +127,11 @@ def _check_script(path: Path | None, run: RunContext) -> None:
 
 def _upload(
     remote: Session, run: RunContext, objects: Objects, trees: Trees, overlay: bool
-) -> tuple[bool, int, int]:
+) -> tuple[str | None, int, int]:
     """Objects, farm and run folder in one round trip (farm.SCRIPT), after asking the VM
     which objects it lacks (none asked when this machine knows it has them all).
 
-    Returns whether the run has a farm (else the launcher copies the working copy),
+    Returns the farm the run mounts (None: the launcher copies the working copy),
     and the objects and bytes sent. A farm to derive from that is gone is made from
     nothing; an object the VM lost (a link fails) is sent again; a farm that still
     cannot be made leaves the run to the copy.
@@ -156,15 +156,16 @@ def _upload(
                     "object store was changed outside expkit); run the script again: a new "
                     "snapshot stores it again."
                 ) from None
-            done = remote.ssh.script(farm.SCRIPT, remote.store, plan.tree if plan else "",
-                                     plan.base if plan else "", token, folder, shared or "",
+            derive = plan.base if plan and not plan.seed else ""
+            done = remote.ssh.script(farm.SCRIPT, remote.store, plan.mounted if plan else "",
+                                     derive, token, folder, shared or "",
                                      gzipped, input=stream)  # fmt: skip
         if done.code == 0:
             known.add(wanted)
             count, size = count + len(missing), size + objects.size(missing)
-            if plan is not None:
+            if plan is not None and not plan.seed:  # a seeded run's farm stays the last
                 memory.save(trees.project, new)
-            return overlay, count, size
+            return plan.mounted if plan else None, count, size
         if done.code == farm.NO_BASE:
             base, old = "", {}
         elif done.code == farm.BAD_LINK and attempt == 0:
@@ -229,7 +230,8 @@ def start(
     facts = remote.facts
     remote.prune_objects(remote.known())
     overlay = overlay and facts.overlay is not False and bool(_SAFE_PATH.fullmatch(remote.store))
-    overlay, count, size = _upload(remote, run, objects, trees, overlay)
+    mounted, count, size = _upload(remote, run, objects, trees, overlay)
+    overlay = mounted is not None
     _tell_sent(run, count, size)
 
     folder = remote.run_folder(run.run_id)
@@ -237,7 +239,7 @@ def start(
     mounts = [
         _bind(remote.objects, OBJECTS_DIR, read_only=True),
         _bind(folder, RUN_DIR),
-        _overlay_mount(remote, run, folder, trees.project) if overlay
+        _overlay_mount(remote, run, folder, mounted) if mounted
         else _bind(posixpath.join(folder, "project"), names.CONTAINER_PROJECT),
         _bind(posixpath.join(folder, "lib"), names.CONTAINER_LIB),
         _bind(posixpath.join(folder, "metrics.jsonl"), names.CONTAINER_METRICS),
