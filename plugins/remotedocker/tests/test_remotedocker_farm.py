@@ -203,3 +203,9 @@ def test_a_few_changes_are_copied_into_the_runs_upper_layer_over_the_last_farm(
     code, _, plan = _submit(store, project, memory, "r3")
     assert (code, plan.seed) == (farm.NO_BASE, True)
     assert list((store / "runs" / "r3" / "upper").iterdir()) == []
+    # submit.py tries again from nothing, in the same run folder.
+    memory.forget()
+    code, err, plan = _submit(store, project, memory, "r3")
+    assert (code, plan.seed, plan.base) == (0, False, ""), err
+    assert (store / "farms" / plan.tree / "src" / "m4.py").read_text() == "edited too\n"
+    assert list((store / "runs" / "r3" / "upper").iterdir()) == []

@@ -63,6 +63,7 @@ SCRIPT = r"""
 set -u; mkdir -p "$1" && cd "$1" && mkdir -p objects farms runs || exit 3
 new="farms/.new-$4"; meta="$new.meta"; in="objects/.in-$4"; farm="farms/$2"; up="$5/upper"
 trap 'c=$?; rm -rf "$new" "$meta" "$in"; [ $c = 0 ] || { rm -rf "$up"; mkdir -p "$up"; }' EXIT
+rm -f "$5/seed" "$5/seedexec"  # an earlier attempt's
 if [ -n "$2" ] && [ ! -d "$farm" ] && [ -n "$3" ]; then
   if [ -d "farms/$3" ] && cp -al "farms/$3" "$new"; then :; else cat >/dev/null; exit 5; fi
 fi
