@@ -209,3 +209,86 @@ def test_a_few_changes_are_copied_into_the_runs_upper_layer_over_the_last_farm(
     assert (code, plan.seed, plan.base) == (0, False, ""), err
     assert (store / "farms" / plan.tree / "src" / "m4.py").read_text() == "edited too\n"
     assert list((store / "runs" / "r3" / "upper").iterdir()) == []
+
+
+class _FakeSsh:
+    """Answers farm.SCRIPT with the exit codes given, in order; records each call."""
+
+    label = "fake-vm"
+
+    def __init__(self, codes: list[int]) -> None:
+        self.codes, self.calls, self.removed = codes, [], []
+
+    def script(self, script: str, *args: str, **kw):
+        from expkit.ssh.connection import Result
+
+        assert script == farm.SCRIPT
+        self.calls.append(args)
+        return Result(self.codes.pop(0), b"", b"boom" if self.codes == [] else b"")
+
+    def run(self, argv, **kw):
+        self.removed.append(argv[-1])
+
+
+class _FakeSession:
+    def __init__(self, tmp_path: Path, codes: list[int]) -> None:
+        from expkit_remotedocker.store import KnownObjects
+
+        self.ssh = _FakeSsh(codes)
+        self.run_id = ""
+        self.store = "/home/u/.cache/expkit-remote"
+        self.objects = f"{self.store}/objects"
+        self._known = KnownObjects(tmp_path / "known")
+        self._memory = farm.FarmMemory(tmp_path / "farm.json")
+
+    def run_folder(self, run_id: str) -> str:
+        return f"{self.store}/runs/{run_id}"
+
+    def known(self):
+        return self._known
+
+    def farm_memory(self):
+        return self._memory
+
+
+def _upload(tmp_path: Path, codes: list[int], base: str = "") -> tuple[_FakeSession, object]:
+    from expkit.testing import compute_from_mapping, make_run_context
+    from expkit_remotedocker import submit
+
+    run = make_run_context(tmp_path, compute_from_mapping("vm", {"type": "remotedocker"}), "x\n")
+    project = _project(tmp_path / "p", {"a.py": "A\n", "b.py": "B\n"})
+    objects = Objects()
+    trees = submit.Trees(add_tree(project, objects), "lib", "launcher", ("python", "a.py"))
+    remote = _FakeSession(tmp_path, codes)
+    remote.run_id = run.run_id
+    remote._known.add(objects.names())  # nothing to ask the VM
+    if base:  # a farm made earlier, with a.py different
+        listing = farm.listing(trees.project, objects)
+        remote._memory.save(base, {**listing, "a.py": ("f", "0" * 64, 0o644)})
+    try:
+        return remote, submit._upload(remote, run, objects, trees, True)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        return remote, exc
+
+
+def test_upload_seeds_then_starts_over_when_the_last_farm_is_gone(tmp_path) -> None:
+    remote, result = _upload(tmp_path, [farm.NO_BASE, 0], base="f" * 64)
+    (seeded, first), (full, second) = [(c[1], c[2]) for c in remote.ssh.calls]
+    assert (seeded, first) == ("f" * 64, "")  # mounts the last farm, derives nothing
+    assert full != "f" * 64 and second == ""  # a farm of its own, from nothing
+    assert result == (full, 0, 0)
+    assert remote._memory.load()[0] == full
+
+
+def test_upload_resends_then_copies_when_links_keep_failing(tmp_path) -> None:
+    remote, result = _upload(tmp_path, [farm.BAD_LINK, farm.BAD_LINK, 0])
+    # The launcher copies the working copy; what this machine knew was forgotten after the
+    # first failure, so every object (a tree, two files) went again.
+    assert result[:2] == (None, 3)
+    assert remote.ssh.calls[-1][1] == ""  # no farm at all on the last attempt
+
+
+def test_upload_fails_clearly_and_leaves_no_run_folder(tmp_path) -> None:
+    remote, result = _upload(tmp_path, [3])
+    assert isinstance(result, Exception) and "exit 3" in str(result)
+    assert remote.ssh.removed == [remote.run_folder(remote.run_id)]

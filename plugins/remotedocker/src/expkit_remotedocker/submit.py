@@ -177,9 +177,10 @@ def _upload(
             sys.stderr.write(f"exp: note: could not link the run's files on {remote.ssh.label}"
                              f" ({done.error_text()}); copying them.\n")  # fmt: skip
         else:
-            raise SshError(f"preparing the run's files failed on {remote.ssh.label} "
-                           f"(exit {done.code}): {done.error_text()}")  # fmt: skip
-    raise SshError(f"preparing the run's files failed on {remote.ssh.label}: {done.error_text()}")
+            break
+    remote.ssh.run(["rm", "-rf", "--", remote.run_folder(run.run_id)])  # no container yet
+    raise SshError(f"preparing the run's files failed on {remote.ssh.label} "
+                   f"(exit {done.code}): {done.error_text()}")  # fmt: skip
 
 
 @dataclass(frozen=True)
