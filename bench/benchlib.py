@@ -48,6 +48,10 @@ class Command:
     before: Callable[[Workspace], None] | None = None
     #: Exit codes that count as success.
     ok_codes: tuple[int, ...] = (0,)
+    #: Seconds to report instead of the command's wall time: called after it ended with
+    #: the Workspace and the wall-clock time (time.time()) it was started at, e.g. to
+    #: read a phase's end from what the command recorded. ``cpu`` stays the whole command's.
+    measure: Callable[[Workspace, float], float] | None = None
 
     def resolve(self, ws: Workspace) -> list[str]:
         return list(self.argv(ws) if callable(self.argv) else self.argv)

@@ -79,6 +79,7 @@ def timed(command: Command, ws: Workspace) -> tuple[float, float]:
         command.before(ws)
     argv = command.resolve(ws)
     cpu = _children_cpu()
+    started_at = time.time()
     start = time.perf_counter()
     proc = subprocess.run(
         argv,
@@ -93,6 +94,8 @@ def timed(command: Command, ws: Workspace) -> tuple[float, float]:
     if proc.returncode not in command.ok_codes:
         tail = proc.stdout.decode("utf-8", "replace")[-2000:]
         raise RuntimeError(f"{command.label!r} exited with {proc.returncode}:\n{tail}")
+    if command.measure is not None:
+        elapsed = command.measure(ws, started_at)
     return elapsed, cpu
 
 

@@ -38,4 +38,5 @@ def record_fields() -> list[str]:
         "note",
         "params",
         "steps",
+        "timings",
     ]

@@ -101,6 +101,10 @@ def test_completed_run(project: Path, fake_registry, cache_env) -> None:
     assert record.outputs == ("model.txt", "sub/extra.txt")
     assert record.env_id == "fakeenv" and record.packages == ("fake==1.0",)
     assert record.snapshot_id and record.ended >= record.started and record.duration_s >= 0
+    # Each phase's time, in order, adding up to the run's duration.
+    assert list(record.timings) == ["snapshot", "prepare", "submit", "run", "collect"]
+    assert all(t >= 0 for t in record.timings.values())
+    assert abs(sum(record.timings.values()) - record.duration_s) < 0.05
     assert 'argv=["--lr", "0.1"]' in out and "to stderr" in out
     assert 'env={"GREETING": "hi", "EXPKIT_RUN_NUMBER": "1", "EXPKIT_TARGET": "fake"}' in out
     with History(project) as history:

@@ -99,12 +99,21 @@ def fingerprints(text: str) -> list[str]:
 
 
 def release(remote, run_id: str) -> None:
-    """Let a waiting slow.py (test_remotedocker_e2e) go on: ``go`` in its working folder."""
-    (run_folder(remote, run_id) / "project" / "go").touch()
+    """Let a waiting slow.py (test_remotedocker_e2e) go on: ``go`` in the run's folder
+    (its /expkit/run; the working folder is an overlay, not to be written from outside)."""
+    (run_folder(remote, run_id) / "go").touch()
+
+
+def run_volumes(remote, run_id: str) -> list[str]:
+    """Volumes (the overlay working folders) of one run on the VM's engine."""
+    out = remote.docker("volume", "ls", "-q", "--filter", f"label=expkit.run={run_id}")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
 
 
 def assert_cleaned_up(remote, run_id: str) -> None:
-    """The run's container and folder leave the VM (removed in the background once the
-    run is collected or canceled)."""
+    """The run's container, volume and folder leave the VM (removed in the background once
+    the run is collected or canceled)."""
     wait_until(lambda: not run_containers(remote, run_id) and not run_folder(remote, run_id)
-               .exists(), 60, f"the VM to be cleaned up after run {run_id}")  # fmt: skip
+               .exists() and not run_volumes(remote, run_id), 60,
+               f"the VM to be cleaned up after run {run_id}")  # fmt: skip

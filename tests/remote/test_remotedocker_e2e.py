@@ -41,14 +41,14 @@ with open("outputs/model.txt", "w") as f:
     f.write("weights\\n")
 print("finished", flush=True)
 """
-#: slow.py [CODE]: "started"; waits for the test to create ``go`` in its working folder
+#: slow.py [CODE]: "started"; waits for the test to create ``go`` in the run's folder
 #: on the VM (release()), at most 120 s; outputs and a metric, "finished", exit CODE.
 SLOW = """
 import os, sys, time
 from expkit import log
 print("started", flush=True)
 deadline = time.time() + 120
-while not os.path.exists("go") and time.time() < deadline:
+while not os.path.exists("/expkit/run/go") and time.time() < deadline:
     time.sleep(0.1)
 log("accuracy", 0.93)
 os.makedirs("outputs", exist_ok=True)

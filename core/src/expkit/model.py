@@ -350,6 +350,10 @@ class RunRecord:
     params: Mapping[str, Any] = field(default_factory=frozen_map)
     #: Metric name -> the step of each value in ``series`` (same length).
     steps: Mapping[str, tuple[Any, ...]] = field(default_factory=frozen_map)
+    #: Phase -> seconds it took, each from the end of the one before (the first from
+    #: ``started``): ``snapshot``, ``prepare``, ``submit`` (until the script started on
+    #: its target: upload, container start), ``run`` (until it ended), ``collect``.
+    timings: Mapping[str, float] = field(default_factory=frozen_map)
 
 
 class Progress(Protocol):

@@ -50,6 +50,7 @@ def from_dict(data: dict[str, Any]) -> RunRecord:
     values["tags"] = frozen_map(values.get("tags"))
     values["params"] = frozen_map(values.get("params"))
     values["steps"] = frozen_map({k: tuple(v) for k, v in (values.get("steps") or {}).items()})
+    values["timings"] = frozen_map(values.get("timings"))
     return RunRecord(**values)
 
 

@@ -103,6 +103,19 @@ class Lifecycle:
         self.disk_full: tuple[str, BaseException] | None = None
         #: The connection to a detachable run dropped; it goes on (expkit.runner.detached).
         self.detached = False
+        #: Phase -> when it ended (time.time()); RunRecord.timings.
+        self.marks: dict[str, float] = {}
+
+    def _mark(self, phase: str) -> None:
+        self.marks[phase] = time.time()
+
+    def _timings(self) -> dict[str, float]:
+        last, found = self.record.started, {}
+        for phase, at in self.marks.items():
+            if last is not None:
+                found[phase] = round(at - last, 3)
+            last = at
+        return found
 
     # ------------------------------------------------------------------ steps
 
@@ -111,8 +124,10 @@ class Lifecycle:
     ) -> None:
         self.signals.arm()
         snapshot = self._snapshot(script)
+        self._mark("snapshot")
         context = self._context(script, args)
         prepared = self._prepare(progress, force_prepare)
+        self._mark("prepare")
         self.record = self.history.save(
             dataclasses.replace(
                 self.record,
@@ -126,6 +141,7 @@ class Lifecycle:
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
         execution = self.registry.submit(context, prepared)
+        self._mark("submit")
         self.execution = execution
         if getattr(execution, "detachable", False):
             from expkit.runner import detached
@@ -134,6 +150,7 @@ class Lifecycle:
         self.signals.attach(execution)
         try:
             self.exit_code = _exit_status(int(execution.wait(self.output)))
+            self._mark("run")
         except RunDetached:
             raise  # the run goes on by design (expkit.runner.detached): never cancel it
         except BaseException:
@@ -258,6 +275,8 @@ class Lifecycle:
         try:
             if self.execution is not None and not self.detached:
                 self._collect()
+                if "run" in self.marks:
+                    self._mark("collect")
         finally:
             if self.output is not None:
                 self.output.close()
@@ -300,6 +319,7 @@ class Lifecycle:
                 params=frozen_map({**record.params, **logged.params}),
                 outputs=list_outputs(run_dir / "outputs"),
                 error=self.error,
+                timings=frozen_map(self._timings()),
             )
         )
         return self.record

@@ -1,6 +1,7 @@
 """Bringing a remote run back: the rest of its log, metrics, outputs; then cleanup.
 
-Outputs come as a tar stream of ``<run folder>/project/outputs`` (``tar``
+Outputs come as a tar stream of ``<run folder>/upper/outputs`` (the overlay's
+upper layer; ``project/outputs`` for a copied working copy) (``tar``
 on the VM, over the SSH connection, to a temporary file here) and are
 extracted by expkit_docker.archives: no member lands outside the run's
 ``outputs/`` (``../x``, absolute names, links out and special files are
@@ -17,7 +18,7 @@ from expkit.model import Collected, RunContext
 from expkit_docker.archives import extract
 from expkit_docker.names import CONTAINER_OUTPUTS
 
-from expkit_remotedocker.execution import RemoteExecution
+from expkit_remotedocker.execution import REMOVE, RemoteExecution
 
 
 def _log_tail(run: RunContext, execution: RemoteExecution) -> None:
@@ -42,8 +43,8 @@ def collect(run: RunContext, execution: RemoteExecution) -> Collected:
         run.metrics_file.write_bytes(metrics)
     found: list[str] = []
     with tempfile.TemporaryFile() as archive:
-        result = ssh.run(["tar", "-C", posixpath.join(folder, "project"), "-cf", "-", "outputs"],
-                         stdout=archive)  # fmt: skip
+        where = posixpath.join(folder, execution.run.outputs_in)
+        result = ssh.run(["tar", "-C", where, "-cf", "-", "outputs"], stdout=archive)
         if result.ok:
             archive.seek(0)
             found = extract(archive, run.outputs_dir, strip="outputs",
@@ -52,6 +53,6 @@ def collect(run: RunContext, execution: RemoteExecution) -> Collected:
             notes.append(f"could not read the run's outputs on the VM: {result.error_text()}")
     # The container and the run's folder (cleanup policy: target.py), in the background
     # on the VM: removing a big working copy must not hold up `exp`.
-    ssh.script('setsid sh -c \'docker rm -f "$1"; rm -rf -- "$2"\' sh "$1" "$2" '
-               '>/dev/null 2>&1 </dev/null &', execution.run.container, folder)  # fmt: skip
+    ssh.script('setsid sh -c "$1" sh "$2" "$3" >/dev/null 2>&1 </dev/null &', REMOVE,
+               execution.run.container, folder)  # fmt: skip
     return Collected(outputs=tuple(found), notes=tuple(notes))

@@ -32,6 +32,16 @@ MISSING_OBJECT = 97
 _FAST, _SLOW = 0.05, 0.25
 #: How often (seconds) the container's state is read while its log is quiet.
 _STATE_EVERY = 1.0
+#: sh -c script: remove a run's container ($1, with its overlay volume) and folder ($2).
+#: The overlay leaves root-owned bits in the folder: its empty work/work (rmdir works
+#: where ``rm -r`` cannot list it) and whiteouts (unlinked like any file); anything
+#: else root-owned is removed by a root container of the run's image.
+REMOVE = (
+    'img=$(docker inspect -f "{{.Image}}" "$1" 2>/dev/null); docker rm -f -v "$1"; '
+    'rmdir "$2/work/work" 2>/dev/null; rm -rf -- "$2" 2>/dev/null; '
+    'if [ -e "$2" ] && [ -n "$img" ]; then docker run --rm --user 0 --network none '
+    '--entrypoint rm -v "$2:/x" "$img" -rf /x/upper /x/work /x/project; rm -rf -- "$2"; fi'
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,9 @@ class RemoteRun:
 
     container: str
     folder: str
+    #: The folder of the run's folder holding ``outputs/`` once the run ended:
+    #: ``upper`` (the overlay's upper layer) or ``project`` (a copied working copy).
+    outputs_in: str = "project"
 
     @property
     def log(self) -> str:

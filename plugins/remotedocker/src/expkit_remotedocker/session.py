@@ -8,8 +8,10 @@ process (cachetools.TTLCache: a long ``exp runs logs -f`` still re-reads them
 now and then).
 
 Remote layout, under ``~/.cache/expkit-remote`` of the SSH user:
-``objects/`` (store.py) and ``runs/<run id>/`` (a run's folder: its working
-copy, ``log.txt``, ``exit_code``, ``metrics.jsonl``; removed once collected).
+``objects/`` (store.py), ``farms/<tree>/`` (farm.py: the last few snapshots'
+hard-link farms) and ``runs/<run id>/`` (a run's folder: its overlay's
+``upper/`` and ``work/``, ``log.txt``, ``exit_code``, ``metrics.jsonl``;
+removed once collected).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from expkit.ssh import SshTarget, connect
 from expkit.ssh.connection import Connection
 
 from expkit_remotedocker.engine import RemoteEngine
+from expkit_remotedocker.farm import FarmMemory
 from expkit_remotedocker.store import KnownObjects
 
 STORE = ".cache/expkit-remote"
@@ -58,6 +61,8 @@ class Facts:
     gid: int
     engine_version: str
     free_bytes: int | None
+    #: False once the engine failed to mount an overlay volume (submit.py copies then).
+    overlay: bool | None = None
 
 
 class Session:
@@ -97,11 +102,27 @@ class Session:
         except (OSError, ValueError, TypeError):
             pass
         facts = read_facts(self.ssh)
+        self._save_facts(facts)
+        return facts
+
+    def _save_facts(self, facts: Facts) -> None:
         from expkit.fsutil import atomic_write_text
 
+        path = self._state_dir() / "facts.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(dataclasses.asdict(facts)))
-        return facts
+
+    def no_overlay(self, why: str) -> None:
+        """The engine could not mount an overlay volume: kept with the facts (so runs
+        copy their files without trying again until the facts are read anew)."""
+        import sys
+
+        facts = dataclasses.replace(self.facts, overlay=False)
+        _facts[self.ssh.label] = facts
+        self._save_facts(facts)
+        sys.stderr.write(f"exp: note: the Docker engine on {self.ssh.label} cannot mount an "
+                         f"overlay ({why.strip().splitlines()[0]}); runs copy their files "
+                         "there (slower).\n")  # fmt: skip
 
     @property
     def store(self) -> str:
@@ -119,6 +140,10 @@ class Session:
     def known(self) -> KnownObjects:
         safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", self.store)
         return KnownObjects(self._state_dir() / f"objects{safe}.known")
+
+    def farm_memory(self) -> FarmMemory:
+        safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", self.store)
+        return FarmMemory(self._state_dir() / f"farm{safe}.json")
 
     def prune_objects(self, known: KnownObjects) -> None:
         """Once a day, delete objects uploaded more than PRUNE_DAYS ago.

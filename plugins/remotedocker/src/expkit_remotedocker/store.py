@@ -9,23 +9,24 @@ object's name is the sha256 of its bytes. The VM keeps them flat under
 1. hash the working copy (blobs) and build its trees;
 2. drop what this machine already saw on that VM (a per-host list in the
    user cache, written after each successful upload);
-3. ask the VM which of the rest it lacks (their names on one exec's stdin);
-4. send those in one tar stream, unpacked into a fresh folder and moved in
-   (so a cut transfer never leaves a truncated object under a real name).
+3. ask the VM which of the rest it lacks (their names on one exec's stdin),
+   unless they are few bytes (then they are simply sent);
+4. send those in one tar stream (farm.SCRIPT), unpacked into a fresh folder
+   and moved in (so a cut transfer never leaves a truncated object under a
+   real name).
 
 After a one-file edit that is the file plus the trees on its path. The run's
-container rebuilds the working copy from the root tree (incontainer/launch.py).
+working copy is a hard-link farm of the objects under an overlay (farm.py), or,
+where the VM's engine cannot mount one, a copy the run's container makes from
+the root tree (incontainer/launch.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import stat
-import tarfile
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,19 +38,14 @@ _MISSING = (
     'mkdir -p "$1" && cd "$1" || exit 3; '
     'while IFS= read -r name; do [ -e "$name" ] || echo "$name"; done'
 )
-#: sh -c script: unpack a tar of objects from stdin into $1, atomically per object.
-_RECEIVE = (
-    'set -e; mkdir -p "$1"; incoming=$(mktemp -d "$1/.incoming.XXXXXX"); '
-    'trap \'rm -rf "$incoming"\' EXIT; tar -x -f - -C "$incoming"; '
-    'find "$incoming" -type f -exec mv -f -t "$1" {} +'
-)
 
 
 @dataclass
 class Objects:
     """A set of objects to make present on the VM: name -> (local path or bytes)."""
 
-    blobs: dict[str, Path] = field(default_factory=dict)
+    #: Blob name -> its file here (a str: thousands of them, no Path objects needed).
+    blobs: dict[str, str | Path] = field(default_factory=dict)
     trees: dict[str, bytes] = field(default_factory=dict)
 
     def names(self) -> set[str]:
@@ -61,7 +57,7 @@ class Objects:
             if name in self.trees:
                 total += len(self.trees[name])
             else:
-                total += self.blobs[name].stat().st_size
+                total += os.stat(self.blobs[name]).st_size
         return total
 
 
@@ -103,7 +99,7 @@ def add_tree(
 def add_entries(
     entries: Iterable[tuple[str, str | None, int, str | None]],
     objects: Objects,
-    blob_path: Callable[[str], Path],
+    blob_path: Callable[[str], str | Path],
     skip: Callable[[str], bool] | None = None,
 ) -> str:
     """The tree of a snapshot manifest's entries ``(path, sha, mode, link)``, whose blobs
@@ -173,40 +169,22 @@ class KnownObjects:
         atomic_write_text(self.path, "".join(f"{n}\n" for n in sorted(self.names)))
 
 
-@dataclass(frozen=True)
-class Sent:
-    objects: int
-    bytes: int
+#: Unknown objects totalling at most this many bytes are sent without asking the VM.
+ASK_ABOVE = 1 << 20
 
 
-def send(ssh: Connection, objects: Objects, store: str, known: KnownObjects) -> Sent:
-    """Make every object in ``objects`` present in ``store`` on the VM."""
+def lacking(
+    ssh: Connection, objects: Objects, store: str, known: KnownObjects
+) -> tuple[list[str], list[str]]:
+    """The objects this machine does not know the VM has, and those of them it lacks.
+
+    The VM is asked (one round trip) only when they are many bytes: after an edit they
+    are the few new objects, which the VM lacks anyway, and resending one it had is
+    cheaper than the question.
+    """
     candidates = sorted(objects.names() - known.names)
-    if not candidates:
-        return Sent(0, 0)
+    if not candidates or objects.size(candidates) <= ASK_ABOVE:
+        return candidates, candidates
     asked = ssh.script(_MISSING, store, input="".join(f"{n}\n" for n in candidates).encode(),
                        check=True, what="listing the objects the VM lacks")  # fmt: skip
-    missing = asked.text().split()
-    if missing:
-        buf = io.BytesIO()
-        now = time.time()  # an object's age on the VM is its upload time (prune_objects)
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name in missing:
-                if name in objects.trees:
-                    data = objects.trees[name]
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mode, info.mtime = len(data), 0o644, now
-                    tar.addfile(info, io.BytesIO(data))
-                else:
-                    with open(objects.blobs[name], "rb") as handle:
-                        info = tarfile.TarInfo(name)
-                        info.size, info.mode, info.mtime = (
-                            os.fstat(handle.fileno()).st_size,
-                            0o644,
-                            now,
-                        )
-                        tar.addfile(info, handle)
-        buf.seek(0)
-        ssh.script(_RECEIVE, store, input=buf, check=True, what="sending the run's files")
-    known.add(candidates)
-    return Sent(len(missing), objects.size(missing))
+    return candidates, asked.text().split()

@@ -8,10 +8,12 @@ detached and writes its output to a file there (execution.py), and a run
 whose ``exp`` lost the connection or died is picked up by later commands
 (``expkit_reattach``; expkit.runner.detached).
 
-Cleanup policy on the VM: a run's container and its folder are removed once
-the run is collected (or canceled and collected); objects stay (they make
-the next upload incremental) until no run used them for 30 days; environment
-images stay until ``exp env prune -c TARGET``.
+Cleanup policy on the VM: a run's container, its overlay volume and its
+folder are removed once the run is collected (or canceled and collected);
+objects stay (they make the next upload incremental) until no run used them
+for 30 days; the hard-link farms of the last three snapshots stay (and those
+of runs not yet collected); environment images stay until
+``exp env prune -c TARGET``.
 """
 
 from __future__ import annotations
@@ -134,8 +136,9 @@ class RemoteDockerTarget(DockerTarget):
         remote = _session(run.compute)
         log = run.run_dir / "log.txt"
         offset = log.stat().st_size if log.exists() else 0
-        return RemoteExecution(remote.ssh, remote.engine,
-                               RemoteRun(saved["container"], saved["folder"]), offset)  # fmt: skip
+        where = RemoteRun(saved["container"], saved["folder"],
+                          saved.get("outputs_in", "project"))  # fmt: skip
+        return RemoteExecution(remote.ssh, remote.engine, where, offset)
 
     # ------------------------------------------------------------------ collect
 
@@ -166,5 +169,7 @@ class RemoteDockerTarget(DockerTarget):
             if (container.get("Labels") or {}).get(RUN_LABEL) == run_id:
                 remote.engine.remove_container(container["Id"])
                 removed += 1
-        remote.ssh.run(["rm", "-rf", "--", remote.run_folder(run_id)])
+        from expkit_remotedocker.execution import REMOVE
+
+        remote.ssh.script(REMOVE, "expkit-none", remote.run_folder(run_id))
         return removed > 0

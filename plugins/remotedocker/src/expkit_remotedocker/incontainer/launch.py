@@ -3,8 +3,10 @@
 Run by the environment's own interpreter (any Python 3), standard library only:
 ``python /expkit/objects/<this file's hash> /expkit/run/spec.json``.
 
-1. Rebuild the working copy and the ``expkit`` shim from their tree objects
-   (expkit_remotedocker.store) under /expkit/project and /expkit/lib: names
+1. Rebuild the trees the spec lists from their tree objects
+   (expkit_remotedocker.store): the ``expkit`` shim under /expkit/lib, and
+   the working copy under /expkit/project only where the engine could not
+   mount it as an overlay of the snapshot's farm (expkit_remotedocker.farm): names
    are checked (no ``/``, ``..``), files are copied (never linked, each its own inode: a script
    that rewrites its own files must not change the store).
 2. Run the command with stdout and stderr appended to /expkit/run/log.txt,
