@@ -1,10 +1,12 @@
-"""The ``exp`` console script: a start-up fast path for ``exp run``.
+"""The ``exp`` console script: a start-up fast path for ``exp run`` and ``exp runs list``.
 
 A tracked run's overhead over plain ``python script.py`` is a measured
-feature, and building the Typer app alone costs more than the whole budget.
-``exp run`` (and ``exp experiment submit``) with only the options it knows is
-parsed here and handed to the same function the Typer command calls; any
-other command line, ``--help`` included, goes to the full CLI (expkit.cli).
+feature, and building the Typer app alone costs more than the whole budget;
+listing runs is what people do between runs, and Typer's import is half of
+listing a hundred. ``exp run`` (and ``exp experiment submit``) and ``exp runs
+list`` with only the options they know are parsed here and handed to the same
+function the Typer command calls; any other command line, ``--help`` or a
+value Typer must refuse included, goes to the full CLI (expkit.cli).
 """
 
 from __future__ import annotations
@@ -61,6 +63,46 @@ def parse_fast_run(argv: list[str]) -> dict | None:
     return opts
 
 
+_LIST_VALUES = {
+    "--status": "status",
+    "--target": "target",
+    "--filter": "expression",
+    "--sort": "sort",
+    "--columns": "columns",
+    "--limit": "limit",
+    "--last": "limit",
+}
+_LIST_FLAGS = {"--all": "show_all", "--csv": "as_csv", "--json": "as_json"}
+
+
+def parse_fast_list(argv: list[str]) -> dict | None:
+    """The options of a plain ``exp runs list`` command line, or None to use the full CLI."""
+    rest = list(argv)
+    debug = False
+    while rest and rest[0] == "--debug":
+        debug = True
+        rest.pop(0)
+    if rest[:2] != ["runs", "list"]:
+        return None
+    rest = rest[2:]
+    opts: dict = {"debug": debug}
+    while rest:
+        word = rest.pop(0)
+        if word in _LIST_FLAGS:
+            opts[_LIST_FLAGS[word]] = True
+        elif word in _LIST_VALUES and rest:
+            value = rest.pop(0)
+            if _LIST_VALUES[word] != "limit":
+                opts[_LIST_VALUES[word]] = value  # a repeated option: the last one counts
+            elif value.isdecimal() and int(value) >= 1:
+                opts["limit"] = int(value)
+            else:
+                return None  # the full CLI says what is wrong with it
+        else:
+            return None  # --help, --x=y, a typo: let the full CLI answer
+    return opts
+
+
 def main(argv: list[str] | None = None) -> int:
     from expkit import codecache
     from expkit.paths import cache_dir
@@ -75,25 +117,45 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: list[str]) -> int:
     opts = parse_fast_run(args)
-    if opts is None:
-        from expkit.cli import main as full_main
+    if opts is not None:
+        return _guarded(_fast_run, opts)
+    listing = parse_fast_list(args)
+    if listing is not None:
+        return _guarded(_fast_list, listing)
+    from expkit.cli import main as full_main
 
-        return full_main(args)
-    from expkit.errors import ExpkitError
+    return full_main(args)
+
+
+def _fast_run(opts: dict) -> int:
     from expkit.runner.command import run_script
+
+    return run_script(
+        opts["runconfig"],
+        opts["script"],
+        opts["args"],
+        as_json=opts["as_json"],
+        force_prepare=opts["force_prepare"],
+        name=opts["name"],
+        tags=opts["tags"],
+        note=opts["note"],
+    )
+
+
+def _fast_list(opts: dict) -> int:
+    from expkit.cli.runslist import list_runs
+
+    list_runs(**{k: v for k, v in opts.items() if k != "debug"})
+    return 0
+
+
+def _guarded(command, opts: dict) -> int:
+    """``command(opts)``'s exit code, errors reported as the full CLI reports them."""
+    from expkit.errors import ExpkitError
 
     debug = opts["debug"] or bool(os.environ.get("EXPKIT_DEBUG"))
     try:
-        return run_script(
-            opts["runconfig"],
-            opts["script"],
-            opts["args"],
-            as_json=opts["as_json"],
-            force_prepare=opts["force_prepare"],
-            name=opts["name"],
-            tags=opts["tags"],
-            note=opts["note"],
-        )
+        return command(opts)
     except ExpkitError as exc:
         if debug:  # the traceback too; the exit code never depends on --debug
             import traceback

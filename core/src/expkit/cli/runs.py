@@ -18,6 +18,8 @@ from typing import Any
 
 import typer
 
+from expkit.cli.runslist import DEFAULT_LIMIT
+
 runs_app = typer.Typer(
     help="List, inspect, follow, cancel, compare, plot, tag and delete runs; get their outputs "
     "and code back.",
@@ -29,19 +31,14 @@ runs_app = typer.Typer(
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 _RUN = typer.Argument(..., metavar="RUN", help="Run number, id, unique id prefix or name.")
 _FORCE = typer.Option(False, "--force", help="Write into a non-empty folder, overwriting files.")
-#: Runs a terminal shows without --all or --limit.
-DEFAULT_LIMIT = 50
 #: How often `logs -f` and `cancel` look for news; a person watching does not notice 0.1 s.
 POLL_S = 0.1
 
 
 def _history():
-    from expkit.config import find_project_root
-    from expkit.history import History
+    from expkit.cli.runslist import open_history
 
-    history = History(find_project_root(), note=_note)
-    _reap(history)
-    return history
+    return open_history()
 
 
 def _resolve(history, ref: str):
@@ -51,21 +48,15 @@ def _resolve(history, ref: str):
 
 
 def _note(message: str) -> None:
-    typer.echo(f"exp: note: {message}", err=True)
+    from expkit.cli.runslist import note
+
+    note(message)
 
 
 def _reap(history) -> None:
-    """Mark runs whose `exp` died as lost, stop what they left running and collect
-    what they wrote (expkit.runner.orphans.reconcile).
+    from expkit.cli.runslist import reap
 
-    With nothing lost (the usual case) this is one query: no configuration is
-    read and no plugin is called.
-    """
-    from expkit.runner.detached import settle
-    from expkit.runner.orphans import reconcile
-
-    reconcile(history, _note)
-    settle(history, _note)  # detached runs (remote targets) that ended meanwhile
+    reap(history)
 
 
 def _json(data) -> None:
@@ -89,12 +80,6 @@ def _short(value, width: int = 40) -> str:
 
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _filters_text(status, target, expression) -> str:
-    parts = [f"--status {status}" if status else "", f"--target {target}" if target else ""]
-    parts.append(f"--filter {expression!r}" if expression else "")
-    return " ".join(p for p in parts if p)
 
 
 @runs_app.command("list")
@@ -133,84 +118,13 @@ def list_command(
     ),
 ) -> None:
     """List runs, newest first: parameters that differ between runs, latest metrics."""
-    import gc
+    # The body is typer-free: `exp runs list` also takes expkit.launcher's fast path.
+    from expkit.cli.runslist import list_runs
 
-    # 10,000 runs are ~300,000 small objects that all live until exit: the cyclic
-    # collector would only walk them again and again (a third of the time).
-    gc.disable()
-    from expkit.cli.runtable import print_runs
-    from expkit.history import table
-    from expkit.history.columns import read_runs
-    from expkit.history.query import any_runs, newest_records, raw_records
-    from expkit.model import RUN_STATUSES
-
-    if status is not None and status not in RUN_STATUSES:
-        from expkit.errors import ConfigError
-
-        raise ConfigError("unknown run status", key="--status", allowed=RUN_STATUSES, got=status)
-    compiled = None
-    if expression is not None:
-        from expkit.history.filter import compile_filter
-
-        compiled = compile_filter(expression)
-    keys = table.parse_sort(sort) if sort else []
-    if limit is None and not (show_all or as_json or as_csv) and sys.stdout.isatty():
-        limit = DEFAULT_LIMIT
-    picking = compiled is not None or bool(keys)
-    named = table.fields_named(
-        [
-            *(columns.split(",") if columns else ()),
-            *(compiled.names if compiled else ()),
-            *(k for k, _ in keys),
-        ]
-    )
-    with _history() as history:
-        if as_json and not picking:  # no need to look inside the records
-            texts = newest_records(history, limit, status=status, target=target)
-            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
-            return
-        runs, total = read_runs(
-            history, named, status=status, target=target, limit=None if picking else limit
-        )
-        _warn_unlisted(history)
-        if picking:
-            table.check_names([k for k, _ in keys], runs, "--sort")
-            if compiled is not None:
-                table.check_names(compiled.names, runs, "--filter")
-            picked = table.select(runs, compiled, keys)
-            total = len(picked)
-            runs = runs.take(picked if limit is None else picked[:limit])
-        if as_json:
-            texts = raw_records(history, list(runs.field("id")))
-            sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
-            return
-        empty = not len(runs) and not any_runs(history)
-    if not len(runs):
-        if empty:
-            typer.echo("no runs yet: start one with `exp run SCRIPT`.", err=True)
-        else:
-            typer.echo(
-                f"no runs match {_filters_text(status, target, expression)}; "
-                "`exp runs list` shows every run.",
-                err=True,
-            )
-        if as_csv:
-            print_runs(runs, columns, as_csv=True)
-        return
-    print_runs(runs, columns, as_csv=as_csv)
-    if len(runs) < total and not as_csv:
-        typer.echo(f"({len(runs)} of {total} runs shown; --all or --limit N for more)", err=True)
-
-
-def _warn_unlisted(history) -> None:
-    from expkit.history.query import unlisted
-
-    damaged = unlisted(history)
-    if damaged:
-        _note(
-            f"warning: {damaged} run(s) have a damaged index row and are not listed; "
-            "their folders under .exp/runs/ keep their records."
-        )
+    list_runs(
+        status=status, target=target, expression=expression, sort=sort, columns=columns,
+        limit=limit, show_all=show_all, as_csv=as_csv, as_json=as_json,
+    )  # fmt: skip
 
 
 def _exit_text(record) -> str:
