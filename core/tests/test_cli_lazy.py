@@ -45,3 +45,19 @@ def test_unknown_commands_and_root_help_still_answer(capsys) -> None:
     assert cli.main(["--help"]) == 0
     listed = capsys.readouterr().out
     assert all(f"  {name} " in listed for name, _ in cli.COMMANDS)
+
+
+def test_runs_list_takes_the_fast_path_without_typer(tmp_path) -> None:
+    """`exp runs list` through the console script's entry point never imports Typer."""
+    (tmp_path / "aml_config").mkdir()
+    code = (
+        "import sys\n"
+        "from expkit.launcher import main\n"
+        "code = main(['runs', 'list', '--all'])\n"
+        "print('TYPER', code, 'typer' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip().splitlines()[-1] == "TYPER 0 False"
+    assert "no runs yet" in out.stderr

@@ -122,7 +122,7 @@ def _main(args: list[str]) -> int:
     listing = parse_fast_list(args)
     if listing is not None:
         return _guarded(_fast_list, listing)
-    from expkit.cli import main as full_main
+    from expkit.cli.root import main as full_main
 
     return full_main(args)
 

@@ -6,8 +6,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-import typer
-
 from expkit.cli.textview import cells, column_lines, fit, shown, terminal_width
 from expkit.history import table
 from expkit.history.columns import RunColumns
@@ -53,10 +51,11 @@ def print_runs(runs: RunColumns, columns: str | None, *, as_csv: bool) -> None:
     headers, by_column, dropped = fit(headers, by_column, terminal_width(), [c.keep for c in cols])
     sys.stdout.write("\n".join(column_lines(headers, by_column)) + "\n")
     if dropped:
-        typer.echo(
+        # print, not typer.echo: this runs on `exp runs list`'s Typer-free fast path.
+        print(
             f"(not shown for the terminal's width: {', '.join(dropped)}; "
             "choose with --columns, or pipe for the full table)",
-            err=True,
+            file=sys.stderr,
         )
 
 
