@@ -258,6 +258,9 @@ def test_runs_list_show_compare(proj: Path, cache: Path, record_fields: list[str
     human = exp(proj, cache, "runs", "show", listed[0]["id"][:-1])
     assert re.search(r"^number:\s+3$", human.stdout, re.M)
     assert re.search(r"^  accuracy\s+0.9$", human.stdout, re.M)
+    phases = re.search(r"^phases:\s+(.*)$", human.stdout, re.M)
+    assert phases, human.stdout  # each phase's seconds, as --json's timings
+    assert set(re.findall(r"(\w+) \d+\.\d\ds", phases.group(1))) == set(listed[0]["timings"])
     compared = json.loads(exp(proj, cache, "runs", "compare", "1", "2", "--json").stdout)
     assert [r["number"] for r in compared["runs"]] == [1, 2]
     rows = {row["name"]: row for row in compared["rows"]}

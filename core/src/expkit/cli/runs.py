@@ -161,6 +161,8 @@ def show_command(run: str = _RUN, as_json: bool = _JSON) -> None:
     echo(f"{'started:':13} {_when(record.started)}")
     echo(f"{'ended:':13} {_when(record.ended)}")
     echo(f"{'duration_s:':13} {'' if record.duration_s is None else record.duration_s}")
+    if record.timings:  # where the time went: snapshot, prepare, submit, run, collect
+        echo(f"{'phases:':13} " + "  ".join(f"{k} {v:.2f}s" for k, v in record.timings.items()))
     for key in ("env_id", "snapshot_id", "git_commit", "git_dirty", "error", "note"):
         if data[key] is not None:
             echo(f"{key + ':':13} {data[key]}")
