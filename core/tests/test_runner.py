@@ -313,3 +313,38 @@ def test_git_commit_and_dirty_state(project: Path, fake_registry, cache_env) -> 
 def test_no_git_repository_means_no_git_fields(project: Path, fake_registry, cache_env) -> None:
     record, _, _ = run(project)
     assert record.git_commit is None and record.git_dirty is None
+
+
+class WarmUp:
+    """Records expkit_warm_up calls: which compute, on which thread, while what ran."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[str, bool]] = []
+        self.fail = fail
+
+    @hookimpl
+    def expkit_warm_up(self, compute):
+        import threading
+
+        self.calls.append((compute.name, threading.current_thread() is threading.main_thread()))
+        if self.fail:
+            raise RuntimeError("the VM is asleep")
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_warm_up_runs_once_beside_the_run_and_never_fails_it(
+    project: Path, fake_registry, cache_env, fail: bool
+) -> None:
+    registry, plugin = fake_registry
+    warm = WarmUp(fail=fail)
+    registry.register(warm, "warm")
+    record, _out, notes = run(project)
+    assert record.status == "completed", notes
+    import time
+
+    deadline = time.monotonic() + 10  # a daemon thread: on a loaded machine it may lag
+    while not warm.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert warm.calls == [("fake", False)]  # the run's compute, off the main thread
+    assert plugin.calls == ["prepare", "submit", "collect"]
+    assert not any("asleep" in n for n in notes)  # ignored: prepare reports real failures

@@ -6,7 +6,9 @@ declares, the target hooks: ``expkit_attach``, ``expkit_prepare``,
 ``expkit_list_environments``, ``expkit_remove_environment``,
 ``expkit_stop_orphan`` (when it caches environments or can find a lost
 run's leftovers) and ``expkit_reattach`` (when its runs go on without
-``exp``: expkit.runner.detached). All eight are *firstresult*: the core calls the
+``exp``: expkit.runner.detached), and ``expkit_warm_up`` (when a run's first step
+on the target is slow to begin, as an SSH connection is). All but the last are
+*firstresult*: the core calls the
 implementations until one returns a value, so an implementation **returns
 None for a target type it does not own** and never raises for it. The core
 calls them through expkit.plugins.Registry, which says what happens when no
@@ -171,6 +173,23 @@ def expkit_reattach(run: RunContext) -> Execution | None:
         ``compute`` (as configured now), ``script`` and ``argv`` are set;
         ``snapshot`` is not (the working copy is gone).
     :return: None when ``run.compute.type`` is not this plugin's.
+    """
+
+
+@hookspec
+def expkit_warm_up(compute: ComputeTarget) -> None:
+    """Begin slow work a run on ``compute`` will need, while the core takes the snapshot.
+
+    Called once per ``exp run``, in a background thread, right before the
+    snapshot; ``expkit_prepare`` follows in the main thread, maybe before this
+    returns. For work that is safe to start early and to do twice, such as
+    opening (and caching) a connection: whatever ``expkit_prepare`` needs must
+    still work when this did nothing, and must wait for (not duplicate) what
+    this started. The result is ignored; exceptions are ignored (the same
+    failure is reported by the step that needs it). A plugin returns at once
+    for a type it does not own.
+
+    :param compute: the run's compute target, as configured.
     """
 
 

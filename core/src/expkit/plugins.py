@@ -185,6 +185,14 @@ class Registry:
         """``expkit_reattach``: a detached run's handle again (expkit.runner.detached)."""
         return self._owned("expkit_reattach", run.compute.type, run=run)
 
+    def warm_up(self, compute: ComputeTarget) -> None:
+        """``expkit_warm_up``: slow early work for a run on ``compute``; never raises (the
+        step that needs the work reports its failure)."""
+        try:
+            self.pm.hook.expkit_warm_up(compute=compute)
+        except Exception:  # noqa: BLE001 - by contract: prepare reports the same failure
+            pass
+
     def list_environments(self, compute: ComputeTarget) -> list[EnvironmentInfo]:
         """``expkit_list_environments``; empty when no plugin keeps environments for the type."""
         return list(self.pm.hook.expkit_list_environments(compute=compute) or ())

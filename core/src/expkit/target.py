@@ -150,6 +150,9 @@ class Target(ABC):
         Executions are ``detachable`` have any."""
         return None
 
+    def warm_up(self, compute: ComputeTarget) -> None:  # noqa: B027 - optional, no-op default
+        """Start slow, idempotent work early, in a background thread (see ``expkit_warm_up``)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({getattr(self, 'target_type', None)!r})"
 
@@ -245,6 +248,11 @@ class TargetPlugin:
     @hookimpl
     def expkit_reattach(self, run: RunContext) -> Execution | None:
         return self.target.reattach(run) if self.owns(run.compute.type) else None
+
+    @hookimpl
+    def expkit_warm_up(self, compute: ComputeTarget) -> None:
+        if self.owns(compute.type):
+            self.target.warm_up(compute)
 
 
 def _declared_type(target: object, where: str) -> TargetType:

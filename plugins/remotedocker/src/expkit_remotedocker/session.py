@@ -20,6 +20,7 @@ import dataclasses
 import json
 import posixpath
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,13 +205,16 @@ def read_facts(ssh: Connection) -> Facts:
 
 
 _sessions: dict[tuple, Session] = {}
+#: A run's warm-up thread and its prepare may ask at once: the second waits for the first.
+_sessions_lock = threading.Lock()
 
 
 def session(compute: ComputeTarget, *, trust: str | None = None) -> Session:
     """The process's Session for ``compute`` (one per target and live connection)."""
     key = (compute.address, compute.port, compute.username, compute.key_file,
            compute.options.get("buildNetwork"))  # fmt: skip
-    found = _sessions.get(key)
-    if found is None or not found.ssh.alive():
-        found = _sessions[key] = Session(compute, trust=trust)
-    return found
+    with _sessions_lock:
+        found = _sessions.get(key)
+        if found is None or not found.ssh.alive():
+            found = _sessions[key] = Session(compute, trust=trust)
+        return found
