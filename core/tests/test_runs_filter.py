@@ -100,3 +100,34 @@ def test_names_are_collected_and_nothing_is_evaluated() -> None:
     seen = []
     compile_filter("x > 1").matches(lambda n: seen.append(n))
     assert seen == ["x"]
+
+
+def _reference(op, a, b):
+    """The comparison rules, written plainly (the filter chooses a test per operator)."""
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if a is None or b is None:
+        return op == "!=" and (a is None) != (b is None)
+    if op == "~":
+        return str(b) in (a if isinstance(a, str) else str(a))
+    if op in ("==", "!="):
+        same = a == b if number(a) == number(b) else False
+        return same if op == "==" else not same
+    if number(a) and number(b) or isinstance(a, str) and isinstance(b, str):
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    return False
+
+
+def test_every_operator_follows_the_rules_on_awkward_values() -> None:
+    import itertools
+
+    from expkit.history.filter import _comparison
+
+    values = [None, 0, 1, -1.5, 0.0, 1.0, True, False, "", "a", "b", "1", [1], {"x": 1}]
+    values.append(float("nan"))
+    for op in ("==", "!=", "<", "<=", ">", ">=", "~"):
+        for a, b in itertools.product(values, values):
+            test = _comparison(op, lambda get, a=a: a, lambda get, b=b: b)
+            assert test(None) == _reference(op, a, b), (op, a, b)

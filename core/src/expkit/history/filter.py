@@ -158,13 +158,13 @@ class _Parser:
         parts = [self.and_()]
         while self._keyword("or"):
             parts.append(self.and_())
-        return parts[0] if len(parts) == 1 else (lambda get: any(p(get) for p in parts))
+        return parts[0] if len(parts) == 1 else _any(tuple(parts))
 
     def and_(self) -> Node:
         parts = [self.not_()]
         while self._keyword("and"):
             parts.append(self.not_())
-        return parts[0] if len(parts) == 1 else (lambda get: all(p(get) for p in parts))
+        return parts[0] if len(parts) == 1 else _all(tuple(parts))
 
     def not_(self) -> Node:
         if self._keyword("not"):
@@ -217,27 +217,75 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _comparison(op: str, left: Node, right: Node) -> Node:
+def _all(parts: tuple[Node, ...]) -> Node:
     def test(get: Lookup) -> bool:
-        a, b = left(get), right(get)
-        if a is None or b is None:
-            return op == "!=" and (a is None) != (b is None)
-        if op == "~":
-            return str(b) in (a if isinstance(a, str) else str(a))
-        if op in ("==", "!="):
-            same = a == b if _is_number(a) == _is_number(b) else False
-            return same if op == "==" else not same
-        if _is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str):
-            if op == "<":
-                return a < b
-            if op == "<=":
-                return a <= b
-            if op == ">":
-                return a > b
-            return a >= b
+        for part in parts:  # a loop, not all(generator): called once per run
+            if not part(get):
+                return False
+        return True
+
+    return test
+
+
+def _any(parts: tuple[Node, ...]) -> Node:
+    def test(get: Lookup) -> bool:
+        for part in parts:
+            if part(get):
+                return True
         return False
 
     return test
+
+
+_NUMBER_TYPES = (int, float)
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _comparison(op: str, left: Node, right: Node) -> Node:
+    """The test for ``left op right``, chosen once per expression, not once per run.
+
+    A missing value (None) is equal to nothing, and ``!=`` to any present value;
+    ``==``/``!=`` never find a number equal to a string or a boolean; ``<``... order
+    two numbers or two strings, else False; ``~`` is "contains", on the text of the
+    left value.
+    """
+    if op == "~":
+
+        def contains(get: Lookup) -> bool:
+            a, b = left(get), right(get)
+            if a is None or b is None:
+                return False
+            return str(b) in (a if isinstance(a, str) else str(a))
+
+        return contains
+    if op in ("==", "!="):
+        equal = op == "=="
+
+        def equality(get: Lookup) -> bool:
+            a, b = left(get), right(get)
+            if a is None or b is None:
+                return not equal and (a is None) != (b is None)
+            same = a == b if _is_number(a) == _is_number(b) else False
+            return same if equal else not same
+
+        return equality
+    order = _ORDER[op]
+
+    def ordering(get: Lookup) -> bool:
+        a, b = left(get), right(get)
+        # type(x) in (int, float): JSON's numbers, and never a bool (bool is not int here).
+        if type(a) in _NUMBER_TYPES and type(b) in _NUMBER_TYPES:
+            return order(a, b)
+        if _is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str):
+            return order(a, b)
+        return False
+
+    return ordering
 
 
 @dataclass(frozen=True)
