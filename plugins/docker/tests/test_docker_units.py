@@ -365,38 +365,3 @@ def test_client_without_a_usable_answer_is_a_clear_error(fake_engine, answer, ex
     fake.answers.append(answer)
     with pytest.raises(EngineUnreachable, match=expected):
         engine.request("GET", "/_ping", timeout=0.2)
-
-
-@pytest.mark.parametrize(
-    ("crashes", "then", "expected_code", "attempts"),
-    [(1, 0, 0, 2), (2, 0, 139, 2), (0, 95, 95, 1), (0, 0, 0, 1)],
-)
-def test_a_crashed_solver_gets_one_more_attempt(tmp_path, crashes, then, expected_code, attempts):
-    """The system layer's py-rattler step: a signal (the native solver crashed) is retried
-    once; an answer (95: unsolvable, the user's to fix) never is."""
-    import subprocess
-
-    from expkit.model import EnvironmentSpec
-    from expkit_docker.buildscripts import system_layer
-    from expkit_docker.pipconfig import BuildNetwork
-
-    spec = EnvironmentSpec(python="3.11", conda=("numpy",))
-    script = system_layer(spec, BuildNetwork(), tmp_path).script
-    start = script.index("  rattler_install() {")
-    end = script.index('[ "$rc" -eq 0 ] || exit "$rc"') + len('[ "$rc" -eq 0 ] || exit "$rc"')
-    fake = tmp_path / "rattler" / "bin" / "python"
-    fake.parent.mkdir(parents=True)
-    fake.write_text(
-        "#!/bin/bash\n"
-        f'n=$(cat "{tmp_path}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "{tmp_path}/count"\n'
-        f'if [ "$n" -lt {crashes} ]; then kill -SEGV $$; fi\n'
-        f"exit {then}\n"
-    )
-    fake.chmod(0o755)
-    done = subprocess.run(
-        ["bash", "-c", f"set -eu\nB={tmp_path}\n{script[start:end]}\n"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert done.returncode == expected_code, done.stdout + done.stderr
-    assert int((tmp_path / "count").read_text()) == attempts
-    assert ("solving once more" in done.stdout) is (crashes > 0)

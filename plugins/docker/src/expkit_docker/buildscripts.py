@@ -208,19 +208,9 @@ else
   "$PY" -m venv "$B/rattler"
   "$B/rattler/bin/python" -m pip install "py-rattler>=0.20"
   step {shlex.quote("solve and install the conda packages with py-rattler: " + " ".join(specs))}
-  rattler_install() {{
-    "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} \\
-      --cache {CACHE_MOUNT}/rattler --unsolvable-exit {EXIT_UNSOLVABLE} {rattler_channels} \\
-      -- {_q(specs)}
-  }}
-  # The native solver has been seen to crash (a signal, not an answer) once in a
-  # while on the same input that then solves: one more attempt before failing.
-  rc=0; rattler_install || rc=$?
-  if [ "$rc" -gt 128 ]; then
-    echo "py-rattler stopped with signal $((rc - 128)); solving once more"
-    rc=0; rattler_install || rc=$?
-  fi
-  [ "$rc" -eq 0 ] || exit "$rc"
+  "$B/rattler/bin/python" "$B/rattler_install.py" --prefix {ENV_PREFIX} \\
+    --cache {CACHE_MOUNT}/rattler --unsolvable-exit {EXIT_UNSOLVABLE} {rattler_channels} \\
+    -- {_q(specs)}
 fi
 step "make sure the environment has pip"
 {ENV_PYTHON} -m pip --version >/dev/null 2>&1 || {ENV_PYTHON} -m ensurepip --default-pip
