@@ -365,3 +365,30 @@ def test_client_without_a_usable_answer_is_a_clear_error(fake_engine, answer, ex
     fake.answers.append(answer)
     with pytest.raises(EngineUnreachable, match=expected):
         engine.request("GET", "/_ping", timeout=0.2)
+
+
+def test_unsolvable_packages_are_read_from_whole_lines_once_each(tmp_path):
+    """The build's output comes in pieces of any size: the packages a channel lacks are
+    named from whole lines, each once, never "every conda package" by mistake."""
+    from types import SimpleNamespace
+
+    from expkit.model import EnvironmentSpec
+    from expkit_docker.buildprotocol import ERROR, UNSOLVABLE, BuildLog
+    from expkit_docker.layers import _unsolvable
+
+    log = BuildLog()
+    text = (
+        "solving...\n"
+        f"{UNSOLVABLE}absent_pkg\n"
+        f"{UNSOLVABLE}absent_pkg\n"
+        f"{ERROR}cannot solve present_pkg absent_pkg from file:///c: No candidates\n"
+    )
+    for cut in (5, 17, 40):  # a marker line split across pieces and glued to others
+        log.feed(text[:cut])
+        text = text[cut:]
+    log.feed(text)
+    log.close()
+    spec = EnvironmentSpec(conda=("present_pkg", "absent_pkg"), channels=("file:///c",))
+    error = _unsolvable(SimpleNamespace(log=log), spec, "base:1")
+    assert "no channel provides conda package absent_pkg in the channels listed" in str(error)
+    assert "present_pkg in the" not in str(error)

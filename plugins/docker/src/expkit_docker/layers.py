@@ -270,9 +270,13 @@ def _unsolvable(exc, spec, base_ref: str) -> ConfigError:
     """Conda packages no channel provides: a configuration error naming them."""
     from expkit_docker.buildprotocol import UNSOLVABLE
 
-    named = [
-        line.strip()[len(UNSOLVABLE) :] for line in exc.log.lines if line.startswith(UNSOLVABLE)
-    ]
+    # log.lines holds the output as it arrived: pieces that may carry several lines.
+    lines = "".join(exc.log.lines).splitlines()
+    named = list(
+        dict.fromkeys(  # once each, however often the log says it
+            line.strip()[len(UNSOLVABLE) :] for line in lines if line.startswith(UNSOLVABLE)
+        )
+    )
     packages = named or list(spec.conda if spec else ())
     listed = ", ".join(spec.channels) if spec and spec.channels else ""
     where = f"in the channels listed ({listed})" if listed else "(the file lists no channels:)"

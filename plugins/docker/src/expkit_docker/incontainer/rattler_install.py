@@ -125,14 +125,14 @@ async def main() -> None:
             f"{', '.join(args.channel) or '(no channels)'}: {first}",
             flush=True,
         )
-        sys.exit(args.unsolvable_exit)
+        _exit(args.unsolvable_exit)
     except Exception as exc:  # noqa: BLE001 - the solver's own words are the message
         print(
             f"##[expkit-error] cannot solve {' '.join(args.specs)} from "
             f"{', '.join(args.channel) or '(no channels)'}: {exc}",
             flush=True,
         )
-        sys.exit(1)
+        _exit(1)
     for record in records:
         print(
             f"##[expkit-conda] {record.name.normalized}={record.version}={record.build} "
@@ -143,8 +143,15 @@ async def main() -> None:
     await rattler.install(records, target_prefix=args.prefix, show_progress=False, **kwargs)
 
 
+def _exit(code: int) -> None:
+    """Exit now with ``code``, skipping the interpreter's finalization: the library's
+    threads can crash it (signal 11, exit 139), which would hide the exit code that
+    says what happened (95: unsolvable, the user's to fix)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     asyncio.run(main())
-    sys.stdout.flush()
-    # The library's threads can abort the interpreter's finalization; the work is done.
-    os._exit(0)
+    _exit(0)
