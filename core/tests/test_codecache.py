@@ -113,3 +113,13 @@ def test_uninstall_gives_dataclasses_the_builtin_exec(tmp_path: Path) -> None:
     assert dataclasses.exec is codecache._cached_exec  # type: ignore[attr-defined]
     codecache.uninstall()
     assert "exec" not in vars(dataclasses)
+
+
+def test_only_dataclasses_generated_text_is_cached(cache: Path) -> None:
+    """Any other text given to the replaced exec runs as the builtin would, uncached."""
+    namespace: dict = {}
+    codecache._cached_exec("x = 1 + 1", {}, namespace)
+    assert namespace == {"x": 2}
+    assert "x = 1 + 1" not in codecache._codes
+    _define()
+    assert codecache._codes and all(t.startswith("def __create_fn__(") for t in codecache._codes)

@@ -50,19 +50,32 @@ def _load(path: str) -> dict[str, CodeType]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, CodeType)}
 
 
+#: How dataclasses' generated text begins (CPython 3.10-3.12 ``_create_fn``); any other
+#: text passes through untouched.
+_GENERATED = "def __create_fn__("
+
+
 def _cached_exec(source, globals=None, locals=None, /):  # noqa: A002 - exec's own names
-    """``exec`` for dataclasses: ``source`` compiled once per interpreter version."""
+    """The ``exec`` dataclasses calls on the methods it generated: the same text, the
+    same globals and namespace, its compiled code reused across processes.
+
+    Not an evaluator of anything else: this replaces ``exec`` only inside the
+    ``dataclasses`` module, caches only text that module generated from class
+    definitions, and hands any other call to the builtin unchanged. No user input,
+    configuration value or ``--filter`` expression reaches it (those are parsed:
+    expkit.history.filter).
+    """
     global _dirty
-    if isinstance(source, str):
-        code = _codes.get(source)
-        if code is None:
-            # dont_inherit: the text is compiled as dataclasses would, without this
-            # module's __future__ flags (annotations would turn into strings).
-            code = _codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
-            _dirty = True
-        _used.add(source)
-        source = code
-    return exec(source, globals, locals)
+    if not (isinstance(source, str) and source.startswith(_GENERATED)):
+        return exec(source, globals, locals)  # exactly the call dataclasses made
+    code = _codes.get(source)
+    if code is None:
+        # dont_inherit: the text is compiled as dataclasses would, without this
+        # module's __future__ flags (annotations would turn into strings).
+        code = _codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        _dirty = True
+    _used.add(source)
+    return exec(code, globals, locals)  # dataclasses' own text, compiled once
 
 
 def install(folder: str) -> None:
