@@ -270,6 +270,10 @@ class Execution(Protocol):
         """Stop the script and everything it started. Must be quick, idempotent and
         safe to call from a signal handler while ``wait`` is running."""
 
+    # Optional, read with getattr: ``phases: Mapping[str, float]``, steps of the submit
+    # the plugin timed (name -> time.time() when it ended, in order), recorded in
+    # RunRecord.timings before ``submit`` (expkit.runner.lifecycle.submit_phases).
+
 
 @dataclass(frozen=True)
 class Collected:
@@ -352,7 +356,8 @@ class RunRecord:
     steps: Mapping[str, tuple[Any, ...]] = field(default_factory=frozen_map)
     #: Phase -> seconds it took, each from the end of the one before (the first from
     #: ``started``): ``snapshot``, ``prepare``, ``submit`` (until the script started on
-    #: its target: upload, container start), ``run`` (until it ended), ``collect``.
+    #: its target: upload, container start), ``run`` (until it ended), ``collect``. A
+    #: plugin may split ``submit`` (``Execution.phases``: e.g. ``upload`` before it).
     timings: Mapping[str, float] = field(default_factory=frozen_map)
 
 

@@ -67,6 +67,29 @@ def _exit_status(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
+#: The phases the core itself times (RunRecord.timings); a plugin's may not reuse them.
+CORE_PHASES = frozenset({"snapshot", "prepare", "submit", "run", "collect"})
+
+
+def submit_phases(execution: object, after: float, before: float) -> dict[str, float]:
+    """The steps of the submit an Execution timed (its optional ``phases``: name ->
+    time.time() when it ended), kept only when they make sense: a plugin's slip
+    must not cost the run its record, so anything else is dropped, not raised."""
+    phases = getattr(execution, "phases", None)
+    if not isinstance(phases, dict):
+        return {}
+    found: dict[str, float] = {}
+    last = after
+    for name, at in phases.items():
+        if (
+            not isinstance(name, str) or not name.isidentifier() or name in CORE_PHASES
+            or isinstance(at, bool) or not isinstance(at, (int, float)) or not last <= at <= before
+        ):  # fmt: skip
+            return {}
+        found[name] = last = float(at)
+    return found
+
+
 def prepare_request(
     resolved, *, force: bool = False, progress=None, build: bool = True
 ) -> PrepareRequest:
@@ -146,6 +169,7 @@ class Lifecycle:
         # A signal while the plugin starts the script must not lose the handle to it.
         self.signals.raising = False
         execution = self.registry.submit(context, prepared)
+        self.marks.update(submit_phases(execution, self.marks["prepare"], time.time()))
         self._mark("submit")
         self.execution = execution
         if getattr(execution, "detachable", False):

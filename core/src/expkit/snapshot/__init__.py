@@ -138,9 +138,12 @@ def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Sn
     _check_limit(root, result.entries, limit_bytes())
     hashed: dict[str, str] = {}
     done: list[Entry] = []
+    # Strings, not Paths: this check runs for every file of every tracked run.
+    objects = os.path.join(store, "objects")
+    exists = os.path.exists
     for entry in result.entries:
         if entry.link is None and (
-            entry.sha is None or not _object_path(store, entry.sha).exists()
+            entry.sha is None or not exists(f"{objects}/{entry.sha[:2]}/{entry.sha}")
         ):
             try:
                 sha = _hash_and_store(store, root / entry.path, is_config_copy(entry.path))

@@ -50,6 +50,7 @@ class RemoteEngine(Engine):
         self._images: dict[str, dict[str, Any]] = {}
         #: Kept-alive connections not in use (list.pop/append: safe from a signal handler).
         self._idle: list[http.client.HTTPConnection] = []
+        self._requested = False
 
     def request(
         self,
@@ -63,6 +64,7 @@ class RemoteEngine(Engine):
         timeout: float | None = 120.0,
     ) -> Response:
         """Engine.request over a kept-alive connection (see the module docstring)."""
+        self._requested = True
         url, body, all_headers = encode(path, params, body, headers or {})
         while True:
             conn = self._idle.pop() if self._idle else None
@@ -94,6 +96,19 @@ class RemoteEngine(Engine):
             else:
                 self._idle.append(conn)
             return Response(response.status, data)
+
+    def warm(self) -> None:
+        """Open one kept-alive connection ahead of the first request (the warm-up, while
+        the core takes the snapshot): its docker CLI starts on the VM meanwhile."""
+        if self._idle or self._requested:
+            return
+        conn = self._connect()
+        try:
+            conn.connect()
+        except (OSError, InfrastructureError):
+            conn.close()
+            return  # the first request dials again and reports the failure
+        self._idle.append(conn)
 
     def image(self, ref: str) -> dict[str, Any] | None:
         found = self._images.get(ref)

@@ -86,6 +86,8 @@ class RemoteExecution:
         self.followed = False
         self._on_missing = on_missing
         self._last_state = time.monotonic()  # the exit code file says more, and sooner
+        #: Steps of the submit, timed (Execution.phases): ``upload`` (submit.py).
+        self.phases: dict[str, float] = {}
 
     # ------------------------------------------------------------------ state
 

@@ -28,6 +28,7 @@ import re
 import secrets
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -232,6 +233,7 @@ def start(
     remote.prune_objects(remote.known())
     overlay = overlay and facts.overlay is not False and bool(_SAFE_PATH.fullmatch(remote.store))
     mounted, count, size = _upload(remote, run, objects, trees, overlay)
+    uploaded = time.time()  # the run's files are on the VM (Execution.phases)
     overlay = mounted is not None
     _tell_sent(run, count, size)
 
@@ -284,8 +286,10 @@ def start(
     except InfrastructureError:
         engine.remove_container(container)
         raise
-    return RemoteExecution(remote.ssh, engine, RemoteRun(container, folder, outputs_in),
-                           on_missing=remote.known().forget)  # fmt: skip
+    execution = RemoteExecution(remote.ssh, engine, RemoteRun(container, folder, outputs_in),
+                                on_missing=remote.known().forget)  # fmt: skip
+    execution.phases["upload"] = uploaded
+    return execution
 
 
 def _tell_sent(run: RunContext, count: int, size: int) -> None:

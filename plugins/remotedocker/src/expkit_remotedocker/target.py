@@ -127,10 +127,13 @@ class RemoteDockerTarget(DockerTarget):
         return start(_session(run.compute), run, environment)
 
     def warm_up(self, compute: ComputeTarget) -> None:
-        """The SSH connection and the VM's facts, opened while the core takes the snapshot
-        (a few hundred milliseconds of every run; prepare then finds them ready)."""
+        """The SSH connection, the VM's facts and a connection to its engine, opened while
+        the core takes the snapshot (a few hundred milliseconds of every run; prepare
+        then finds them ready)."""
         self._check_compute(compute)
-        _ = _session(compute).facts
+        remote = _session(compute)
+        _ = remote.facts
+        remote.engine.warm()
 
     def reattach(self, run: RunContext) -> Execution | None:
         from expkit_remotedocker.execution import RemoteExecution, RemoteRun
