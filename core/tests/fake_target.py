@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 
 from expkit.errors import InfrastructureError
 from expkit.hookspecs import hookimpl
@@ -34,6 +35,7 @@ class FakeExecution:
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
         self.canceled = False
+        self.phases: dict = {}
 
     def wait(self, on_output) -> int:
         for raw in iter(self.proc.stdout.readline, b""):
@@ -55,6 +57,8 @@ class FakePlugin:
         self.calls: list[str] = []
         #: What collect returns as notes (Collected.notes).
         self.collect_notes: tuple[str, ...] = ()
+        #: Called after the script started: the Execution's ``phases`` (None: none).
+        self.submit_phases: Callable[[], dict] | None = None
 
     @hookimpl
     def expkit_target_types(self):
@@ -103,7 +107,10 @@ class FakePlugin:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        return FakeExecution(proc)
+        execution = FakeExecution(proc)
+        if self.submit_phases is not None:
+            execution.phases = self.submit_phases()
+        return execution
 
     @hookimpl
     def expkit_collect(self, run, execution):

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+import time
 
 import pytest
 from expkit.errors import InfrastructureError, UsageError
@@ -15,6 +16,7 @@ from expkit.history import History
 from expkit.hookspecs import hookimpl
 from expkit.progress import PlainProgress
 from expkit.runner import build_argv, exit_code_of, run_experiment
+from expkit.runner.lifecycle import submit_phases
 from fake_target import cache_env, fake_registry, resolved_run  # noqa: F401 - fixtures
 
 SCRIPT = """\
@@ -77,6 +79,50 @@ def run(project: Path, *args: str, **kw):
         **kw,
     )
     return record, terminal.getvalue(), notes
+
+
+def test_a_plugins_submit_steps_are_recorded_before_submit(project: Path, fake_registry,
+                                                            cache_env) -> None:  # fmt: skip
+    """Execution.phases splits the submit: each step's seconds, in order, still adding
+    up to the run's duration."""
+    _, plugin = fake_registry
+    plugin.submit_phases = lambda: {"upload": time.time(), "container": time.time()}
+    record, _, _ = run(project)
+    assert list(record.timings) == [
+        "snapshot", "prepare", "upload", "container", "submit", "run", "collect"
+    ]  # fmt: skip
+    assert all(t >= 0 for t in record.timings.values())
+    assert abs(sum(record.timings.values()) - record.duration_s) < 0.05
+
+
+@pytest.mark.parametrize(
+    "phases",
+    [
+        {"submit": 0.5},  # a core phase's name
+        {"upload": 0.5, "start": 0.4},  # out of order
+        {"upload": 2.0},  # after the submit returned
+        {"upload": 0.0},  # before the prepare ended
+        {"up load": 0.5},  # not a name
+        {"upload": "0.5"},  # not a time
+        {"upload": True},
+        [("upload", 0.5)],  # not a mapping
+    ],
+)
+def test_submit_steps_that_make_no_sense_are_dropped(phases) -> None:
+    class Execution:
+        pass
+
+    execution = Execution()
+    execution.phases = phases  # type: ignore[attr-defined]
+    assert submit_phases(execution, 0.1, 1.0) == {}
+
+
+def test_submit_steps_kept_as_given() -> None:
+    class Execution:
+        phases = {"upload": 0.2, "start": 0.2, "mount": 0.9}
+
+    assert submit_phases(Execution(), 0.1, 1.0) == {"upload": 0.2, "start": 0.2, "mount": 0.9}
+    assert submit_phases(object(), 0.1, 1.0) == {}
 
 
 def test_completed_run(project: Path, fake_registry, cache_env) -> None:

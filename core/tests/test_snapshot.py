@@ -338,3 +338,31 @@ def test_undecodable_file_names_are_snapshotted_byte_exact(root: Path, tmp_path:
     assert found == [b"data_\xff.txt", b"dir_\xfe/.gitignore", b"dir_\xfe/keep_\xfc.txt"]
     with open(os.fsencode(dest) + b"/dir_\xfe/keep_\xfc.txt", "rb") as handle:
         assert handle.read() == b"keep_\xfc.txt"
+
+
+def test_the_snapshot_just_taken_is_loaded_without_reading_it_back(
+    root: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A target reads the manifest of the run it submits: in the process that took it,
+    that is the snapshot in memory, the same as the stored one."""
+    import expkit.snapshot as snapshots
+
+    store = tmp_path / "store"
+    make(root, {"a.py": "a", "pkg/b.py": "b", "run.sh": "#!/bin/sh\n"})
+    (root / "run.sh").chmod(0o755)
+    os.symlink("a.py", root / "link.py")
+    snap = take_snapshot(root, store, MemoryCache())
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: reads.append(p) or real(p))
+    kept = load_snapshot(store, snap.id)
+    assert reads == []
+    snapshots._recent.clear()
+    stored = load_snapshot(store, snap.id)
+    assert reads and (kept.id, kept.entries, kept.paths) == (stored.id, stored.entries, stored.paths)
+    # Another store, or an older snapshot, is read from disk.
+    take_snapshot(root, tmp_path / "other", MemoryCache())
+    make(root, {"a.py": "changed"})
+    take_snapshot(root, store, MemoryCache())
+    reads.clear()
+    assert load_snapshot(store, snap.id).entries == stored.entries and reads

@@ -149,7 +149,7 @@ def test_without_overlay_the_run_copies_its_files_and_still_leaves_the_store_alo
         assert saved["outputs_in"] == "project"
         assert run["outputs"] == ["deep/result.txt"]
         assert _object(remote, DATA).read_text() == DATA
-        assert set(run["timings"]) == {"snapshot", "prepare", "submit", "run", "collect"}
+        assert list(run["timings"]) == ["snapshot", "prepare", "upload", "submit", "run", "collect"]
         assert_cleaned_up(remote, run["id"])
     finally:
         for path in facts_files:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -158,6 +159,23 @@ def test_importing_the_layer_does_not_import_paramiko() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_paramiko_loads_invoke_only_for_a_match_exec_line() -> None:
+    """paramiko.config imports invoke (~0.1 s) for ``Match exec`` alone: deferred, and
+    such a line still works."""
+    code = """if True:
+        import sys
+        from expkit.ssh import defer_invoke
+        defer_invoke()
+        import paramiko
+        assert not [m for m in sys.modules if m.startswith("invoke.")], "invoke loaded"
+        config = paramiko.SSHConfig.from_text(
+            'Match exec "exit 0"\\n  User matched\\nHost *\\n  Port 2222\\n')
+        assert config.lookup("vm")["user"] == "matched", config.lookup("vm")
+        assert "invoke.runners" in sys.modules
+    """
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_a_local_run_imports_neither_paramiko_nor_docker(project) -> None:
     """Installed plugins (remotedocker with them) import their SSH and Docker libraries
     only when a command needs them."""
@@ -232,3 +250,22 @@ def test_engine_requests_share_one_kept_alive_channel(remote, ssh_home, monkeypa
     engine._idle[0].sock.shutdown(socket.SHUT_RD)  # reads end: as if the VM had closed it
     engine.ping()
     assert len(opened) == 3
+
+
+def test_a_warmed_engine_connection_serves_the_first_request(remote, ssh_home,
+                                                             monkeypatch) -> None:  # fmt: skip
+    """The warm-up opens the engine's connection ahead (its docker CLI starts on the VM
+    meanwhile); the requests then use it, and a second warm-up opens nothing."""
+    from expkit_remotedocker.engine import RemoteEngine
+
+    connection = connect(target(remote))
+    opened = []
+    real = connection.open_socket
+    monkeypatch.setattr(connection, "open_socket", lambda argv: opened.append(argv) or real(argv))
+    engine = RemoteEngine(connection)
+    engine.warm()
+    assert len(opened) == 1 and len(engine._idle) == 1
+    assert engine.request("GET", "/version").json()["ApiVersion"]
+    engine.warm()
+    engine.ping()
+    assert len(opened) == 1

@@ -31,6 +31,8 @@ from expkit.errors import ConfigError, InfrastructureError, UsageError
 from expkit.secrets import is_config_copy, redact_config_text
 from expkit.snapshot.walk import Entry, MemoryCache, ScanCache, save_cache, scan
 
+#: The snapshot this process took last, by (store, id): Snapshot values are immutable.
+_recent: dict[tuple[str, str], Snapshot] = {}
 LIMIT_ENV = "EXPKIT_SNAPSHOT_LIMIT_MB"
 DEFAULT_LIMIT_MB = 25.0
 _SMALL = 8 << 20
@@ -167,7 +169,11 @@ def take_snapshot(root: Path, store: Path, cache: ScanCache | None = None) -> Sn
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
     save_cache(cache, result, hashed)
-    return Snapshot(snapshot_id, tuple(done), tuple(result.notes), frozenset(e.path for e in done))
+    snapshot = Snapshot(snapshot_id, tuple(done), tuple(result.notes),
+                        frozenset(e.path for e in done))  # fmt: skip
+    _recent.clear()
+    _recent[(os.fspath(store), snapshot_id)] = snapshot
+    return snapshot
 
 
 def scan_only(root: Path, cache: ScanCache | None = None) -> Snapshot:
@@ -181,6 +187,11 @@ def scan_only(root: Path, cache: ScanCache | None = None) -> Snapshot:
 
 
 def load_snapshot(store: Path, snapshot_id: str) -> Snapshot:
+    """The stored snapshot ``snapshot_id``: the one this process just took is not read
+    back (a target reads the manifest of the run it submits)."""
+    found = _recent.get((os.fspath(store), snapshot_id))
+    if found is not None:
+        return Snapshot(snapshot_id, found.entries, (), found.paths)
     path = Path(store) / "snapshots" / f"{snapshot_id}.json"
     try:
         data = json.loads(path.read_bytes())

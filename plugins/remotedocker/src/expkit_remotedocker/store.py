@@ -105,31 +105,48 @@ def add_entries(
     """The tree of a snapshot manifest's entries ``(path, sha, mode, link)``, whose blobs
     are already hashed and stored locally (``blob_path(sha)``): nothing is read or hashed
     again. Gives the same names as :func:`add_tree` over the same files."""
-    root: dict = {}
+    # Flat, folder by folder (every re-submit lists the whole project): each folder's
+    # own entries, then its subfolders' trees once they are known, deepest first.
+    listed: dict[str, list[list]] = {"": []}
+    subfolders: dict[str, list[str]] = {"": []}
+    blobs = objects.blobs
     for path, sha, mode, link in entries:
         if skip is not None and skip(path):
             continue
-        *folders, name = path.split("/")
-        node = root
-        for folder in folders:
-            node = node.setdefault(folder, {})
-        node[name] = (sha, mode, link)
+        folder, _, name = path.rpartition("/")
+        found = listed.get(folder)
+        if found is None:
+            found = _add_folder(folder, listed, subfolders)
+        if link is not None:
+            found.append([name, "l", link, 0])
+        elif sha is not None:
+            if sha not in blobs:
+                blobs[sha] = blob_path(sha)
+            found.append([name, "f", sha, 0o755 if mode & 0o111 else 0o644])
+    names: dict[str, str] = {}
+    for folder in sorted(listed, key=lambda f: f.count("/") + bool(f), reverse=True):
+        rows = listed[folder]
+        prefix = f"{folder}/" if folder else ""
+        rows += [[sub, "d", names[prefix + sub], 0] for sub in subfolders[folder]]
+        rows.sort(key=_first)
+        names[folder] = add_blob(
+            json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode(), objects
+        )
+    return names[""]
 
-    def tree(node: dict) -> str:
-        listed = []
-        for name in sorted(node):
-            value = node[name]
-            if isinstance(value, dict):
-                listed.append([name, "d", tree(value), 0])
-            elif value[2] is not None:
-                listed.append([name, "l", value[2], 0])
-            else:
-                objects.blobs.setdefault(value[0], blob_path(value[0]))
-                listed.append([name, "f", value[0], 0o755 if value[1] & 0o111 else 0o644])
-        return add_blob(json.dumps(listed, separators=(",", ":"), ensure_ascii=False).encode(),
-                        objects)  # fmt: skip
 
-    return tree(root)
+def _first(row: list) -> str:
+    return row[0]
+
+
+def _add_folder(folder: str, listed: dict[str, list[list]], subfolders: dict[str, list[str]]):
+    """Register ``folder`` and any parent not seen yet; its (empty) list of entries."""
+    parent, _, name = folder.rpartition("/")
+    if parent not in listed:
+        _add_folder(parent, listed, subfolders)
+    subfolders[parent].append(name)
+    listed[folder], subfolders[folder] = [], []
+    return listed[folder]
 
 
 def add_blob(data: bytes, objects: Objects) -> str:

@@ -127,13 +127,16 @@ class RemoteDockerTarget(DockerTarget):
         return start(_session(run.compute), run, environment)
 
     def warm_up(self, compute: ComputeTarget) -> None:
-        """The SSH connection, the VM's facts and a connection to its engine, opened while
-        the core takes the snapshot (a few hundred milliseconds of every run; prepare
-        then finds them ready)."""
+        """The SSH connection, the VM's facts, a connection to its engine and the base
+        image's details, got while the core takes the snapshot (a few hundred
+        milliseconds of every run; prepare then finds them ready)."""
+        from expkit_docker.layers import base_image_ref
+
         self._check_compute(compute)
         remote = _session(compute)
         _ = remote.facts
         remote.engine.warm()
+        remote.engine.image(base_image_ref(compute))  # kept by the engine (engine.py)
 
     def reattach(self, run: RunContext) -> Execution | None:
         from expkit_remotedocker.execution import RemoteExecution, RemoteRun
