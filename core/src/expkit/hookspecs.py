@@ -178,10 +178,12 @@ def expkit_reattach(run: RunContext) -> Execution | None:
 
 @hookspec
 def expkit_warm_up(compute: ComputeTarget) -> None:
-    """Begin slow work a run on ``compute`` will need, while the core takes the snapshot.
+    """Begin slow work a run on ``compute`` will need, while the core sets the run up
+    and takes the snapshot.
 
-    Called once per ``exp run``, in a background thread, right before the
-    snapshot; ``expkit_prepare`` follows in the main thread, maybe before this
+    Called once per ``exp run``, in a background thread, as soon as the run's
+    configuration is resolved (before its record is created and the snapshot
+    taken); ``expkit_prepare`` follows in the main thread, maybe before this
     returns. For work that is safe to start early and to do twice, such as
     opening (and caching) a connection: whatever ``expkit_prepare`` needs must
     still work when this did nothing, and must wait for (not duplicate) what

@@ -20,6 +20,7 @@ standard-library modules and expkit's light ones are imported.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -137,6 +138,8 @@ def run_experiment(
     note = note or _stderr_note
     terminal = sys.stdout if terminal is None else terminal
     refuse_unavailable(resolved, registry)
+    # A connection to the target opens while the run is set up and its snapshot taken.
+    threading.Thread(target=registry.warm_up, args=(resolved.compute,), daemon=True).start()
     root = Path(resolved.project)
     rel_script = script_path(root, Path.cwd() if cwd is None else Path(cwd), script)
     for message in resolved.notes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -147,10 +146,6 @@ class Lifecycle:
         self, script: str, args: tuple[str, ...], terminal, progress, force_prepare: bool
     ) -> None:
         self.signals.arm()
-        # A connection to the target opens while the snapshot is taken (expkit_warm_up).
-        threading.Thread(
-            target=self.registry.warm_up, args=(self.resolved.compute,), daemon=True
-        ).start()
         snapshot = self._snapshot(script)
         self._mark("snapshot")
         context = self._context(script, args)
