@@ -8,7 +8,12 @@
   snapshot/prepare/upload, measured from when the bench launched ``exp``)
   vs ``rsync -a`` of the same change to the same host over the same sshd
   (its own start and connect included): the same job, the change made
-  present on the VM. As context: the re-submit until the container started
+  present on the VM. ``exp`` runs as a user's second command does: the
+  first (untimed) left its SSH connection keeper (expkit.ssh.keeper), as
+  OpenSSH's ControlPersist would for ``ssh``; so, as context, ``rsync`` over
+  a ControlPersist connection, and ``exp`` with no keeper
+  (EXPKIT_SSH_KEEP=0: paramiko's import, a key exchange and authentication
+  in every command). As context too: the re-submit until the container started
   (``submit`` too), and the whole ``exp run`` (run and collect too) beside
   ``rsync`` + ``ssh host docker run --rm IMAGE python -c pass``. Its
   teardown also prints the bytes each sends over the veth pair to the host
@@ -68,7 +73,10 @@ def _project(root: Path, files: int) -> Workspace:
         folder = project / "src" / f"pkg{i % FOLDERS:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"mod{i:04d}.py").write_text(f"# module {i}\nVALUE = {i}\n" + "x = 1\n" * 100)
-    env = clean_env(root, {"HOME": str(home), "EXPKIT_SNAPSHOT_LIMIT_MB": "0"})
+    runtime = root / "run"  # the keeper's socket, private to this benchmark
+    runtime.mkdir(mode=0o700)
+    env = clean_env(root, {"HOME": str(home), "EXPKIT_SNAPSHOT_LIMIT_MB": "0",
+                           "XDG_RUNTIME_DIR": str(runtime)})  # fmt: skip
     env.pop("SSH_AUTH_SOCK", None)
     ws = Workspace(root=root, cwd=project, env=env,
                    data={"exp": exp_executable(), "facts": facts, "edits": 0})  # fmt: skip
@@ -94,8 +102,20 @@ def _rsync(ws: Workspace) -> list[str]:
             f"{ws.cwd}/", "expkit-remote:bench-rsync/"]  # fmt: skip
 
 
+def _rsync_kept(ws: Workspace) -> list[str]:
+    """rsync over an OpenSSH master connection that stays (ControlPersist)."""
+    kept = [*_ssh(ws), "-o", "ControlMaster=auto", "-o", f"ControlPath={ws.root}/cm-%C",
+            "-o", "ControlPersist=120"]  # fmt: skip
+    return ["rsync", "-a", "--delete", "--exclude", ".exp", "-e", " ".join(kept),
+            f"{ws.cwd}/", "expkit-remote:bench-rsync/"]  # fmt: skip
+
+
 def _exp_run(ws: Workspace) -> list[str]:
     return [ws.data["exp"], "run", "-c", "gpuvm", "trivial.py"]
+
+
+def _exp_run_unkept(ws: Workspace) -> list[str]:
+    return ["env", "EXPKIT_SSH_KEEP=0", *_exp_run(ws)]
 
 
 def _docker_run(ws: Workspace) -> list[str]:
@@ -143,6 +163,20 @@ def _report_bytes(ws: Workspace) -> None:
         print(f"remote-resubmit: {label}: {sent:,} bytes on the wire for a one-file edit "
               f"(the file: {edited.stat().st_size:,} bytes)", file=sys.stderr)  # fmt: skip
     subprocess.run([*_ssh(ws), "expkit-remote", "rm", "-rf", "bench-rsync"], capture_output=True)
+    _stop_connections(ws)
+
+
+def _stop_connections(ws: Workspace) -> None:
+    """End what the case left running: exp's keeper, ssh's ControlPersist master."""
+    subprocess.run([*_ssh(ws), "-o", f"ControlPath={ws.root}/cm-%C", "-O", "exit",
+                    "expkit-remote"], capture_output=True)  # fmt: skip
+    code = (
+        "import sys; from expkit.ssh import kept, SshTarget; "
+        "kept.stop(SshTarget(sys.argv[1], username=sys.argv[2]))"
+    )
+    facts = ws.data["facts"]
+    subprocess.run([sys.executable, "-c", code, facts["EXPKIT_REMOTE_ADDR"],
+                    facts["EXPKIT_REMOTE_USER"]], env=ws.env, capture_output=True)  # fmt: skip
 
 
 CASES = [
@@ -153,6 +187,11 @@ CASES = [
         setup=lambda root: _project(root, FILES),
         commands=[
             Command("rsync -a (one file edited)", _rsync, before=_edit_one_file),
+            Command(
+                "rsync -a over an ssh ControlPersist connection (context)",
+                _rsync_kept,
+                before=_edit_one_file,
+            ),  # fmt: skip
             Command(
                 "rsync -a + ssh host docker run --rm IMAGE python -c pass (context)",
                 _rsync_then_docker,
@@ -166,6 +205,12 @@ CASES = [
                 _exp_run,
                 before=_edit_one_file,
                 measure=_until("snapshot", "prepare", "upload", "submit"),
+            ),  # fmt: skip
+            Command(
+                "exp run -c gpuvm: re-submit, no connection keeper (context)",
+                _exp_run_unkept,
+                before=_edit_one_file,
+                measure=_until("snapshot", "prepare", "upload"),
             ),  # fmt: skip
             Command(
                 "exp run -c gpuvm: re-submit (start -> edit on the VM)",
@@ -187,5 +232,6 @@ CASES = [
             Command("exp run -c gpuvm trivial.py", _exp_run),
         ],
         target=Target(max_overhead_s=0.5),
+        teardown=_stop_connections,
     ),
 ]

@@ -86,6 +86,7 @@ def project(tmp_path, exp_cache) -> Project:
     root.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPKIT_")}
     env["EXPKIT_CACHE_DIR"] = str(exp_cache)
+    env["EXPKIT_SSH_KEEP"] = "0"  # see the repository's conftest.py
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("PYTHONPATH", None)
     return Project(root=root, env=env)

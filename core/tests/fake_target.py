@@ -20,8 +20,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from expkit.errors import InfrastructureError
 from expkit.hookspecs import hookimpl

@@ -7,8 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 import pytest
 from expkit.errors import InfrastructureError, UsageError

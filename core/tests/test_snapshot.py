@@ -359,7 +359,8 @@ def test_the_snapshot_just_taken_is_loaded_without_reading_it_back(
     assert reads == []
     snapshots._recent.clear()
     stored = load_snapshot(store, snap.id)
-    assert reads and (kept.id, kept.entries, kept.paths) == (stored.id, stored.entries, stored.paths)
+    assert reads
+    assert (kept.id, kept.entries, kept.paths) == (stored.id, stored.entries, stored.paths)
     # Another store, or an older snapshot, is read from disk.
     take_snapshot(root, tmp_path / "other", MemoryCache())
     make(root, {"a.py": "changed"})

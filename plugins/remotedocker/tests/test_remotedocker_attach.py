@@ -107,7 +107,7 @@ def test_no_usable_engine_is_a_clear_error(remote_home, answer, code, words) -> 
 
     class VmWithoutEngine:  # the same VM, where `docker` answers as on a broken one
         label = ssh.label
-        resolved = ssh.resolved
+        username = ssh.username
 
         def script(self, script, *args, **kw):
             return ssh.script(fake + script, *args, **kw)

@@ -14,7 +14,11 @@ is made, so importing this package costs nothing. What it does:
   in ``~/.ssh``, then a password only when the caller holds one in memory;
 - one connection per (user, host, port) per process, reused by every step
   (:func:`connect`), with commands always given as argv lists and quoted with
-  ``shlex.join`` (expkit.ssh.connection).
+  ``shlex.join`` (expkit.ssh.connection);
+- and across processes, as OpenSSH's ControlPersist: a command that connected
+  leaves a keeper holding the connection (expkit.ssh.keeper), which the next
+  command uses through a private Unix socket without importing paramiko
+  (expkit.ssh.kept, expkit.ssh.keepwire; EXPKIT_SSH_KEEP).
 
 Why not invoke/Fabric: a command's live output is one select loop on the
 channel here; Fabric would add 0.2 s of imports to every remote command and
@@ -30,7 +34,13 @@ from typing import TYPE_CHECKING
 from expkit.errors import InfrastructureError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from expkit.ssh.connection import Connection
+    from expkit.ssh.kept import KeptConnection
+
+    #: What :func:`connect` returns: a direct connection, or one its keeper serves.
+    Link: TypeAlias = Connection | KeptConnection
 
 __all__ = [
     "AuthenticationFailed",
@@ -87,7 +97,7 @@ class SshTarget:
     password: str | None = field(default=None, repr=False, compare=False)
 
 
-def connect(target: SshTarget, *, trust: str | None = None, timeout: float = 15.0) -> Connection:
+def connect(target: SshTarget, *, trust: str | None = None, timeout: float = 15.0) -> Link:
     """The process's connection to ``target``: made (and checked) once, then reused.
 
     ``trust`` is a ``SHA256:...`` fingerprint the user confirmed for a host not

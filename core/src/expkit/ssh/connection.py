@@ -54,10 +54,18 @@ class Connection:
         self._jump = jump
         self._sftp: Any = None
         self._lock = threading.Lock()
+        # paramiko's SFTPClient is not safe for requests from several threads at once
+        # (one thread can read another's reply, and its owner then waits for ever):
+        # its users take turns (a keeper serves many requests at a time).
+        self._sftp_turn = threading.RLock()
 
     @property
     def label(self) -> str:
         return self.resolved.label
+
+    @property
+    def username(self) -> str:
+        return self.resolved.username
 
     def alive(self) -> bool:
         return bool(self.transport.is_active())
@@ -106,7 +114,7 @@ class Connection:
         try:
             if input is not None:
                 _send(channel, input)
-            channel.shutdown_write()
+            _end_input(channel)
             if stdout is None:
                 out = channel.makefile("rb").read()
             else:
@@ -147,7 +155,7 @@ class Connection:
         try:
             if input is not None:
                 _send(channel, input)
-            channel.shutdown_write()
+            _end_input(channel)
             while True:
                 data = channel.recv(_CHUNK)
                 if not data:
@@ -190,7 +198,7 @@ class Connection:
         """Up to ``limit`` bytes of ``path`` from ``offset``; None when it does not exist."""
         sftp = self.sftp()
         try:
-            with sftp.open(path, "rb") as handle:
+            with self._sftp_turn, sftp.open(path, "rb") as handle:
                 if offset:
                     handle.seek(offset)
                 return handle.read(limit)
@@ -203,9 +211,15 @@ class Connection:
         except Exception as exc:  # noqa: BLE001
             raise self.lost(exc) from None
 
+    def tail(self, path: str) -> Tail:
+        """A reader of a file that grows (a run's log): one open handle, read at offsets."""
+        return Tail(self, path)
+
     def exists(self, path: str) -> bool:
         try:
-            self.sftp().stat(path)
+            sftp = self.sftp()
+            with self._sftp_turn:
+                sftp.stat(path)
             return True
         except FileNotFoundError:
             return False
@@ -217,11 +231,12 @@ class Connection:
         sftp = self.sftp()
         temp = f"{path}.tmp-{threading.get_ident()}"
         try:
-            with sftp.open(temp, "wb") as handle:
-                handle.set_pipelined(True)
-                handle.write(data)
-            sftp.chmod(temp, mode)
-            sftp.posix_rename(temp, path)
+            with self._sftp_turn:
+                with sftp.open(temp, "wb") as handle:
+                    handle.set_pipelined(True)
+                    handle.write(data)
+                sftp.chmod(temp, mode)
+                sftp.posix_rename(temp, path)
         except Exception as exc:  # noqa: BLE001
             raise (
                 self.lost(exc)
@@ -235,6 +250,58 @@ class Connection:
         finally:
             if self._jump is not None:
                 self._jump.close()
+
+
+class Tail:
+    """``read(offset, limit)``: the bytes of a growing remote file from ``offset``
+    (b"" when nothing new), None while the file does not exist yet."""
+
+    def __init__(self, connection: Connection, path: str) -> None:
+        self._connection, self._path = connection, path
+        self._handle: Any = None
+
+    def read(self, offset: int, limit: int = 1 << 20) -> bytes | None:
+        try:
+            sftp = self._connection.sftp()
+            with self._connection._sftp_turn:
+                if self._handle is None:
+                    try:
+                        self._handle = sftp.open(self._path, "rb")
+                    except FileNotFoundError:
+                        return None
+                self._handle.seek(offset)
+                return bytes(self._handle.read(limit))
+        except SshError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - paramiko's errors, EOFError, OSError
+            raise self._connection.lost(exc) from None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            try:
+                with self._connection._sftp_turn:
+                    self._handle.close()
+            except Exception:  # noqa: BLE001 - a dropped connection
+                pass
+            self._handle = None
+
+
+def _end_input(channel: Any) -> None:
+    """Send EOF on the channel's stdin, unless the channel is closed already.
+
+    Not paramiko's ``shutdown_write``: it builds the EOF under the channel's lock
+    but sends it after letting go, so when a quick command ends at that moment,
+    the transport thread's CLOSE can overtake it, and OpenSSH drops the whole
+    connection over an EOF for a freed channel ("ieof packet referred to
+    nonexistent channel", paramiko#1705). Sent under the lock, the EOF goes
+    first or not at all.
+    """
+    with channel.lock:
+        if channel.closed or channel.eof_sent:
+            return
+        message = channel._send_eof()
+        if message is not None and channel.transport is not None:
+            channel.transport._send_user_message(message)
 
 
 def _send(channel: Any, data: bytes | IO[bytes]) -> None:
@@ -260,7 +327,7 @@ def _pump(local: socket.socket, channel: Any) -> None:
                     channel.sendall(data)
                 else:
                     local_open = False
-                    channel.shutdown_write()
+                    _end_input(channel)
             if channel in ready:
                 data = channel.recv(_CHUNK)
                 if data:
@@ -280,19 +347,44 @@ def _pump(local: socket.socket, channel: Any) -> None:
 
 # ---------------------------------------------------------------------- connecting
 
-_connections: dict[tuple, Connection] = {}
+_connections: dict[tuple, Any] = {}
 _lock = threading.RLock()  # re-entered: a ProxyJump hop connects inside a connect
+_to_keep: dict[tuple, SshTarget] = {}
 
 
-def shared_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:
+def shared_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Any:
+    """The process's connection to ``target``: its keeper's when one runs, else a
+    direct one (and, at exit, a keeper is started for the next command).
+
+    Targets with a password, and a first connection that trusts a new host
+    key, are always direct: the keeper holds keys only through what the user
+    already set up, and checks the host as known_hosts says.
+    """
+    from expkit.ssh import keepwire
+
     key = (target.host, target.port, target.username, target.key_file)
     with _lock:
         found = _connections.get(key)
         if found is not None and found.alive():
             return found
-        connection = open_connection(target, trust=trust, timeout=timeout)
+        keep = keepwire.keep_seconds() if target.password is None and trust is None else 0
+        connection: Any = None
+        if keep:
+            from expkit.ssh import kept
+
+            connection = kept.attach(target)
+        if connection is None:
+            connection = open_connection(target, trust=trust, timeout=timeout)
+            if keep:
+                keep_at_exit(target)
         _connections[key] = connection
         return connection
+
+
+def keep_at_exit(target: SshTarget) -> None:
+    """Start a keeper for ``target`` when this process exits."""
+    with _lock:
+        _to_keep[(target.host, target.port, target.username, target.key_file)] = target
 
 
 @atexit.register
@@ -304,6 +396,21 @@ def close_all() -> None:
             except Exception:  # noqa: BLE001 - best effort at exit
                 pass
         _connections.clear()
+
+
+@atexit.register
+def _start_keepers() -> None:
+    """At exit, not during the command: a keeper's own start (imports, a key
+    exchange) then takes nothing from the command's run."""
+    with _lock:
+        if not _to_keep:
+            return
+        from expkit.ssh import keepwire, kept
+
+        keep = keepwire.keep_seconds()
+        for target in _to_keep.values() if keep else ():
+            kept.spawn(target, keep)
+        _to_keep.clear()
 
 
 def open_connection(target: SshTarget, *, trust: str | None, timeout: float) -> Connection:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import http.client
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from expkit.errors import InfrastructureError
-from expkit.ssh.connection import Connection
 from expkit_docker.engine import CONNECT_TIMEOUT, Engine, Response, _check, encode
 from expkit_docker.wire import Reply, SocketConnection
+
+if TYPE_CHECKING:
+    from expkit.ssh import Link
 
 DIAL = ("docker", "system", "dial-stdio")
 
@@ -31,13 +33,13 @@ DIAL = ("docker", "system", "dial-stdio")
 class RemoteEngine(Engine):
     """expkit_docker's Engine whose connections are SSH channels to the VM's engine."""
 
-    def __init__(self, ssh: Connection, *, build_network: str | None = None) -> None:
+    def __init__(self, ssh: Link, *, build_network: str | None = None) -> None:
         def dial(timeout: float | None) -> socket.socket:
             sock = ssh.open_socket(DIAL)
             sock.settimeout(timeout)
             return sock
 
-        check = f"check that `docker version` works on {ssh.label} for {ssh.resolved.username}."
+        check = f"check that `docker version` works on {ssh.label} for {ssh.username}."
         super().__init__(
             lambda: SocketConnection(dial, CONNECT_TIMEOUT), f"ssh://{ssh.label}",
             start_hint=f"start it there (`sudo systemctl start docker`); {check}",

@@ -16,14 +16,17 @@ import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from expkit.errors import ExpkitError, InfrastructureError, RunDetached
 from expkit.ssh import SshError
-from expkit.ssh.connection import Connection
 from expkit.streams import LineSplitter
 from expkit_docker.engine import EngineUnreachable, NotFound
 
 from expkit_remotedocker.engine import RemoteEngine
+
+if TYPE_CHECKING:
+    from expkit.ssh import Link
 
 #: Exit code reported for a run whose container was killed or vanished (128 + SIGKILL).
 KILLED = 137
@@ -71,7 +74,7 @@ class RemoteExecution:
 
     def __init__(
         self,
-        ssh: Connection,
+        ssh: Link,
         engine: RemoteEngine,
         run: RemoteRun,
         offset: int = 0,
@@ -130,7 +133,7 @@ class RemoteExecution:
             lines.close()
             if self.canceled:
                 return KILLED
-            # paramiko's own errors come through SFTP reads; the engine's as EngineUnreachable.
+            # The log's reads fail as SshError, the engine's requests as EngineUnreachable.
             if self.ssh.alive() and not isinstance(exc, (SshError, EngineUnreachable)):
                 raise
             raise RunDetached(
@@ -144,19 +147,10 @@ class RemoteExecution:
 
     def _follow(self, lines: LineSplitter) -> int:
         delay = _FAST
-        sftp = self.ssh.sftp()
-        handle = None
+        log = self.ssh.tail(self.run.log)
         try:
             while True:
-                if handle is None:
-                    try:
-                        handle = sftp.open(self.run.log, "rb")
-                    except FileNotFoundError:
-                        handle = None
-                data = b""
-                if handle is not None:
-                    handle.seek(self.offset)
-                    data = handle.read(1 << 20)
+                data = log.read(self.offset) or b""
                 if data:
                     self.offset += len(data)
                     lines.feed(data)
@@ -170,20 +164,14 @@ class RemoteExecution:
                     self._last_state = time.monotonic()
                     code = self.poll()
                 if code is not None:
-                    if handle is not None:  # what came after our last read
-                        handle.seek(self.offset)
-                        while rest := handle.read(1 << 20):
-                            self.offset += len(rest)
-                            lines.feed(rest)
+                    while rest := log.read(self.offset):  # what came after our last read
+                        self.offset += len(rest)
+                        lines.feed(rest)
                     return code
                 time.sleep(delay)
                 delay = min(delay * 1.5, _SLOW)
         finally:
-            if handle is not None:
-                try:
-                    handle.close()
-                except Exception:  # noqa: BLE001 - a dropped connection
-                    pass
+            log.close()
 
     def cancel(self) -> None:
         """Kill the container (its files stay in the run's folder for collect)."""
@@ -195,7 +183,7 @@ class RemoteExecution:
         except Exception:  # noqa: BLE001 - never raise out of a signal handler
             pass
 
-    def rebound(self, ssh: Connection, engine: RemoteEngine) -> RemoteExecution:
+    def rebound(self, ssh: Link, engine: RemoteEngine) -> RemoteExecution:
         """The same run over another connection (the first one dropped)."""
         other = RemoteExecution(ssh, engine, self.run, self.offset, self._on_missing)
         other.followed, other.canceled = self.followed, self.canceled

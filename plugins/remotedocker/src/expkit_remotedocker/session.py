@@ -24,16 +24,19 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cachetools import TTLCache
 from expkit.errors import ConfigError, InfrastructureError
 from expkit.model import ComputeTarget
 from expkit.ssh import SshTarget, connect
-from expkit.ssh.connection import Connection
 
 from expkit_remotedocker.engine import RemoteEngine
 from expkit_remotedocker.farm import FarmMemory
 from expkit_remotedocker.store import KnownObjects
+
+if TYPE_CHECKING:
+    from expkit.ssh import Link
 
 STORE = ".cache/expkit-remote"
 #: Objects uploaded longer ago than this many days are removed (checked once a day).
@@ -69,7 +72,7 @@ class Facts:
 class Session:
     def __init__(self, compute: ComputeTarget, *, trust: str | None = None) -> None:
         self.compute = compute
-        self.ssh: Connection = connect(ssh_target(compute), trust=trust)
+        self.ssh: Link = connect(ssh_target(compute), trust=trust)
         network = compute.options.get("buildNetwork")
         if network not in (None, "", "bridge", "host"):
             raise ConfigError(
@@ -175,13 +178,13 @@ def ssh_target(compute: ComputeTarget) -> SshTarget:
                      key_file=compute.key_file, password=compute.password)  # fmt: skip
 
 
-def read_facts(ssh: Connection) -> Facts:
+def read_facts(ssh: Link) -> Facts:
     """The VM's facts; a missing or unusable engine is an error saying what to do."""
     lines = ssh.script(_FACTS, check=True, what="reading the VM's facts").text().splitlines()
     if len(lines) < 5:
         raise InfrastructureError(f"unexpected answer from {ssh.label}: {lines!r}")
     home, uid, gid, status, version = lines[:5]
-    user = ssh.resolved.username
+    user = ssh.username
     if status != "docker=0":
         detail = version.strip()
         if status == "docker=127" or "not found" in detail:

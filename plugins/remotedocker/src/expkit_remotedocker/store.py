@@ -30,8 +30,11 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from expkit.ssh.connection import Connection
+if TYPE_CHECKING:
+    from expkit.ssh import Link
+
 
 #: sh -c script: print the names (stdin, one a line) that are not in $1.
 _MISSING = (
@@ -191,7 +194,7 @@ ASK_ABOVE = 1 << 20
 
 
 def lacking(
-    ssh: Connection, objects: Objects, store: str, known: KnownObjects
+    ssh: Link, objects: Objects, store: str, known: KnownObjects
 ) -> tuple[list[str], list[str]]:
     """The objects this machine does not know the VM has, and those of them it lacks.
 
