@@ -13,8 +13,8 @@ is made, so importing this package costs nothing. What it does:
 - how to log in: the key files named, then ssh-agent, then the default keys
   in ``~/.ssh``, then a password only when the caller holds one in memory;
 - one connection per (user, host, port) per process, reused by every step
-  (:func:`connect`), with commands always given as argv lists and quoted with
-  ``shlex.join`` (expkit.ssh.connection);
+  (:func:`connect`, expkit.ssh.login), with commands always given as argv lists
+  and quoted with ``shlex.join`` (expkit.ssh.connection);
 - and across processes, as OpenSSH's ControlPersist: a command that connected
   leaves a keeper holding the connection (expkit.ssh.keeper), which the next
   command uses through a private Unix socket without importing paramiko
@@ -104,16 +104,16 @@ def connect(target: SshTarget, *, trust: str | None = None, timeout: float = 15.
     yet in known_hosts. Raises HostKeyUnknown, HostKeyChanged,
     AuthenticationFailed or SshError with what to do.
     """
-    from expkit.ssh.connection import shared_connection
+    from expkit.ssh.login import shared_connection
 
     return shared_connection(target, trust=trust, timeout=timeout)
 
 
 def close_all() -> None:
     """Close every connection :func:`connect` made (also done at exit)."""
-    from expkit.ssh import connection
+    from expkit.ssh import login
 
-    connection.close_all()
+    login.close_all()
 
 
 def defer_invoke() -> None:

@@ -237,7 +237,7 @@ def main() -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # another keeper serves this target
-    from expkit.ssh.connection import open_connection
+    from expkit.ssh.login import open_connection
 
     target = SshTarget(spec["host"], spec["port"], spec["username"], spec["key_file"])
     try:

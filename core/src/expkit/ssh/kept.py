@@ -125,7 +125,7 @@ class KeptConnection:
             except OSError:
                 with self._lock:
                     if self._direct is None:
-                        from expkit.ssh.connection import keep_at_exit, open_connection
+                        from expkit.ssh.login import keep_at_exit, open_connection
 
                         self._direct = open_connection(self._target, trust=None, timeout=15.0)
                         keep_at_exit(self._target)
