@@ -295,6 +295,9 @@ def _end_input(channel: Any) -> None:
     nonexistent channel", paramiko#1705). Sent under the lock, the EOF goes
     first or not at all.
     """
+    if not hasattr(channel, "_send_eof"):  # a paramiko without these internals
+        channel.shutdown_write()
+        return
     with channel.lock:
         if channel.closed or channel.eof_sent:
             return
