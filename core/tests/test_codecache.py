@@ -108,18 +108,44 @@ def test_stale_entries_are_dropped_beyond_the_bound(cache: Path, monkeypatch) ->
     assert codecache._codes  # what the saving process used is kept
 
 
-def test_uninstall_gives_dataclasses_the_builtin_exec(tmp_path: Path) -> None:
+def test_uninstall_gives_dataclasses_its_own_exec_back(tmp_path: Path) -> None:
     codecache.install(str(tmp_path))
-    assert dataclasses.exec is codecache._cached_exec  # type: ignore[attr-defined]
+    assert dataclasses.exec is codecache._define_create_fn  # type: ignore[attr-defined]
     codecache.uninstall()
     assert "exec" not in vars(dataclasses)
 
 
-def test_only_dataclasses_generated_text_is_cached(cache: Path) -> None:
-    """Any other text given to the replaced exec runs as the builtin would, uncached."""
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = 1 + 1",  # not a definition at all
+        "def __create_fn__(a=print('hi')):\n return a",  # a default: code in the first line
+        "def __create_fn__(a):\n return a\nprint('more')",  # more than the definition
+        "def __create_fn__(a):\n return a\ndef other(): pass",
+    ],
+)
+def test_text_dataclasses_does_not_generate_is_refused_not_run(cache: Path, text: str) -> None:
+    """The stand-in for exec only makes the one function of dataclasses' text: anything
+    else is refused, before any of it runs, and is not cached."""
     namespace: dict = {}
-    codecache._cached_exec("x = 1 + 1", {}, namespace)
-    assert namespace == {"x": 2}
-    assert "x = 1 + 1" not in codecache._codes
+    with pytest.raises(codecache.UnexpectedText):
+        codecache._define_create_fn(text, {"print": pytest.fail}, namespace)
+    assert namespace == {} and text not in codecache._codes
+
+
+def test_the_function_is_the_one_the_text_defines(cache: Path) -> None:
+    text = "def __create_fn__(a, b):\n def __init__(self):\n  return a + b\n return __init__"
+    namespace: dict = {}
+    assert codecache._define_create_fn(text, {"__name__": "mod"}, namespace) is None
+    made = namespace["__create_fn__"]
+    assert (made.__name__, made.__qualname__, made.__module__) == ("__create_fn__",) * 2 + ("mod",)
+    assert made(a=1, b=2)(None) == 3
+    # A damaged cache entry (another code for the same text) is compiled again.
+    codecache._codes[text] = compile("x = 1", "<s>", "exec")
+    codecache._define_create_fn(text, {}, namespace)
+    assert namespace["__create_fn__"](a=2, b=2)(None) == 4
+
+
+def test_only_dataclasses_generated_text_is_cached(cache: Path) -> None:
     _define()
     assert codecache._codes and all(t.startswith("def __create_fn__(") for t in codecache._codes)

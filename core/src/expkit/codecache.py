@@ -10,9 +10,12 @@ kept, like the interpreter keeps ``.pyc`` files for modules.
 
 :func:`install` (called by the ``exp`` console script only, never on import of
 the library) gives the ``dataclasses`` module an ``exec`` that looks the text
-up first. Nothing else changes: the same code object the text compiles to is
-executed with the same globals and namespace. A Python whose ``dataclasses``
-stops calling ``exec`` by name simply never consults the cache. The file is
+up first. It evaluates nothing: the text dataclasses generates defines one
+function, ``__create_fn__``, and the stand-in makes that function from its
+cached code object (``types.FunctionType``, what a ``def`` statement does)
+and puts it where executing the text would have; dataclasses then calls it
+as before. It is installed only on the Pythons whose ``dataclasses`` calls
+``exec`` for that text alone (3.10 to 3.13). The file is
 private to the user (like the rest of the cache), keyed by the interpreter's
 bytecode version, written atomically, and ignored when unreadable.
 """
@@ -21,8 +24,9 @@ from __future__ import annotations
 
 import marshal
 import os
+import re
 import sys
-from types import CodeType
+from types import CodeType, FunctionType
 
 #: Beyond this many entries, a save keeps only what the saving process used: texts of
 #: older class definitions (an upgrade) do not pile up.
@@ -50,32 +54,58 @@ def _load(path: str) -> dict[str, CodeType]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, CodeType)}
 
 
-#: How dataclasses' generated text begins (CPython 3.10-3.12 ``_create_fn``); any other
-#: text passes through untouched.
-_GENERATED = "def __create_fn__("
+#: The first line of the text dataclasses generates (CPython 3.10-3.13 ``_create_fn`` and
+#: ``_FuncBuilder``): a function of plain parameter names (no defaults, no annotations).
+_GENERATED = re.compile(r"def __create_fn__\((?:\w+(?:, \w+)*)?\):\n")
+_NAME = "__create_fn__"
 
 
-def _cached_exec(source, globals=None, locals=None, /):  # noqa: A002 - exec's own names
-    """The ``exec`` dataclasses calls on the methods it generated: the same text, the
-    same globals and namespace, its compiled code reused across processes.
+class UnexpectedText(RuntimeError):
+    """dataclasses handed over text of another shape than the one it generates."""
 
-    Not an evaluator of anything else: this replaces ``exec`` only inside the
-    ``dataclasses`` module, caches only text that module generated from class
-    definitions, and hands any other call to the builtin unchanged. No user input,
-    configuration value or ``--filter`` expression reaches it (those are parsed:
-    expkit.history.filter).
+
+def _define_create_fn(source, globals=None, locals=None, /):  # noqa: A002 - exec's names
+    """Stands for ``exec`` inside ``dataclasses``: defines ``__create_fn__`` in ``locals``
+    as running ``source`` would, from the code object compiled once for that text.
+
+    Runs no code: it only makes the function the text's single ``def`` makes.
+    No user input, configuration value or ``--filter`` expression reaches it
+    (those are parsed: expkit.history.filter).
     """
     global _dirty
-    if not (isinstance(source, str) and source.startswith(_GENERATED)):
-        return exec(source, globals, locals)  # exactly the call dataclasses made
+    if not (isinstance(source, str) and _GENERATED.match(source) and isinstance(locals, dict)):
+        raise UnexpectedText(
+            "expkit.codecache: dataclasses asked to run text it does not generate; "
+            "please report this with your Python version"
+        )
     code = _codes.get(source)
     if code is None:
         # dont_inherit: the text is compiled as dataclasses would, without this
         # module's __future__ flags (annotations would turn into strings).
-        code = _codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        code = compile(source, "<string>", "exec", dont_inherit=True)
+        if _function_code(code) is None:
+            raise UnexpectedText(f"expkit.codecache: not a single {_NAME} definition")
+        _codes[source] = code
         _dirty = True
     _used.add(source)
-    return exec(code, globals, locals)  # dataclasses' own text, compiled once
+    function = _function_code(code)
+    if function is None:  # a damaged cache entry: compile the text again
+        del _codes[source]
+        return _define_create_fn(source, globals, locals)
+    if globals is None:  # exec's default: the caller's, the dataclasses module's
+        import dataclasses
+
+        globals = vars(dataclasses)  # noqa: A001
+    locals[_NAME] = FunctionType(function, globals, _NAME)
+    return None
+
+
+def _function_code(module: CodeType) -> CodeType | None:
+    """The code of the one function a module-level text defines, when that is all it does."""
+    found = [c for c in module.co_consts if isinstance(c, CodeType)]
+    if module.co_names != (_NAME,) or len(found) != 1 or found[0].co_name != _NAME:
+        return None
+    return found[0]
 
 
 def install(folder: str) -> None:
@@ -83,15 +113,15 @@ def install(folder: str) -> None:
     global _path
     import dataclasses
 
-    if _path is not None:
+    if _path is not None or not (3, 10) <= sys.version_info[:2] <= (3, 13):
         return
     _path = cache_file(folder)
     _codes.update(_load(_path))
-    dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
+    dataclasses.exec = _define_create_fn  # type: ignore[attr-defined]
 
 
 def uninstall() -> None:
-    """Give ``dataclasses`` back the builtin ``exec`` and forget the cache (tests)."""
+    """Give ``dataclasses`` its own ``exec`` back and forget the cache (tests)."""
     global _path, _dirty
     import dataclasses
 
